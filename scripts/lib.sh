@@ -1,0 +1,59 @@
+# Shared shell helpers for scripts/*.sh. Source it; it defines functions and exports the cache paths.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Tools built or downloaded by the project live here, outside the repo, and survive between runs.
+export TRACEMESH_CACHE="${TRACEMESH_CACHE:-$HOME/.cache/tracemesh}"
+export TRACEMESH_BIN="$TRACEMESH_CACHE/bin"
+mkdir -p "$TRACEMESH_BIN"
+case ":$PATH:" in *":$TRACEMESH_BIN:"*) ;; *) export PATH="$TRACEMESH_BIN:$PATH" ;; esac
+
+PNPM_VERSION="10.34.8"
+
+log() { printf '\033[1;34m[tracemesh]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[tracemesh]\033[0m %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = "0" ]; }
+
+# apt_install PKG...: installs missing Debian packages when root, else says how and fails.
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! is_root; then die "missing Debian packages: ${missing[*]} — run: sudo apt-get install -y ${missing[*]}"; fi
+  log "installing Debian packages: ${missing[*]}"
+  if [ ! -f /tmp/.tracemesh-apt-updated ]; then
+    apt-get update -qq && touch /tmp/.tracemesh-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Go builds use the module proxy configured on the machine; the checksum database is not reachable.
+go_env() {
+  export GOSUMDB=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
+  export GOPATH="${GOPATH:-$HOME/go}"
+}
+
+# stamp_ok NAME KEY: true when NAME was last built for KEY (e.g. a manifest hash).
+stamp_ok() { [ -f "$TRACEMESH_CACHE/stamps/$1" ] && [ "$(cat "$TRACEMESH_CACHE/stamps/$1")" = "$2" ]; }
+stamp_set() { mkdir -p "$TRACEMESH_CACHE/stamps"; printf '%s' "$2" >"$TRACEMESH_CACHE/stamps/$1"; }
+
+ensure_pnpm() {
+  if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version)" = "$PNPM_VERSION" ]; then return 0; fi
+  # Installed into the cache (no global npm prefix needed, no root needed).
+  if [ ! -x "$TRACEMESH_CACHE/pnpm/bin/pnpm" ] || [ "$("$TRACEMESH_CACHE/pnpm/bin/pnpm" --version)" != "$PNPM_VERSION" ]; then
+    log "bootstrapping pnpm $PNPM_VERSION"
+    npm install --silent --no-audit --no-fund --prefix "$TRACEMESH_CACHE/pnpm" -g "pnpm@$PNPM_VERSION" >/dev/null
+  fi
+  ln -sf "$TRACEMESH_CACHE/pnpm/bin/pnpm" "$TRACEMESH_BIN/pnpm"
+}
+
+# Installs workspace dependencies and builds every package (protobuf stubs, TypeScript).
+bootstrap_workspace() {
+  ensure_pnpm
+  cd "$ROOT"
+  log "installing dependencies"
+  pnpm install --frozen-lockfile --reporter=silent
+  log "building"
+  pnpm -r --workspace-concurrency=1 --reporter=append-only run build >/dev/null
+}
