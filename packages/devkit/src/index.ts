@@ -3,3 +3,7 @@ export * from "./wait.js";
 export * from "./process.js";
 export * from "./redis-server.js";
 export * from "./grpc-health.js";
+export * from "./sinks/index.js";
+export * from "./mesh.js";
+export * from "./demo.js";
+export * from "./collector.js";

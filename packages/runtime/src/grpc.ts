@@ -91,9 +91,20 @@ export function unary<Req, Res>(
   handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
+    const started = process.hrtime.bigint();
+    // One log line per call: rpc, status code, duration.
+    const done = (code: status) =>
+      logger.info({ rpc: call.getPath(), code: status[code], duration_ms: Number(process.hrtime.bigint() - started) / 1e6 }, "rpc");
     handler(call.request, call).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toServiceError(err, logger, call.getPath())),
+      (response) => {
+        done(status.OK);
+        callback(null, response);
+      },
+      (err: unknown) => {
+        const error = toServiceError(err, logger, call.getPath());
+        done(error.code ?? status.UNKNOWN);
+        callback(error);
+      },
     );
   };
 }

@@ -1,0 +1,135 @@
+// The benchmark environment: the real Collector (config.yaml + local.yaml) exporting to a cheap
+// Honeycomb/X-Ray sink, and two whole meshes side by side — one with the SDK off
+// (OTEL_SDK_DISABLED=true), one tracing every request (100 % sampling) to the Collector — so each
+// repetition can alternate between them and machine noise hits both alike.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import {
+  REPO_ROOT,
+  startCollector,
+  startMesh,
+  startProcess,
+  standInCollectorEnv,
+  waitFor,
+  type LocalCollector,
+  type ManagedProcess,
+  type Mesh,
+} from "@tracemesh/devkit";
+
+/** A helper process of ours (servers/*.js) that prints {"port":N} once listening. */
+export interface Helper {
+  process: ManagedProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startHelper(name: string, script: string, env: NodeJS.ProcessEnv = {}): Promise<Helper> {
+  const proc = startProcess(name, process.execPath, [path.join(__dirname, "servers", script)], {
+    env: { ...process.env, OTEL_SDK_DISABLED: "true", ...env },
+  });
+  let port = 0;
+  try {
+    await waitFor(
+      `${name} to listen`,
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`${name} exited ${proc.child.exitCode}: ${proc.output()}`);
+        const line = proc.jsonLines().find((l) => typeof l.port === "number");
+        port = line ? Number(line.port) : 0;
+        return port > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { process: proc, port, stop: async () => void (await proc.stop(5000)) };
+}
+
+export interface BenchEnv {
+  collector: LocalCollector;
+  sink: Helper;
+  untraced: Mesh;
+  traced: Mesh;
+  stop(): Promise<void>;
+}
+
+export type MeshKind = "untraced" | "traced";
+
+/** Runs the demo seed (users, activities, replies, likes through gRPC) against a mesh. */
+function seed(mesh: Mesh): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "services", "api", "dist", "src", "seed.js")], {
+      env: { ...process.env, ...mesh.clientEnv, OTEL_SDK_DISABLED: "true" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`seed exited ${code}: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+export async function startBenchEnv(opts: { seed: boolean; log: (line: string) => void }): Promise<BenchEnv> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const sink = await startHelper("saas-sink", "saas-sink.js");
+    stops.push(sink.stop);
+    const sinkUrl = `http://127.0.0.1:${sink.port}`;
+    const collector = await startCollector({
+      env: { ...standInCollectorEnv({ honeycombUrl: sinkUrl, honeycombKey: "bench-key", xrayEndpoint: sinkUrl }), DEBUG_VERBOSITY: "basic" },
+    });
+    stops.push(collector.stop);
+    opts.log(`Collector up (OTLP ${collector.otlpHttpUrl}); Honeycomb/X-Ray sink on ${sinkUrl}`);
+    const env = { LOG_LEVEL: "warn" };
+    const untraced = await startMesh({ env });
+    stops.push(untraced.stop);
+    const traced = await startMesh({
+      env,
+      otel: {
+        endpoint: collector.otlpHttpUrl,
+        env: { OTEL_TRACES_SAMPLER: "parentbased_always_on", OTEL_SERVICE_NAMESPACE: "bench" },
+      },
+    });
+    stops.push(traced.stop);
+    opts.log(`meshes up: untraced ${untraced.apiUrl}, traced ${traced.apiUrl}`);
+    if (opts.seed) {
+      await Promise.all([seed(untraced), seed(traced)]);
+      opts.log("both meshes seeded with the demo data");
+    }
+    return { collector, sink, untraced, traced, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Signs up a user through the API; returns its bearer token. */
+export async function signUp(apiUrl: string, handle: string): Promise<string> {
+  const res = await fetch(`${apiUrl}/api/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ handle, display_name: `Bench ${handle}` }),
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = (await res.json()) as { token?: string };
+  if (res.status !== 201 || typeof body.token !== "string") throw new Error(`sign-up of ${handle}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body.token;
+}
+
+/** Pids of the processes whose memory the footprint benchmark adds up. */
+export function meshPids(mesh: Mesh, collector?: LocalCollector): Record<string, number> {
+  const pids: Record<string, number> = {};
+  for (const [name, proc] of Object.entries(mesh.processes)) pids[name] = proc.child.pid!;
+  const redisPid = mesh.redis.local?.process.child.pid;
+  if (redisPid) pids["redis-server"] = redisPid;
+  if (collector) pids["otelcol (Collector)"] = collector.process.child.pid!;
+  return pids;
+}

@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// The `tracemesh` command: compare, setup honeycomb, setup xray, marker.
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { compareGraphs } from "./compare.js";
+import type { ServiceGraph } from "./graph.js";
+import {
+  ALL_DATASETS,
+  DEFAULT_HONEYCOMB_API_URL,
+  createMarker,
+  endMarker,
+  savedQueries,
+  setupHoneycomb,
+  type HoneycombOptions,
+} from "./honeycomb.js";
+import { InputError, graphFromOtlp } from "./otlp.js";
+import { renderMermaid, renderSvg, renderTable } from "./render.js";
+import { MESH_SERVICES, fetchXrayGraph, setupXray, xraySetupPlan } from "./xray.js";
+import { graphFromXrayFiles } from "./xray-segments.js";
+
+const USAGE = `tracemesh — compare X-Ray with Honeycomb, and set both up as code
+
+Usage:
+  tracemesh compare --otlp FILE... [--xray-segments FILE...] [options]
+      --otlp FILE            OTLP/JSON written by the Collector's file exporter (repeatable)
+      --xray-segments FILE   X-Ray segment documents: one per line, PutTraceSegments bodies or BatchGetTraces
+                             output (repeatable). Without it, X-Ray is queried live (GetServiceGraph, else
+                             GetTraceSummaries + BatchGetTraces) over --since (default 15m) or --start/--end
+      --xray-endpoint URL    X-Ray endpoint override (env XRAY_ENDPOINT); --region (env AWS_REGION)
+      --format table|json|mermaid|svg   (default table; --json = --format json)
+      --output FILE          write there instead of stdout
+      --tolerance R          relative difference still counted as equal (default 0.1)
+  tracemesh setup honeycomb [--dry-run] [--dataset SLUG]
+      saved queries + board; HONEYCOMB_API_KEY, HONEYCOMB_API_URL (default ${DEFAULT_HONEYCOMB_API_URL};
+      EU: https://api.eu1.honeycomb.io), dataset default ${ALL_DATASETS} (all services of the environment)
+  tracemesh setup xray [--dry-run] [--group-name NAME] [--services a,b,c] [--xray-endpoint URL] [--region R]
+      an X-Ray group (services with fault or error) and one sampling rule per service (reservoir 5, rate 0.1)
+  tracemesh marker [--start | --end] [--message TEXT] [--type TYPE] [--url URL] [--dataset SLUG]
+      a Honeycomb marker; --start opens a range marker (type load-test by default), --end closes the newest open one
+
+Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
+`;
+
+class UsageError extends Error {}
+
+function out(text: string, file: string | undefined): void {
+  if (file) writeFileSync(file, text);
+  else process.stdout.write(text);
+}
+
+function parseDuration(text: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(text);
+  if (!m) throw new UsageError(`--since: expected e.g. 30s, 15m or 2h, got "${text}"`);
+  return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as "s" | "m" | "h"];
+}
+
+function parseDate(text: string, flag: string): Date {
+  const d = /^\d+$/.test(text) ? new Date(Number(text) * 1000) : new Date(text);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag}: not a date or unix seconds: "${text}"`);
+  return d;
+}
+
+function honeycombOptions(dataset: string | undefined, timeoutMs: number): HoneycombOptions {
+  const apiKey = process.env.HONEYCOMB_API_KEY;
+  if (!apiKey) throw new UsageError("HONEYCOMB_API_KEY is not set (a configuration key with Manage Queries, Boards and Markers)");
+  return {
+    apiKey,
+    apiUrl: process.env.HONEYCOMB_API_URL || DEFAULT_HONEYCOMB_API_URL,
+    dataset: dataset ?? ALL_DATASETS,
+    timeoutMs,
+    log: (line) => process.stderr.write(line + "\n"),
+  };
+}
+
+async function compareCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      otlp: { type: "string", multiple: true },
+      "xray-segments": { type: "string", multiple: true },
+      "xray-endpoint": { type: "string" },
+      region: { type: "string" },
+      since: { type: "string", default: "15m" },
+      start: { type: "string" },
+      end: { type: "string" },
+      format: { type: "string", default: "table" },
+      json: { type: "boolean", default: false },
+      output: { type: "string" },
+      tolerance: { type: "string", default: "0.1" },
+      "timeout-ms": { type: "string", default: "10000" },
+    },
+  });
+  const format = values.json ? "json" : values.format;
+  if (!["table", "json", "mermaid", "svg"].includes(format)) throw new UsageError(`--format: table, json, mermaid or svg`);
+  const tolerance = Number(values.tolerance);
+  if (!(tolerance >= 0 && tolerance < 10)) throw new UsageError(`--tolerance: a ratio such as 0.1`);
+  if (!values.otlp?.length) {
+    throw new UsageError(
+      "--otlp FILE is required: the Honeycomb side comes from the Collector's file exporter (Honeycomb's Query Data " +
+        "API needs the Enterprise plan, so tracemesh does not query it)",
+    );
+  }
+  const otlp = graphFromOtlp(values.otlp);
+  let xray: ServiceGraph;
+  if (values["xray-segments"]?.length) {
+    xray = graphFromXrayFiles(values["xray-segments"]);
+  } else {
+    const end = values.end ? parseDate(values.end, "--end") : new Date();
+    const start = values.start ? parseDate(values.start, "--start") : new Date(end.getTime() - parseDuration(values.since));
+    const live = await fetchXrayGraph({
+      start,
+      end,
+      region: values.region,
+      endpoint: values["xray-endpoint"] ?? process.env.XRAY_ENDPOINT,
+      timeoutMs: Number(values["timeout-ms"]),
+    });
+    process.stderr.write(`X-Ray graph via ${live.via}\n`);
+    xray = live.graph;
+  }
+  const comparison = compareGraphs(xray, otlp, { tolerance });
+  const text =
+    format === "json"
+      ? JSON.stringify(comparison, (key, value: unknown) => (key === "latencySamplesMs" ? undefined : value), 2) + "\n"
+      : format === "mermaid"
+        ? renderMermaid(comparison)
+        : format === "svg"
+          ? renderSvg(comparison)
+          : renderTable(comparison);
+  out(text, values.output);
+}
+
+async function setupCommand(args: string[]): Promise<void> {
+  const target = args[0];
+  const { values } = parseArgs({
+    args: args.slice(1),
+    options: {
+      "dry-run": { type: "boolean", default: false },
+      dataset: { type: "string" },
+      "group-name": { type: "string", default: "tracemesh" },
+      services: { type: "string", default: MESH_SERVICES.join(",") },
+      "xray-endpoint": { type: "string" },
+      region: { type: "string" },
+      "timeout-ms": { type: "string", default: "10000" },
+    },
+  });
+  const timeoutMs = Number(values["timeout-ms"]);
+  if (target === "honeycomb") {
+    if (values["dry-run"]) {
+      out(JSON.stringify({ dataset: values.dataset ?? ALL_DATASETS, queries: savedQueries() }, null, 2) + "\n", undefined);
+      return;
+    }
+    const result = await setupHoneycomb(honeycombOptions(values.dataset, timeoutMs));
+    out(JSON.stringify(result, null, 2) + "\n", undefined);
+    return;
+  }
+  if (target === "xray") {
+    const services = values.services.split(",").map((s) => s.trim()).filter(Boolean);
+    if (services.length === 0) throw new UsageError("--services: at least one service name");
+    const plan = xraySetupPlan(values["group-name"], services);
+    if (values["dry-run"]) {
+      out(JSON.stringify(plan, null, 2) + "\n", undefined);
+      return;
+    }
+    const result = await setupXray(plan, {
+      region: values.region,
+      endpoint: values["xray-endpoint"] ?? process.env.XRAY_ENDPOINT,
+      timeoutMs,
+      log: (line) => process.stderr.write(line + "\n"),
+    });
+    out(JSON.stringify(result, null, 2) + "\n", undefined);
+    return;
+  }
+  throw new UsageError(`setup: "honeycomb" or "xray", got "${target ?? ""}"`);
+}
+
+async function markerCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      start: { type: "boolean", default: false },
+      end: { type: "boolean", default: false },
+      message: { type: "string" },
+      type: { type: "string" },
+      url: { type: "string" },
+      dataset: { type: "string" },
+      "timeout-ms": { type: "string", default: "10000" },
+    },
+  });
+  if (values.start && values.end) throw new UsageError("marker: --start or --end, not both");
+  if (!values.start && !values.end && !values.message) throw new UsageError("marker: give --message, --start or --end");
+  const options = honeycombOptions(values.dataset, Number(values["timeout-ms"]));
+  const now = Math.floor(Date.now() / 1000);
+  const type = values.type ?? (values.start || values.end ? "load-test" : "tracemesh");
+  const marker = values.end
+    ? await endMarker(options, type, now, values.message)
+    : await createMarker(options, {
+        message: values.message ?? "load test started",
+        type,
+        start_time: now,
+        ...(values.url ? { url: values.url } : {}),
+      });
+  out(JSON.stringify(marker) + "\n", undefined);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === "compare") await compareCommand(rest);
+    else if (command === "setup") await setupCommand(rest);
+    else if (command === "marker") await markerCommand(rest);
+    else if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    } else throw new UsageError(`unknown command "${command}"`);
+    return 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (err instanceof UsageError || err instanceof InputError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`tracemesh: ${e.message}\n`);
+      if (err instanceof UsageError || e.code?.startsWith("ERR_PARSE_ARGS")) process.stderr.write("run `tracemesh help` for usage\n");
+      return 2;
+    }
+    process.stderr.write(`tracemesh: ${e.name === "Error" ? "" : e.name + ": "}${e.message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,137 @@
+import dgram from "node:dgram";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "./ports.js";
+import { startProcess, type ManagedProcess } from "./process.js";
+import { httpStatus, waitFor } from "./wait.js";
+import { parseOtlpJsonLines, type FlatSpan } from "./sinks/otlp.js";
+
+/** The repository root (the folder holding pnpm-workspace.yaml) above this file. */
+export function repoRoot(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "pnpm-workspace.yaml"))) return dir;
+  }
+  throw new Error(`no pnpm-workspace.yaml above ${__dirname}`);
+}
+
+/** The Collector configs local runs use: the shared config plus the local overlay. */
+export function localCollectorConfigs(): string[] {
+  const dir = path.join(repoRoot(), "deploy", "collector");
+  return [path.join(dir, "config.yaml"), path.join(dir, "local.yaml")];
+}
+
+/** Path of the Collector binary: OTELCOL_BIN, else the one scripts/tools/20-collector.sh builds. */
+export function findCollector(): string {
+  const cache = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
+  for (const candidate of [process.env.OTELCOL_BIN, path.join(cache, "bin", "otelcol-tracemesh")]) {
+    if (candidate && fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error("otelcol-tracemesh not found: run `bash scripts/tools/20-collector.sh` (builds the Collector, ~5 min once)");
+}
+
+/** A UDP port that was free on 127.0.0.1 a moment ago. */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket("udp4");
+    socket.once("error", reject);
+    socket.bind(0, "127.0.0.1", () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Environment that points the Collector's exporters at the local stand-ins: Honeycomb (with a team
+ * key), X-Ray (with placeholder AWS credentials, so the AWS SDK neither finds real ones nor asks
+ * the EC2 metadata service).
+ */
+export function standInCollectorEnv(opts: { honeycombUrl: string; honeycombKey: string; xrayEndpoint: string }): NodeJS.ProcessEnv {
+  return {
+    HONEYCOMB_ENDPOINT: opts.honeycombUrl,
+    HONEYCOMB_API_KEY: opts.honeycombKey,
+    XRAY_ENDPOINT: opts.xrayEndpoint,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIDSTANDIN0000000000",
+    AWS_SECRET_ACCESS_KEY: "stand-in-secret",
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
+
+export interface LocalCollector {
+  /** OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT for the services). */
+  otlpHttpUrl: string;
+  /** OTLP/gRPC address host:port. */
+  otlpGrpcAddress: string;
+  /** UDP port of the awsxray receiver (X-Ray daemon protocol). */
+  xrayUdpPort: number;
+  healthUrl: string;
+  /** Where the file exporter writes OTLP JSON lines (when the config has it). */
+  tracesFile: string;
+  process: ManagedProcess;
+  /** The spans written to tracesFile so far. */
+  fileSpans(): FlatSpan[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the real Collector (otelcol-tracemesh) on free loopback ports with the given configs
+ * (default: config.yaml + local.yaml) and waits, bounded, until its health_check answers 200.
+ * `env` is added to a clean environment (PATH, HOME): the host's keys never leak in by accident.
+ */
+export async function startCollector(
+  opts: { configs?: string[]; env?: NodeJS.ProcessEnv; echo?: boolean; readyTimeoutMs?: number; tracesFile?: string } = {},
+): Promise<LocalCollector> {
+  const [grpcPort, httpPort, healthPort, proxyPort, udpPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freeUdpPort(),
+  ]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-collector-"));
+  const tracesFile = opts.tracesFile ?? path.join(dir, "traces.jsonl");
+  const configs = opts.configs ?? localCollectorConfigs();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_EC2_METADATA_DISABLED: "true",
+    ...opts.env,
+    OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpcPort}`,
+    OTLP_HTTP_ENDPOINT: `127.0.0.1:${httpPort}`,
+    HEALTH_ENDPOINT: `127.0.0.1:${healthPort}`,
+    XRAY_UDP_ENDPOINT: `127.0.0.1:${udpPort}`,
+    XRAY_PROXY_ENDPOINT: `127.0.0.1:${proxyPort}`,
+    TRACEMESH_TRACES_FILE: tracesFile,
+  };
+  const args = configs.flatMap((c) => ["--config", c]);
+  const proc = startProcess("otelcol", findCollector(), args, { env, echo: opts.echo });
+  const healthUrl = `http://127.0.0.1:${healthPort}/`;
+  try {
+    await waitFor(
+      "the Collector's health_check",
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`Collector exited with ${proc.child.exitCode}`);
+        return (await httpStatus(healthUrl, 500)) === 200;
+      },
+      { timeoutMs: opts.readyTimeoutMs ?? 20_000, intervalMs: 100 },
+    );
+  } catch (err) {
+    await proc.stop();
+    throw new Error(`${(err as Error).message}\n${proc.output().slice(-4000)}`);
+  }
+  return {
+    otlpHttpUrl: `http://127.0.0.1:${httpPort}`,
+    otlpGrpcAddress: `127.0.0.1:${grpcPort}`,
+    xrayUdpPort: udpPort,
+    healthUrl,
+    tracesFile,
+    process: proc,
+    fileSpans: () => (fs.existsSync(tracesFile) ? parseOtlpJsonLines(fs.readFileSync(tracesFile, "utf8")) : []),
+    stop: async () => {
+      await proc.stop(10_000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

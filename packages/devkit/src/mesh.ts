@@ -1,0 +1,164 @@
+// The whole mesh as real processes on free loopback ports: users, activities, notifications and
+// api, each started the way its `start` script does (node --require @tracemesh/telemetry/register
+// dist/src/main.js), each waited for with a bounded readiness check. Used by the demo, the
+// end-to-end tests and the benchmarks.
+import fs from "node:fs";
+import path from "node:path";
+import { freePort } from "./ports.js";
+import { startProcess, type ManagedProcess } from "./process.js";
+import { startRedis, type LocalRedis } from "./redis-server.js";
+import { grpcServing } from "./grpc-health.js";
+import { httpStatus, waitFor } from "./wait.js";
+
+/** The repository root (this file is packages/devkit/dist/src/mesh.js once built). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
+
+export const GRPC_SERVICES = ["users", "activities", "notifications"] as const;
+export type GrpcServiceName = (typeof GRPC_SERVICES)[number];
+export type MeshService = GrpcServiceName | "api";
+
+export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+export interface MeshOtelOptions {
+  /** OTLP/HTTP base endpoint the services export to, e.g. http://127.0.0.1:4318. */
+  endpoint: string;
+  /** More OTEL_* (or other telemetry) variables: headers, sampler, resource attributes… */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StartMeshOptions {
+  /** Use this Redis instead of starting a throwaway redis-server. */
+  redisUrl?: string;
+  /** Added to every service's environment (e.g. LOG_LEVEL). */
+  env?: NodeJS.ProcessEnv;
+  /** Added to one service's environment (e.g. api: { ENABLE_DEBUG_ROUTES: "true" }). */
+  serviceEnv?: Partial<Record<MeshService, NodeJS.ProcessEnv>>;
+  /** Export spans over OTLP; without it the SDK is disabled (OTEL_SDK_DISABLED=true). */
+  otel?: MeshOtelOptions;
+  /** Copy every process's output to stderr, prefixed with its name. */
+  echo?: boolean;
+  /** Bound of each readiness wait (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface Mesh {
+  apiUrl: string;
+  /** host:port of each gRPC service. */
+  addrs: Record<GrpcServiceName, string>;
+  ports: Record<MeshService, number>;
+  processes: Record<MeshService, ManagedProcess>;
+  redis: { url: string; local?: LocalRedis };
+  /** The environment a process talking to this mesh needs (addresses, REDIS_URL, telemetry). */
+  clientEnv: NodeJS.ProcessEnv;
+  /** SIGTERMs api first, then the gRPC services, then the local Redis; resolves their exit statuses. */
+  stop(): Promise<Record<MeshService, ExitStatus>>;
+}
+
+const TELEMETRY_REGISTER = path.join(REPO_ROOT, "packages", "telemetry", "dist", "src", "register.js");
+
+/** Node arguments that run `script` the way the services' start scripts do (telemetry preloaded when built). */
+export function nodeArgs(script: string): string[] {
+  return fs.existsSync(TELEMETRY_REGISTER) ? ["--require", TELEMETRY_REGISTER, script] : [script];
+}
+
+/** OTEL_* variables for a process of the mesh (SDK off unless an endpoint is given). */
+export function telemetryEnv(otel: MeshOtelOptions | undefined): NodeJS.ProcessEnv {
+  if (!otel) return { OTEL_SDK_DISABLED: "true" };
+  return {
+    OTEL_SDK_DISABLED: "false",
+    OTEL_EXPORTER_OTLP_ENDPOINT: otel.endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+    // Logs stay on stdout; only traces are exported.
+    OTEL_LOGS_EXPORTER: "none",
+    OTEL_METRICS_EXPORTER: "none",
+    ...otel.env,
+  };
+}
+
+function serviceMain(name: string): string {
+  const main = path.join(REPO_ROOT, "services", name, "dist", "src", "main.js");
+  if (!fs.existsSync(main)) throw new Error(`services/${name} is not built (${main} missing): run pnpm --filter @tracemesh/${name} build`);
+  return main;
+}
+
+function tail(text: string, lines = 40): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** Waits for `check`, but fails at once (with the process's output) if the process exits first. */
+async function waitUntilReady(proc: ManagedProcess, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  let exitedEarly = false;
+  const exited = proc.exited.then((status) => {
+    exitedEarly = true;
+    throw new Error(`${proc.name} exited (code ${status.code}, signal ${status.signal}) before it was ready:\n${tail(proc.output())}`);
+  });
+  try {
+    await Promise.race([waitFor(what, async () => !exitedEarly && (await check()), { timeoutMs, intervalMs: 100 }), exited]);
+  } catch (err) {
+    if (exitedEarly) throw err;
+    throw new Error(`${(err as Error).message}\n${proc.name} output:\n${tail(proc.output())}`);
+  } finally {
+    exited.catch(() => undefined);
+  }
+}
+
+export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const mains = Object.fromEntries([...GRPC_SERVICES, "api"].map((s) => [s, serviceMain(s)])) as Record<MeshService, string>;
+  const local = opts.redisUrl ? undefined : await startRedis({ echo: opts.echo });
+  const redisUrl = opts.redisUrl ?? local!.url;
+
+  const ports = {} as Record<MeshService, number>;
+  for (const s of [...GRPC_SERVICES, "api"] as MeshService[]) ports[s] = await freePort();
+  const addrs = {
+    users: `127.0.0.1:${ports.users}`,
+    activities: `127.0.0.1:${ports.activities}`,
+    notifications: `127.0.0.1:${ports.notifications}`,
+  };
+  const clientEnv: NodeJS.ProcessEnv = {
+    REDIS_URL: redisUrl,
+    USERS_ADDR: addrs.users,
+    ACTIVITIES_ADDR: addrs.activities,
+    NOTIFICATIONS_ADDR: addrs.notifications,
+    ...telemetryEnv(opts.otel),
+  };
+  const processes = {} as Record<MeshService, ManagedProcess>;
+
+  const start = (name: MeshService, own: NodeJS.ProcessEnv) => {
+    const env = { ...process.env, LOG_LEVEL: "info", ...clientEnv, ...opts.env, ...own, ...opts.serviceEnv?.[name] };
+    processes[name] = startProcess(name, process.execPath, nodeArgs(mains[name]), {
+      env,
+      cwd: path.join(REPO_ROOT, "services", name),
+      echo: opts.echo,
+    });
+  };
+
+  const stop = async (): Promise<Record<MeshService, ExitStatus>> => {
+    const statuses = {} as Record<MeshService, ExitStatus>;
+    // api first so no new calls reach the backends while they drain.
+    if (processes.api) statuses.api = await processes.api.stop(15_000);
+    await Promise.all(
+      GRPC_SERVICES.filter((s) => processes[s]).map(async (s) => {
+        statuses[s] = await processes[s].stop(15_000);
+      }),
+    );
+    await local?.stop();
+    return statuses;
+  };
+
+  try {
+    for (const s of GRPC_SERVICES) start(s, { GRPC_PORT: String(ports[s]) });
+    await Promise.all(
+      GRPC_SERVICES.map((s) =>
+        waitUntilReady(processes[s], `${s} gRPC health on ${addrs[s]}`, () => grpcServing(addrs[s], "", 500), readyTimeoutMs),
+      ),
+    );
+    start("api", { PORT: String(ports.api) });
+    const apiUrl = `http://127.0.0.1:${ports.api}`;
+    await waitUntilReady(processes.api, `api ${apiUrl}/readyz`, async () => (await httpStatus(`${apiUrl}/readyz`, 1500)) === 200, readyTimeoutMs);
+    return { apiUrl, addrs, ports, processes, redis: { url: redisUrl, local }, clientEnv, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

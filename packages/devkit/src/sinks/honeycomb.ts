@@ -1,0 +1,74 @@
+import type http from "node:http";
+import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
+import { decodeOtlpTraces, type FlatSpan } from "./otlp.js";
+
+export interface HoneycombRequest {
+  team: string;
+  contentType: string;
+  contentEncoding: string;
+  spans: FlatSpan[];
+}
+
+export interface HoneycombStandIn {
+  /** Base URL to use as the Honeycomb endpoint (the exporter appends /v1/traces). */
+  url: string;
+  port: number;
+  /** Every accepted export request, in arrival order. */
+  requests(): HoneycombRequest[];
+  /** Every span accepted so far. */
+  spans(): FlatSpan[];
+  /** How many requests were refused (401/400/404/415). */
+  rejected(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A local stand-in for Honeycomb's OTLP/HTTP trace ingest (we cannot reach the real one). Like the
+ * real API it takes POST /v1/traces with OTLP protobuf or JSON (optionally gzip), answers 401 when
+ * the `x-honeycomb-team` header is missing (or differs from `apiKey` when one is given), and keeps
+ * the decoded spans for assertions. The dataset would be each span's service.name.
+ */
+export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Promise<HoneycombStandIn> {
+  const accepted: HoneycombRequest[] = [];
+  let rejected = 0;
+  const refuse = (res: http.ServerResponse, status: number, message: string) => {
+    rejected += 1;
+    sendJson(res, status, { error: message });
+  };
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    try {
+      const path = (req.url ?? "").split("?")[0];
+      if (req.method !== "POST" || path !== "/v1/traces") return refuse(res, 404, `no route ${req.method} ${path}`);
+      const team = String(req.headers["x-honeycomb-team"] ?? "");
+      if (!team || (opts.apiKey !== undefined && team !== opts.apiKey)) return refuse(res, 401, "unknown API key - check your credentials");
+      const contentType = String(req.headers["content-type"] ?? "");
+      const contentEncoding = String(req.headers["content-encoding"] ?? "");
+      const body = await readBody(req);
+      let spans: FlatSpan[];
+      try {
+        spans = decodeOtlpTraces(body, contentType, contentEncoding);
+      } catch (err) {
+        return refuse(res, contentType.startsWith("application/") ? 400 : 415, (err as Error).message);
+      }
+      accepted.push({ team, contentType, contentEncoding, spans });
+      // An empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON.
+      if (contentType.startsWith("application/x-protobuf")) {
+        res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
+        res.end();
+      } else {
+        sendJson(res, 200, {});
+      }
+    } catch (err) {
+      refuse(res, 500, (err as Error).message);
+    }
+  };
+  const listener = await listenOnLoopback((req, res) => void handler(req, res));
+  return {
+    url: `http://127.0.0.1:${listener.port}`,
+    port: listener.port,
+    requests: () => [...accepted],
+    spans: () => accepted.flatMap((r) => r.spans),
+    rejected: () => rejected,
+    stop: listener.close,
+  };
+}

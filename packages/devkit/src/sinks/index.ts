@@ -1,0 +1,4 @@
+export * from "./otlp.js";
+export * from "./honeycomb.js";
+export * from "./rollbar.js";
+export * from "./xray.js";

@@ -1,0 +1,212 @@
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "../ports.js";
+import { startProcess, type ManagedProcess } from "../process.js";
+import { httpStatus, waitFor } from "../wait.js";
+import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
+
+/** An X-Ray segment document as PutTraceSegments carries it (the fields the tests look at). */
+export interface XraySegment {
+  id: string;
+  trace_id: string;
+  parent_id?: string;
+  name: string;
+  start_time: number;
+  end_time?: number;
+  type?: string;
+  namespace?: string;
+  origin?: string;
+  fault?: boolean;
+  error?: boolean;
+  throttle?: boolean;
+  http?: Record<string, unknown>;
+  annotations?: Record<string, string | number | boolean>;
+  metadata?: Record<string, unknown>;
+  subsegments?: XraySegment[];
+  [key: string]: unknown;
+}
+
+export interface XrayPut {
+  /** The SigV4 credential scope from the Authorization header, e.g. `…/us-east-1/xray/aws4_request`. */
+  credentialScope: string;
+  segments: XraySegment[];
+}
+
+export interface XrayStandIn {
+  /** The endpoint to give the Collector as XRAY_ENDPOINT. */
+  endpoint: string;
+  port: number;
+  /** Every accepted PutTraceSegments call, documents parsed, in arrival order. */
+  puts(): XrayPut[];
+  /** Every segment document received so far. */
+  segments(): XraySegment[];
+  /** Reads traces back from moto with BatchGetTraces (what the X-Ray console does). */
+  batchGetTraces(traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>>;
+  /** Calls moto's GetTraceSummaries for the last `windowSeconds`. */
+  traceSummaryIds(windowSeconds?: number): Promise<string[]>;
+  /** Requests refused by the checks in front of moto (no SigV4 header, malformed documents). */
+  rejected(): Array<{ status: number; message: string }>;
+  stop(): Promise<void>;
+}
+
+const SIGV4 = /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/xray\/aws4_request, ?SignedHeaders=[^,]+, ?Signature=[0-9a-f]{64}$/;
+const XRAY_TRACE_ID = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
+const SEGMENT_ID = /^[0-9a-f]{16}$/;
+
+/** What PutTraceSegments requires of one document (X-Ray API reference, "Segment documents"). */
+export function checkSegmentDocument(doc: unknown): string | undefined {
+  if (!doc || typeof doc !== "object") return "segment document is not a JSON object";
+  const s = doc as Partial<XraySegment>;
+  if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 200) return "name: 1-200 characters required";
+  if (typeof s.id !== "string" || !SEGMENT_ID.test(s.id)) return `id must be 16 hex digits, got ${JSON.stringify(s.id)}`;
+  if (typeof s.start_time !== "number") return "start_time (epoch seconds) required";
+  if (s.end_time === undefined && (s as { in_progress?: boolean }).in_progress !== true) return "end_time or in_progress required";
+  // A subsegment sent on its own has type "subsegment" and parent_id; a segment has the trace id.
+  if (typeof s.trace_id !== "string" || !XRAY_TRACE_ID.test(s.trace_id)) {
+    return `trace_id must be 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx, got ${JSON.stringify(s.trace_id)}`;
+  }
+  return undefined;
+}
+
+/** Path of moto_server: MOTO_SERVER_BIN, else the one scripts/tools/25-moto.sh installs. */
+export function findMotoServer(): string {
+  const cache = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
+  for (const candidate of [process.env.MOTO_SERVER_BIN, path.join(cache, "bin", "moto_server")]) {
+    if (candidate && fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error("moto_server not found: run `bash scripts/tools/25-moto.sh` (installs moto[server] from PyPI)");
+}
+
+/**
+ * A local stand-in for the AWS X-Ray API (we cannot reach AWS): moto's server (PyPI) behind a small
+ * checking proxy. The proxy refuses what X-Ray refuses before moto sees it — requests without a
+ * SigV4 `Authorization` header for the `xray` service (403), PutTraceSegments bodies that are not
+ * `{"TraceSegmentDocuments": [<JSON string>…]}` or whose documents lack a valid id, X-Ray trace id,
+ * name or times (400) — and keeps the parsed documents; moto stores the segments so the test reads
+ * them back with BatchGetTraces as from the real API.
+ */
+export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<XrayStandIn> {
+  const motoPort = await freePort();
+  const moto: ManagedProcess = startProcess("moto", findMotoServer(), ["-H", "127.0.0.1", "-p", String(motoPort)], {
+    echo: opts.echo,
+  });
+  const motoUrl = `http://127.0.0.1:${motoPort}`;
+  try {
+    await waitFor("moto_server", async () => (await httpStatus(`${motoUrl}/moto-api/`, 1000)) > 0, { timeoutMs: 30_000, intervalMs: 200 });
+  } catch (err) {
+    await moto.stop();
+    throw new Error(`${(err as Error).message}\n${moto.output()}`);
+  }
+
+  const puts: XrayPut[] = [];
+  const rejected: Array<{ status: number; message: string }> = [];
+  const refuse = (res: http.ServerResponse, status: number, type: string, message: string) => {
+    rejected.push({ status, message });
+    res.setHeader("x-amzn-ErrorType", type);
+    sendJson(res, status, { __type: type, message });
+  };
+
+  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
+    const upstream = http.request(
+      `${motoUrl}${req.url ?? "/"}`,
+      { method: req.method, headers: { ...req.headers, host: `127.0.0.1:${motoPort}` }, timeout: 10_000 },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on("timeout", () => upstream.destroy(new Error("moto did not answer in 10 s")));
+    upstream.on("error", (err) => {
+      if (!res.headersSent) sendJson(res, 502, { message: err.message });
+      else res.destroy();
+    });
+    upstream.end(body);
+  };
+
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const body = await readBody(req);
+    const auth = String(req.headers.authorization ?? "");
+    const sig = SIGV4.exec(auth);
+    if (!sig) return refuse(res, 403, "MissingAuthenticationTokenException", "Missing or malformed SigV4 Authorization header for xray");
+    if ((req.url ?? "").split("?")[0] === "/TraceSegments") {
+      if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "PutTraceSegments is POST /TraceSegments");
+      let documents: unknown;
+      try {
+        documents = (JSON.parse(body.toString("utf8")) as { TraceSegmentDocuments?: unknown }).TraceSegmentDocuments;
+      } catch {
+        return refuse(res, 400, "InvalidRequestException", "body is not JSON");
+      }
+      if (!Array.isArray(documents) || documents.length === 0 || documents.some((d) => typeof d !== "string")) {
+        return refuse(res, 400, "InvalidRequestException", "TraceSegmentDocuments must be a non-empty list of JSON strings");
+      }
+      const segments: XraySegment[] = [];
+      for (const text of documents as string[]) {
+        let doc: unknown;
+        try {
+          doc = JSON.parse(text);
+        } catch {
+          return refuse(res, 400, "InvalidRequestException", "a segment document is not JSON");
+        }
+        const problem = checkSegmentDocument(doc);
+        if (problem) return refuse(res, 400, "InvalidRequestException", problem);
+        segments.push(doc as XraySegment);
+      }
+      puts.push({ credentialScope: auth.split("Credential=")[1]?.split(",")[0] ?? "", segments });
+    }
+    forward(req, body, res);
+  };
+  const listener = await listenOnLoopback((req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { message: (err as Error).message });
+    });
+  });
+
+  // Requests from the test itself, signed with a well-formed (not verified) SigV4 header.
+  const call = async <T>(pathname: string, payload: unknown): Promise<T> => {
+    const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+    const res = await fetch(`${motoUrl}${pathname}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `AWS4-HMAC-SHA256 Credential=test/${date}/us-east-1/xray/aws4_request, SignedHeaders=host, Signature=${"0".repeat(64)}`,
+      },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`moto ${pathname}: HTTP ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+
+  return {
+    endpoint: `http://127.0.0.1:${listener.port}`,
+    port: listener.port,
+    puts: () => [...puts],
+    segments: () => puts.flatMap((p) => p.segments),
+    batchGetTraces: async (traceIds) => {
+      const out = await call<{ Traces?: Array<{ Id: string; Segments: Array<{ Id: string; Document: string }> }> }>(
+        "/Traces",
+        { TraceIds: traceIds },
+      );
+      return (out.Traces ?? []).map((t) => ({
+        Id: t.Id,
+        Segments: t.Segments.map((s) => JSON.parse(s.Document) as XraySegment),
+      }));
+    },
+    traceSummaryIds: async (windowSeconds = 600) => {
+      const now = Date.now() / 1000;
+      const out = await call<{ TraceSummaries?: Array<{ Id: string }> }>("/TraceSummaries", {
+        StartTime: now - windowSeconds,
+        EndTime: now + 60,
+      });
+      return (out.TraceSummaries ?? []).map((s) => s.Id);
+    },
+    rejected: () => [...rejected],
+    stop: async () => {
+      await listener.close();
+      await moto.stop();
+    },
+  };
+}

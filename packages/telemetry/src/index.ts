@@ -1,0 +1,14 @@
+export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute } from "./telemetry.js";
+export { xrayTraceId, traceIdFromXray, currentTraceIds, pinoLogHook, type TraceIds } from "./ids.js";
+export { peerServiceFor, parseHttpPeers, PeerServiceSpanProcessor, GRPC_PEER_SERVICES } from "./peer-service.js";
+export { serviceIdentity, serviceNameFromPackage, serviceResourceAttributes } from "./resource.js";
+export {
+  initErrorReporting,
+  reportError,
+  flushErrorReports,
+  errorReportingEnabled,
+  SCRUB_FIELDS,
+  scrub,
+  type InfoLogger,
+  type ErrorReportingOptions,
+} from "./rollbar.js";

@@ -1,0 +1,162 @@
+import { context, diag, type Span } from "@opentelemetry/api";
+import {
+  CompositePropagator,
+  getRPCMetadata,
+  RPCType,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from "@opentelemetry/core";
+import type { NodeSDK } from "@opentelemetry/sdk-node";
+import type { Instrumentation } from "@opentelemetry/instrumentation";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { pinoLogHook } from "./ids.js";
+import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
+import { serviceResourceAttributes } from "./resource.js";
+
+// One SDK per process, reachable from every copy of this module (register and the service's own import).
+const SDK_KEY = Symbol.for("tracemesh.telemetry.sdk");
+type Global = typeof globalThis & { [SDK_KEY]?: NodeSDK };
+const global = globalThis as Global;
+
+/** Kubernetes probes and gRPC health/reflection calls would each make a trace of their own. */
+const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez"]);
+const UNTRACED_GRPC_METHODS = ["Check", "Watch", "ServerReflectionInfo"];
+
+function isDisabled(env: NodeJS.ProcessEnv): boolean {
+  return (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
+}
+
+/** Creates the instrumentations: only what the mesh uses (no net, dns or fs spans). */
+function createInstrumentations(logsShipped: boolean): Instrumentation[] {
+  // Loaded here, not at the top, so that importing this module for setHttpRoute stays cheap.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { HttpInstrumentation } = require("@opentelemetry/instrumentation-http") as typeof import("@opentelemetry/instrumentation-http");
+  const { GrpcInstrumentation } = require("@opentelemetry/instrumentation-grpc") as typeof import("@opentelemetry/instrumentation-grpc");
+  const { IORedisInstrumentation } = require("@opentelemetry/instrumentation-ioredis") as typeof import("@opentelemetry/instrumentation-ioredis");
+  const { PinoInstrumentation } = require("@opentelemetry/instrumentation-pino") as typeof import("@opentelemetry/instrumentation-pino");
+  const { UndiciInstrumentation } = require("@opentelemetry/instrumentation-undici") as typeof import("@opentelemetry/instrumentation-undici");
+  return [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (req) => UNTRACED_HTTP_PATHS.has((req.url ?? "").split("?")[0] ?? ""),
+    }),
+    new GrpcInstrumentation({ ignoreGrpcMethods: UNTRACED_GRPC_METHODS }),
+    new IORedisInstrumentation(),
+    // Logs go to stdout (and from there to CloudWatch): shipping them over OTLP too would double them.
+    new PinoInstrumentation({ disableLogSending: !logsShipped, logHook: pinoLogHook }),
+    new UndiciInstrumentation(),
+  ];
+}
+
+/** OTLP over HTTP: protobuf by default, JSON when OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL=http/json. */
+function createTraceExporter(env: NodeJS.ProcessEnv) {
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf").trim();
+  if (protocol === "http/json") {
+    const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http") as typeof import("@opentelemetry/exporter-trace-otlp-http");
+    return new OTLPTraceExporter();
+  }
+  if (protocol !== "http/protobuf") {
+    // The gRPC exporter would load grpc-js ahead of its instrumentation (and it suppresses gRPC spans).
+    diag.warn(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported by tracemesh; using http/protobuf (port 4318)`);
+  }
+  const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-proto") as typeof import("@opentelemetry/exporter-trace-otlp-proto");
+  return new OTLPTraceExporter();
+}
+
+/**
+ * Starts the OpenTelemetry SDK for this process (once). Must run before http, grpc-js, ioredis,
+ * pino and undici are loaded — `node --require @tracemesh/telemetry/register` does that.
+ * Returns false when OTEL_SDK_DISABLED=true (nothing is started).
+ */
+export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (global[SDK_KEY]) return true;
+  if (isDisabled(env)) return false;
+
+  // Metrics are not used and logs go to stdout: both off unless asked for explicitly.
+  env.OTEL_METRICS_EXPORTER ??= "none";
+  env.OTEL_LOGS_EXPORTER ??= "none";
+  const logsShipped = !env.OTEL_LOGS_EXPORTER.split(",").map((s) => s.trim()).includes("none");
+
+  const instrumentations = createInstrumentations(logsShipped);
+  const { NodeSDK } = require("@opentelemetry/sdk-node") as typeof import("@opentelemetry/sdk-node");
+  const { defaultResource, resourceFromAttributes, envDetector, hostDetector, processDetector } =
+    require("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
+  const { BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base") as typeof import("@opentelemetry/sdk-trace-base");
+  const { AWSXRayIdGenerator } = require("@opentelemetry/id-generator-aws-xray") as typeof import("@opentelemetry/id-generator-aws-xray");
+  const { AWSXRayPropagator } = require("@opentelemetry/propagator-aws-xray") as typeof import("@opentelemetry/propagator-aws-xray");
+
+  const sdk = new NodeSDK({
+    // Detected attributes (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME) override these.
+    resource: defaultResource().merge(resourceFromAttributes(serviceResourceAttributes(env))),
+    // No cloud detectors: they probe metadata endpoints at start.
+    resourceDetectors: [envDetector, hostDetector, processDetector],
+    idGenerator: new AWSXRayIdGenerator(),
+    textMapPropagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new AWSXRayPropagator()],
+    }),
+    // peer.service first so the batch processor exports spans that already carry it.
+    spanProcessors: [
+      new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
+      new BatchSpanProcessor(createTraceExporter(env)),
+    ],
+    instrumentations,
+    // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (parentbased_always_on by default).
+  });
+  sdk.start();
+  global[SDK_KEY] = sdk;
+  return true;
+}
+
+/** Whether the SDK is running in this process. */
+export function telemetryStarted(): boolean {
+  return global[SDK_KEY] !== undefined;
+}
+
+/**
+ * Flushes and stops the SDK, waiting at most timeoutMs (never rejects, never exits the process).
+ * Resolves true when every span was handed to the exporter in time. Services call it as the last
+ * step of exitOnSignal.
+ */
+export async function shutdownTelemetry(timeoutMs = 2000): Promise<boolean> {
+  const sdk = global[SDK_KEY];
+  if (!sdk) return true;
+  global[SDK_KEY] = undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer.unref();
+  });
+  const done = sdk.shutdown().then(
+    () => true,
+    (err: unknown) => {
+      diag.error("telemetry shutdown failed", err);
+      return false;
+    },
+  );
+  try {
+    return await Promise.race([done, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Names the current HTTP server span after its route (`GET /api/activities/:uuid`) and sets
+ * `http.route`. Call it in the request handler once the route is matched; a no-op outside an
+ * incoming HTTP request or when the SDK is not running.
+ */
+export function setHttpRoute(route: string): void {
+  const metadata = getRPCMetadata(context.active());
+  if (metadata?.type !== RPCType.HTTP) return;
+  // instrumentation-http reads the route from here when the response finishes and renames the span
+  // `<method> <route>`; naming it now as well keeps the name right even if the request never finishes.
+  metadata.route = route;
+  metadata.span.setAttribute("http.route", route);
+  metadata.span.updateName(`${requestMethod(metadata.span)} ${route}`);
+}
+
+/** The HTTP method recorded on a server span (the SDK's spans expose their attributes). */
+function requestMethod(span: Span): string {
+  const attributes = (span as Partial<Pick<ReadableSpan, "attributes">>).attributes;
+  const method = attributes?.["http.request.method"] ?? attributes?.["http.method"];
+  return typeof method === "string" ? method : "GET";
+}

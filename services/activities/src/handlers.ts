@@ -1,0 +1,347 @@
+// Validation and logic of ActivitiesService; errors are runtime RpcErrors carrying their gRPC status.
+import { randomUUID } from "node:crypto";
+import { status, type ServerUnaryCall } from "@grpc/grpc-js";
+import {
+  Ttl,
+  type Activity,
+  type CreateActivityRequest,
+  type CreateActivityResponse,
+  type FeedResponse,
+  type GetActivityRequest,
+  type GetActivityResponse,
+  type HomeFeedRequest,
+  type LikeRequest,
+  type LikeResponse,
+  type ReplyRequest,
+  type ReplyResponse,
+  type User,
+  type UserFeedRequest,
+  type UserFeedResponse,
+  type UsersServiceClient,
+} from "@tracemesh/proto";
+import {
+  callUnary,
+  deadlineIn,
+  encodeEvent,
+  invalidArgument,
+  isServiceError,
+  keys,
+  notFound,
+  type Logger,
+} from "@tracemesh/runtime";
+import type { ActivitiesStore, ActivityRecord, StoredActivity, TimelineEntry } from "./store.js";
+import { assembleTimeline, sendEvent, setActingUser, setResultLength } from "./tracing.js";
+
+const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const MESSAGE_MAX = 280;
+const DEFAULT_FEED_LIMIT = 20;
+const MAX_FEED_LIMIT = 100;
+const MAX_REPLIES = 100;
+// A page scans at most this many slices of the timeline; expired members met on the way are removed,
+// so a long run of expired entries costs a few pages once, not every read.
+const MAX_SCAN_ROUNDS = 5;
+
+const HOUR = 3600 * 1000;
+export const TTL_MS: ReadonlyMap<Ttl, number> = new Map([
+  [Ttl.TTL_30_DAYS, 30 * 24 * HOUR],
+  [Ttl.TTL_7_DAYS, 7 * 24 * HOUR],
+  [Ttl.TTL_3_DAYS, 3 * 24 * HOUR],
+  [Ttl.TTL_1_DAY, 24 * HOUR],
+  [Ttl.TTL_12_HOURS, 12 * HOUR],
+  [Ttl.TTL_3_HOURS, 3 * HOUR],
+  [Ttl.TTL_1_HOUR, HOUR],
+]);
+
+type AnyCall = ServerUnaryCall<unknown, unknown>;
+
+function checkHandle(handle: string): string {
+  if (!HANDLE_PATTERN.test(handle)) throw invalidArgument("handle must match ^[a-z0-9_]{3,20}$");
+  return handle;
+}
+
+function checkUuid(uuid: string, field: string): string {
+  if (!UUID_PATTERN.test(uuid)) throw invalidArgument(`${field} must be a UUID`);
+  return uuid;
+}
+
+function checkMessage(raw: string): string {
+  const message = raw.trim();
+  const length = [...message].length; // Unicode code points, as users count characters
+  if (length < 1 || length > MESSAGE_MAX) throw invalidArgument(`message must be 1..${MESSAGE_MAX} characters`);
+  return message;
+}
+
+function checkLimit(limit: number): number {
+  if (limit === 0) return DEFAULT_FEED_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FEED_LIMIT) {
+    throw invalidArgument(`limit must be 1..${MAX_FEED_LIMIT} (0 means ${DEFAULT_FEED_LIMIT})`);
+  }
+  return limit;
+}
+
+// The cursor is base64url("<score>:<uuid>") of the last activity of the previous page: the next
+// page starts strictly after that position in (score desc, uuid desc) order.
+export function encodeCursor(entry: TimelineEntry): string {
+  return Buffer.from(`${entry.score}:${entry.uuid}`, "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string): TimelineEntry | undefined {
+  if (cursor === "") return undefined;
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  const match = /^(\d{1,15}):([0-9a-f-]{36})$/.exec(text);
+  // Re-encoding must give the same string: base64url decoding alone accepts garbage.
+  if (!match || !UUID_PATTERN.test(match[2]!) || encodeCursor({ score: Number(match[1]), uuid: match[2]! }) !== cursor) {
+    throw invalidArgument("cursor is malformed");
+  }
+  return { score: Number(match[1]), uuid: match[2]! };
+}
+
+function toActivity(r: ActivityRecord, names: Map<string, string> | undefined): Activity {
+  return {
+    uuid: r.uuid,
+    handle: r.handle,
+    displayName: names?.get(r.handle) ?? "",
+    message: r.message,
+    createdAt: new Date(r.createdAt),
+    expiresAt: new Date(r.expiresAt),
+    likesCount: r.likesCount,
+    repliesCount: r.repliesCount,
+    repostsCount: 0,
+    replyToActivityUuid: r.replyTo ?? "",
+    replies: [],
+  };
+}
+
+export interface ActivitiesHandlersDeps {
+  store: ActivitiesStore;
+  users: UsersServiceClient;
+  logger: Logger;
+  usersDeadlineMs: number;
+  /** Milliseconds since the epoch; replaceable so tests can control time. */
+  now: () => number;
+}
+
+export class ActivitiesHandlers {
+  constructor(private readonly deps: ActivitiesHandlersDeps) {}
+
+  async homeFeed(req: HomeFeedRequest, call: AnyCall): Promise<FeedResponse> {
+    const limit = checkLimit(req.limit);
+    const cursor = decodeCursor(req.cursor);
+    return assembleTimeline(async (span) => {
+      const page = await this.feedPage(keys.homeTimeline(), limit, cursor);
+      const names = await this.displayNames(page.items.map((a) => a.handle), call);
+      setResultLength(page.items.length, span);
+      return {
+        activities: page.items.map((a) => toActivity(a, names)),
+        nextCursor: page.nextCursor,
+        displayNamesUnavailable: names === undefined,
+      };
+    });
+  }
+
+  async userFeed(req: UserFeedRequest, call: AnyCall): Promise<UserFeedResponse> {
+    const handle = checkHandle(req.handle);
+    const limit = checkLimit(req.limit);
+    const cursor = decodeCursor(req.cursor);
+    // One call to users gives both NOT_FOUND and the author's display name for the whole page.
+    let user: User | undefined;
+    try {
+      user = (
+        await callUnary(this.deps.users.getUser.bind(this.deps.users), { handle }, {
+          deadline: deadlineIn(this.deps.usersDeadlineMs, call),
+          parent: call,
+        })
+      ).user;
+    } catch (err) {
+      if (isServiceError(err) && err.code === status.NOT_FOUND) throw notFound(`user "${handle}" not found`);
+      this.deps.logger.warn({ err: errorText(err) }, "users unavailable; answering without display names");
+    }
+    return assembleTimeline(async (span) => {
+      const page = await this.feedPage(keys.userTimeline(handle), limit, cursor);
+      const names = user ? new Map([[user.handle, user.displayName]]) : undefined;
+      setResultLength(page.items.length, span);
+      return {
+        user,
+        handle,
+        activities: page.items.map((a) => toActivity(a, names)),
+        nextCursor: page.nextCursor,
+        displayNamesUnavailable: user === undefined,
+      };
+    });
+  }
+
+  async getActivity(req: GetActivityRequest, call: AnyCall): Promise<GetActivityResponse> {
+    const uuid = checkUuid(req.uuid, "uuid");
+    const activity = await this.liveActivity(uuid);
+    const replyUuids = await this.deps.store.replyUuids(uuid, MAX_REPLIES);
+    const now = this.deps.now();
+    const found = await this.deps.store.getActivities(replyUuids);
+    const replies = replyUuids.flatMap((u) => {
+      const r = found.get(u);
+      return r && r.expiresAt > now ? [r] : [];
+    });
+    const names = await this.displayNames([activity.handle, ...replies.map((r) => r.handle)], call);
+    return {
+      activity: { ...toActivity(activity, names), replies: replies.map((r) => toActivity(r, names)) },
+      displayNamesUnavailable: names === undefined,
+    };
+  }
+
+  async createActivity(req: CreateActivityRequest, call: AnyCall): Promise<CreateActivityResponse> {
+    const handle = checkHandle(req.handle);
+    const message = checkMessage(req.message);
+    const ttlMs = TTL_MS.get(req.ttl);
+    if (ttlMs === undefined) throw invalidArgument("ttl must be one of the Ttl values (not TTL_UNSPECIFIED)");
+    setActingUser(handle);
+    await this.requireUser(handle);
+    const createdAt = this.deps.now();
+    const activity: StoredActivity = { uuid: randomUUID(), handle, message, createdAt, expiresAt: createdAt + ttlMs };
+    await sendEvent(async (trace) => {
+      const event = encodeEvent({
+        type: "activity.created",
+        actor: handle,
+        activityUuid: activity.uuid,
+        message,
+        createdAt: new Date(createdAt).toISOString(),
+        ...trace,
+      });
+      return { result: undefined, streamId: await this.deps.store.createActivity(activity, event) };
+    });
+    const names = await this.displayNames([handle], call);
+    return { activity: toActivity({ ...activity, likesCount: 0, repliesCount: 0 }, names) };
+  }
+
+  /** A reply expires together with the activity it answers (the request carries no ttl). */
+  async reply(req: ReplyRequest, call: AnyCall): Promise<ReplyResponse> {
+    const handle = checkHandle(req.handle);
+    const parentUuid = checkUuid(req.activityUuid, "activity_uuid");
+    const message = checkMessage(req.message);
+    setActingUser(handle);
+    await this.requireUser(handle);
+    const parent = await this.liveActivity(parentUuid);
+    const createdAt = this.deps.now();
+    const reply = { uuid: randomUUID(), handle, message, createdAt, expiresAt: parent.expiresAt, replyTo: parent.uuid };
+    await sendEvent(async (trace) => {
+      const event = encodeEvent({
+        type: "activity.replied",
+        actor: handle,
+        activityUuid: reply.uuid,
+        targetHandle: parent.handle,
+        targetActivityUuid: parent.uuid,
+        message,
+        createdAt: new Date(createdAt).toISOString(),
+        ...trace,
+      });
+      return { result: undefined, streamId: await this.deps.store.createReply(reply, event) };
+    });
+    const names = await this.displayNames([handle], call);
+    return { reply: toActivity({ ...reply, likesCount: 0, repliesCount: 0 }, names) };
+  }
+
+  async like(req: LikeRequest, call: AnyCall): Promise<LikeResponse> {
+    const handle = checkHandle(req.handle);
+    const uuid = checkUuid(req.activityUuid, "activity_uuid");
+    setActingUser(handle);
+    await this.requireUser(handle);
+    const activity = await this.liveActivity(uuid);
+    const liked = await sendEvent(async (trace) => {
+      const event = encodeEvent({
+        type: "activity.liked",
+        actor: handle,
+        activityUuid: uuid,
+        targetHandle: activity.handle,
+        createdAt: new Date(this.deps.now()).toISOString(),
+        ...trace,
+      });
+      const result = await this.deps.store.like(uuid, handle, activity.expiresAt, event);
+      return { result, streamId: result.streamId };
+    });
+    const names = await this.displayNames([activity.handle], call);
+    return { activity: toActivity({ ...activity, likesCount: liked.likesCount }, names), newlyLiked: liked.newlyLiked };
+  }
+
+  /** The activity, or NOT_FOUND when it is unknown or expired. */
+  private async liveActivity(uuid: string): Promise<ActivityRecord> {
+    const activity = (await this.deps.store.getActivities([uuid])).get(uuid);
+    if (!activity || activity.expiresAt <= this.deps.now()) throw notFound(`activity ${uuid} not found`);
+    return activity;
+  }
+
+  // The api has authenticated the caller already; this one EXISTS keeps events from naming ghosts.
+  private async requireUser(handle: string): Promise<void> {
+    if (!(await this.deps.store.userExists(handle))) throw notFound(`user "${handle}" not found`);
+  }
+
+  /**
+   * Display names from users in one BatchGetUsers call, bounded by usersDeadlineMs and the incoming
+   * call's deadline. undefined when users fails: callers answer anyway and flag it.
+   */
+  private async displayNames(handles: string[], call: AnyCall): Promise<Map<string, string> | undefined> {
+    const unique = [...new Set(handles)];
+    if (unique.length === 0) return new Map();
+    try {
+      const res = await callUnary(this.deps.users.batchGetUsers.bind(this.deps.users), { handles: unique }, {
+        deadline: deadlineIn(this.deps.usersDeadlineMs, call),
+        parent: call,
+      });
+      return new Map(res.users.map((u) => [u.handle, u.displayName]));
+    } catch (err) {
+      this.deps.logger.warn({ err: errorText(err) }, "users unavailable; answering without display names");
+      return undefined;
+    }
+  }
+
+  /**
+   * One page of a timeline, newest first, skipping expired activities. Expiry is checked against
+   * expires_at here because the sets are scored by created_at (ZREMRANGEBYSCORE cannot find expired
+   * members); members whose activity is gone or expired are removed lazily as they are met.
+   */
+  private async feedPage(
+    key: string,
+    limit: number,
+    cursor: TimelineEntry | undefined,
+  ): Promise<{ items: ActivityRecord[]; nextCursor: string }> {
+    const { store } = this.deps;
+    const now = this.deps.now();
+    const want = limit + 1; // one extra tells whether another page exists
+    const live: Array<{ entry: TimelineEntry; record: ActivityRecord }> = [];
+    let offset = 0;
+    let exhausted = false;
+    let lastScanned: TimelineEntry | undefined;
+    for (let round = 0; round < MAX_SCAN_ROUNDS && live.length < want && !exhausted; round++) {
+      const slice = await store.timelineSlice(key, cursor ? cursor.score : "+inf", offset, want);
+      offset += slice.length;
+      exhausted = slice.length < want;
+      // Equal scores come in descending uuid order; skip what the cursor already covered.
+      const fresh = slice.filter((e) => !cursor || e.score < cursor.score || e.uuid < cursor.uuid);
+      const records = await store.getActivities(fresh.map((e) => e.uuid));
+      const gone: string[] = [];
+      for (const entry of fresh) {
+        if (live.length === want) break;
+        lastScanned = entry;
+        const record = records.get(entry.uuid);
+        if (!record || record.expiresAt <= now) gone.push(entry.uuid);
+        else live.push({ entry, record });
+      }
+      if (gone.length > 0) {
+        try {
+          await store.removeFromTimeline(key, gone);
+          offset -= gone.length; // they no longer take a place in the set
+        } catch (err) {
+          this.deps.logger.warn({ err: errorText(err) }, "could not remove expired timeline entries");
+        }
+      }
+    }
+    if (live.length > limit) {
+      return { items: live.slice(0, limit).map((l) => l.record), nextCursor: encodeCursor(live[limit - 1]!.entry) };
+    }
+    // Scan budget spent before the end: continue after the last entry looked at.
+    const nextCursor = !exhausted && lastScanned ? encodeCursor(lastScanned) : "";
+    return { items: live.map((l) => l.record), nextCursor };
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,39 @@
+// activities: config → logger → Redis and the users client → gRPC server → graceful shutdown.
+import { UsersServiceClient } from "@tracemesh/proto";
+import { createClient, createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { loadConfig } from "./config.js";
+import { createActivitiesServer } from "./server.js";
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(() => loadConfig());
+  const logger = createLogger("activities", config.logLevel);
+  const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  const users = createClient(UsersServiceClient, config.usersAddr);
+  const grpc = await startGrpcServer({
+    port: config.grpcPort,
+    services: [
+      createActivitiesServer({
+        redis,
+        logger,
+        users,
+        usersDeadlineMs: config.usersDeadlineMs,
+        eventsMaxLen: config.eventsMaxLen,
+      }),
+    ],
+  });
+  logger.info({ port: grpc.port }, "listening");
+  exitOnSignal(
+    logger,
+    [
+      { name: "drain gRPC", run: () => grpc.shutdown(8_000) },
+      { name: "close users client", run: async () => users.close() },
+      { name: "quit Redis", run: () => redis.quit() },
+    ],
+    10_000,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`activities failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

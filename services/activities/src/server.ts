@@ -1,0 +1,34 @@
+import { ActivitiesServiceService, type ActivitiesServiceServer, type UsersServiceClient } from "@tracemesh/proto";
+import { unary, type GrpcService, type Logger, type Redis } from "@tracemesh/runtime";
+import { ActivitiesHandlers } from "./handlers.js";
+import { ActivitiesStore } from "./store.js";
+
+export interface ActivitiesDeps {
+  redis: Redis;
+  logger: Logger;
+  users: UsersServiceClient;
+  usersDeadlineMs?: number;
+  eventsMaxLen?: number;
+  /** Milliseconds since the epoch; tests may shift it. */
+  now?: () => number;
+}
+
+/** The ActivitiesService implementation, ready for startGrpcServer (used by main and by tests in-process). */
+export function createActivitiesServer(deps: ActivitiesDeps): GrpcService {
+  const handlers = new ActivitiesHandlers({
+    store: new ActivitiesStore(deps.redis, deps.eventsMaxLen ?? 100_000),
+    users: deps.users,
+    logger: deps.logger,
+    usersDeadlineMs: deps.usersDeadlineMs ?? 300,
+    now: deps.now ?? Date.now,
+  });
+  const implementation: ActivitiesServiceServer = {
+    homeFeed: unary(deps.logger, (req, call) => handlers.homeFeed(req, call)),
+    userFeed: unary(deps.logger, (req, call) => handlers.userFeed(req, call)),
+    getActivity: unary(deps.logger, (req, call) => handlers.getActivity(req, call)),
+    createActivity: unary(deps.logger, (req, call) => handlers.createActivity(req, call)),
+    reply: unary(deps.logger, (req, call) => handlers.reply(req, call)),
+    like: unary(deps.logger, (req, call) => handlers.like(req, call)),
+  };
+  return { name: "tracemesh.v1.ActivitiesService", definition: ActivitiesServiceService, implementation };
+}

@@ -1,0 +1,174 @@
+// All of activities' Redis access.
+//   keys.activity(uuid)      hash uuid, handle, message, created_at, expires_at (ms), reply_to; PEXPIREAT expires_at
+//   keys.homeTimeline()      zset of top-level uuids scored by created_at ms
+//   keys.userTimeline(h)     same, per author
+//   keys.replies(uuid)       zset of reply uuids by created_at ms; expires with the parent
+//   keys.likes(uuid)         set of handles; expires with the activity
+// Every write that produces an event appends it in the same MULTI (or Lua script) as the data, so
+// no event is lost and none refers to data that was not written.
+import { EVENTS_STREAM, keys, type Redis } from "@tracemesh/runtime";
+
+export interface StoredActivity {
+  uuid: string;
+  handle: string;
+  message: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Set on replies. */
+  replyTo?: string;
+}
+
+export interface ActivityRecord extends StoredActivity {
+  likesCount: number;
+  repliesCount: number;
+}
+
+export interface TimelineEntry {
+  uuid: string;
+  score: number;
+}
+
+/** Longest allowed TTL: anything created before now minus this has certainly expired. */
+export const MAX_TTL_MS = 30 * 24 * 3600 * 1000;
+
+// Likes must append an event only when the like is new: SADD and XADD decide together, atomically.
+const LIKE_SCRIPT = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+local id = false
+if added == 1 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+  id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+end
+return {added, redis.call('SCARD', KEYS[1]), id}
+`;
+
+function activityFields(a: StoredActivity): Record<string, string> {
+  const fields: Record<string, string> = {
+    uuid: a.uuid,
+    handle: a.handle,
+    message: a.message,
+    created_at: String(a.createdAt),
+    expires_at: String(a.expiresAt),
+  };
+  if (a.replyTo) fields.reply_to = a.replyTo;
+  return fields;
+}
+
+function parseActivity(hash: Record<string, string>): StoredActivity | undefined {
+  if (!hash.uuid || !hash.handle) return undefined;
+  const createdAt = Number(hash.created_at);
+  const expiresAt = Number(hash.expires_at);
+  if (!Number.isFinite(createdAt) || !Number.isFinite(expiresAt)) return undefined;
+  return { uuid: hash.uuid, handle: hash.handle, message: hash.message ?? "", createdAt, expiresAt, replyTo: hash.reply_to || undefined };
+}
+
+/** Throws the first error of a MULTI/pipeline result; returns the replies otherwise. */
+function unwrap(results: Array<[Error | null, unknown]> | null): unknown[] {
+  if (!results) throw new Error("redis transaction aborted");
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+export class ActivitiesStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly eventsMaxLen: number,
+  ) {}
+
+  async userExists(handle: string): Promise<boolean> {
+    return (await this.redis.exists(keys.user(handle))) === 1;
+  }
+
+  /** Writes a top-level activity, its timeline entries and its event; resolves the event's stream id. */
+  async createActivity(a: StoredActivity, event: string[]): Promise<string> {
+    // Timelines are scored by created_at, not expires_at, so expiry is checked on read; this trim
+    // only drops what is older than the longest TTL, keeping the sets bounded.
+    const certainlyExpired = `(${a.createdAt - MAX_TTL_MS}`;
+    const results = unwrap(
+      await this.redis
+        .multi()
+        .hset(keys.activity(a.uuid), activityFields(a))
+        .pexpireat(keys.activity(a.uuid), a.expiresAt)
+        .zadd(keys.homeTimeline(), a.createdAt, a.uuid)
+        .zadd(keys.userTimeline(a.handle), a.createdAt, a.uuid)
+        .zremrangebyscore(keys.homeTimeline(), "-inf", certainlyExpired)
+        .zremrangebyscore(keys.userTimeline(a.handle), "-inf", certainlyExpired)
+        .xadd(EVENTS_STREAM, "MAXLEN", "~", this.eventsMaxLen, "*", ...event)
+        .exec(),
+    );
+    return String(results[results.length - 1]);
+  }
+
+  /** Writes a reply (it expires with its parent) and its event; resolves the event's stream id. */
+  async createReply(reply: StoredActivity & { replyTo: string }, event: string[]): Promise<string> {
+    const results = unwrap(
+      await this.redis
+        .multi()
+        .hset(keys.activity(reply.uuid), activityFields(reply))
+        .pexpireat(keys.activity(reply.uuid), reply.expiresAt)
+        .zadd(keys.replies(reply.replyTo), reply.createdAt, reply.uuid)
+        .pexpireat(keys.replies(reply.replyTo), reply.expiresAt)
+        .xadd(EVENTS_STREAM, "MAXLEN", "~", this.eventsMaxLen, "*", ...event)
+        .exec(),
+    );
+    return String(results[results.length - 1]);
+  }
+
+  /** Adds a like; the event is appended only when the like is new. */
+  async like(
+    uuid: string,
+    handle: string,
+    expiresAt: number,
+    event: string[],
+  ): Promise<{ newlyLiked: boolean; likesCount: number; streamId?: string }> {
+    const [added, count, id] = (await this.redis.eval(
+      LIKE_SCRIPT,
+      2,
+      keys.likes(uuid),
+      EVENTS_STREAM,
+      handle,
+      String(expiresAt),
+      String(this.eventsMaxLen),
+      ...event,
+    )) as [number, number, string | null];
+    return { newlyLiked: added === 1, likesCount: count, streamId: id ?? undefined };
+  }
+
+  /** Activities with their counts, keyed by uuid; missing (expired or unknown) ones are absent. One round trip. */
+  async getActivities(uuids: string[]): Promise<Map<string, ActivityRecord>> {
+    const found = new Map<string, ActivityRecord>();
+    if (uuids.length === 0) return found;
+    const pipeline = this.redis.pipeline();
+    for (const uuid of uuids) {
+      pipeline.hgetall(keys.activity(uuid)).scard(keys.likes(uuid)).zcard(keys.replies(uuid));
+    }
+    const results = unwrap(await pipeline.exec());
+    uuids.forEach((uuid, i) => {
+      const stored = parseActivity(results[i * 3] as Record<string, string>);
+      if (stored) {
+        found.set(uuid, { ...stored, likesCount: Number(results[i * 3 + 1]), repliesCount: Number(results[i * 3 + 2]) });
+      }
+    });
+    return found;
+  }
+
+  /** Oldest first, at most `max`. */
+  async replyUuids(parentUuid: string, max: number): Promise<string[]> {
+    return this.redis.zrange(keys.replies(parentUuid), 0, max - 1);
+  }
+
+  /** Newest first: entries scored <= maxScore, skipping `offset` of them. */
+  async timelineSlice(key: string, maxScore: number | "+inf", offset: number, count: number): Promise<TimelineEntry[]> {
+    const flat = await this.redis.zrevrangebyscore(key, maxScore, "-inf", "WITHSCORES", "LIMIT", offset, count);
+    const entries: TimelineEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ uuid: flat[i]!, score: Number(flat[i + 1]) });
+    return entries;
+  }
+
+  /** Drops timeline members whose activity has expired. */
+  async removeFromTimeline(key: string, uuids: string[]): Promise<void> {
+    if (uuids.length > 0) await this.redis.zrem(key, ...uuids);
+  }
+}

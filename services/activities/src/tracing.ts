@@ -1,0 +1,65 @@
+// Custom OpenTelemetry instrumentation of activities. Only @opentelemetry/api is used: without the
+// SDK (tests, `node dist/src/main.js`) every call here is a no-op.
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import { EVENTS_STREAM } from "@tracemesh/runtime";
+
+const tracer = trace.getTracer("@tracemesh/activities");
+
+/** W3C trace context fields put into a stream entry. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+async function inSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await context.with(trace.setSpan(context.active(), span), fn);
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * Runs the write that appends an event inside a PRODUCER span `send tracemesh:events`; `write` gets
+ * the span's context as traceparent/tracestate to store in the entry, so the consumer's span
+ * continues this trace. `write` resolves the stream id of the appended entry (or undefined).
+ */
+export function sendEvent<T>(write: (carrier: TraceCarrier) => Promise<{ result: T; streamId?: string }>): Promise<T> {
+  const span = tracer.startSpan("send tracemesh:events", {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      "messaging.system": "redis",
+      "messaging.destination.name": EVENTS_STREAM,
+      "messaging.operation.type": "send",
+      "messaging.operation.name": "send",
+    },
+  });
+  return inSpan(span, async () => {
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    const { result, streamId } = await write({ traceparent: carrier.traceparent, tracestate: carrier.tracestate });
+    if (streamId) span.setAttribute("messaging.message.id", streamId);
+    return result;
+  });
+}
+
+/** The custom span around building one page of a feed. */
+export function assembleTimeline<T>(fn: (span: Span) => Promise<T>): Promise<T> {
+  const span = tracer.startSpan("assemble timeline", { kind: SpanKind.INTERNAL });
+  return inSpan(span, () => fn(span));
+}
+
+/** Marks the active (gRPC server) span and `extra` with the number of activities returned. */
+export function setResultLength(n: number, extra?: Span): void {
+  trace.getActiveSpan()?.setAttribute("app.result_length", n);
+  extra?.setAttribute("app.result_length", n);
+}
+
+/** Marks the active span with the acting user. */
+export function setActingUser(handle: string): void {
+  trace.getActiveSpan()?.setAttributes({ "enduser.id": handle, "app.user.handle": handle });
+}

@@ -1,0 +1,249 @@
+// The HTTP API's routes (listed in openapi.json) and the translation between JSON and the gRPC
+// messages. Handlers validate first, so bad input is answered here and never reaches a backend.
+import { trace } from "@opentelemetry/api";
+import { NotificationKind, type Activity, type Notification, type User } from "@tracemesh/proto";
+import type { Redis } from "@tracemesh/runtime";
+import { DEPENDENCIES, type Backends } from "./clients.js";
+import { HttpError, notFound, unauthorized } from "./errors.js";
+import { Router } from "./router.js";
+import type { ApiRouter, Handler, RequestContext } from "./server.js";
+import * as valid from "./validation.js";
+
+export interface HandlerDeps {
+  backends: Backends;
+  /** Only for /readyz: the api stores nothing in Redis. */
+  redis: Redis;
+  openapi: unknown;
+  enableDebugRoutes: boolean;
+}
+
+const READINESS_TIMEOUT_MS = 500;
+
+export function buildRouter(deps: HandlerDeps): ApiRouter {
+  const { backends } = deps;
+
+  /** Resolves the bearer token to its user and tags the request's span with who acted. */
+  const authenticate = async (ctx: RequestContext, token: string): Promise<User> => {
+    const { user } = await backends.authenticate(token, ctx.deadline);
+    if (!user) throw unauthorized("invalid token");
+    trace.getActiveSpan()?.setAttributes({ "enduser.id": user.handle, "app.user.handle": user.handle });
+    return user;
+  };
+
+  const routes: Array<[string, string, "json" | "none", boolean, Handler]> = [
+    ["GET", "/healthz", "none", false, async () => ({ status: 200, body: { status: "ok" } })],
+
+    ["GET", "/readyz", "none", false, async () => {
+      const [redis, ...grpc] = await Promise.all([
+        redisAnswers(deps.redis, READINESS_TIMEOUT_MS),
+        ...DEPENDENCIES.map((d) => backends.serving(d, READINESS_TIMEOUT_MS)),
+      ]);
+      const checks: Record<string, "ok" | "failing"> = { redis: redis ? "ok" : "failing" };
+      DEPENDENCIES.forEach((d, i) => (checks[d] = grpc[i] ? "ok" : "failing"));
+      const failing = Object.keys(checks).filter((k) => checks[k] !== "ok");
+      if (failing.length === 0) return { status: 200, body: { status: "ready", checks } };
+      return { status: 503, body: { error: { code: "unavailable", message: `not ready: ${failing.join(", ")}` }, checks } };
+    }],
+
+    ["GET", "/api/openapi.json", "none", false, async () => ({ status: 200, body: deps.openapi })],
+
+    ["POST", "/api/users", "json", false, async (ctx) => {
+      const body = valid.objectBody(ctx.body);
+      const handle = valid.handle(body.handle);
+      const displayName = valid.displayName(body.display_name);
+      const created = await backends.createUser(handle, displayName, ctx.deadline);
+      return { status: 201, body: { user: userJson(created.user), token: created.token } };
+    }],
+
+    ["GET", "/api/users/@:handle", "none", false, async (ctx) => {
+      const handle = valid.handle(ctx.params.handle);
+      const { user } = await backends.getUser(handle, ctx.deadline);
+      return { status: 200, body: { user: userJson(user) } };
+    }],
+
+    ["GET", "/api/activities/home", "none", false, async (ctx) => {
+      const limit = valid.limit(ctx.query.get("limit")) ?? 20;
+      const cursor = valid.cursor(ctx.query.get("cursor"));
+      const feed = await backends.homeFeed(limit, cursor, ctx.deadline);
+      return {
+        status: 200,
+        body: {
+          activities: feed.activities.map(activityJson),
+          next_cursor: feed.nextCursor || null,
+          ...(feed.displayNamesUnavailable ? { display_names_unavailable: true } : {}),
+        },
+      };
+    }],
+
+    ["GET", "/api/activities/@:handle", "none", false, async (ctx) => {
+      const handle = valid.handle(ctx.params.handle);
+      const limit = valid.limit(ctx.query.get("limit")) ?? 20;
+      const cursor = valid.cursor(ctx.query.get("cursor"));
+      const feed = await backends.userFeed(handle, limit, cursor, ctx.deadline);
+      return {
+        status: 200,
+        body: {
+          user: feed.user ? userJson(feed.user) : null,
+          activities: feed.activities.map(activityJson),
+          next_cursor: feed.nextCursor || null,
+          ...(feed.displayNamesUnavailable ? { display_names_unavailable: true } : {}),
+        },
+      };
+    }],
+
+    ["GET", "/api/activities/:uuid", "none", false, async (ctx) => {
+      const uuid = valid.uuid(ctx.params.uuid);
+      const { activity, displayNamesUnavailable } = await backends.getActivity(uuid, ctx.deadline);
+      if (!activity) throw notFound(`activity ${uuid} not found`);
+      const body = { ...activityJson(activity), replies: activity.replies.map(activityJson) };
+      return { status: 200, body: displayNamesUnavailable ? { ...body, display_names_unavailable: true } : body };
+    }],
+
+    ["POST", "/api/activities", "json", true, async (ctx) => {
+      const token = bearerToken(ctx);
+      const body = valid.objectBody(ctx.body);
+      const message = valid.message(body.message);
+      const ttl = valid.ttl(body.ttl);
+      const user = await authenticate(ctx, token);
+      const { activity } = await backends.createActivity({ handle: user.handle, message, ttl }, ctx.deadline);
+      return { status: 201, body: activityJson(required(activity)) };
+    }],
+
+    ["POST", "/api/activities/:uuid/replies", "json", true, async (ctx) => {
+      const token = bearerToken(ctx);
+      const uuid = valid.uuid(ctx.params.uuid);
+      const message = valid.message(valid.objectBody(ctx.body).message);
+      const user = await authenticate(ctx, token);
+      const { reply } = await backends.reply(user.handle, uuid, message, ctx.deadline);
+      return { status: 201, body: activityJson(required(reply)) };
+    }],
+
+    ["POST", "/api/activities/:uuid/likes", "none", true, async (ctx) => {
+      const token = bearerToken(ctx);
+      const uuid = valid.uuid(ctx.params.uuid);
+      const user = await authenticate(ctx, token);
+      const { activity, newlyLiked } = await backends.like(user.handle, uuid, ctx.deadline);
+      return { status: 200, body: { activity: activityJson(required(activity)), newly_liked: newlyLiked } };
+    }],
+
+    ["GET", "/api/notifications", "none", true, async (ctx) => {
+      const token = bearerToken(ctx);
+      const limit = valid.limit(ctx.query.get("limit")) ?? 50;
+      const user = await authenticate(ctx, token);
+      const { notifications } = await backends.listNotifications(user.handle, limit, ctx.deadline);
+      return { status: 200, body: { notifications: notifications.map(notificationJson) } };
+    }],
+
+    // The fault demo: an exception inside a handler → 500, an ERROR span, a Rollbar item.
+    ["GET", "/api/debug/throw", "none", false, async () => {
+      if (!deps.enableDebugRoutes) throw notFound("no route for GET /api/debug/throw");
+      throw new Error("thrown on purpose by GET /api/debug/throw");
+    }],
+  ];
+
+  const router: ApiRouter = new Router<Handler>();
+  for (const [method, path, body, auth, handler] of routes) {
+    router.add({ method: method as "GET" | "POST", path, body, auth, handler });
+  }
+  return router;
+}
+
+/** The token of `Authorization: Bearer <token>`; 401 without a backend call when absent or malformed. */
+function bearerToken(ctx: RequestContext): string {
+  const header = ctx.headers.authorization;
+  if (!header) throw unauthorized("missing Authorization: Bearer <token>");
+  const match = /^Bearer +([A-Za-z0-9._~+/=-]{1,512})$/i.exec(header.trim());
+  if (!match) throw unauthorized("Authorization must be Bearer <token>");
+  return match[1]!;
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new HttpError(500, "internal", "backend answered without a result");
+  return value;
+}
+
+async function redisAnswers(redis: Redis, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const ping = redis.ping().then((r) => r === "PONG", () => false);
+  try {
+    return await Promise.race([ping, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
+
+export interface UserJson {
+  handle: string;
+  display_name: string;
+  created_at: string | null;
+}
+
+export function userJson(user: User | undefined): UserJson {
+  if (!user) throw new HttpError(500, "internal", "backend answered without a user");
+  return { handle: user.handle, display_name: user.displayName, created_at: iso(user.createdAt) };
+}
+
+export interface ActivityJson {
+  uuid: string;
+  handle: string;
+  /** null when the users service did not answer (the feed then says display_names_unavailable). */
+  display_name: string | null;
+  message: string;
+  created_at: string | null;
+  expires_at: string | null;
+  likes_count: number;
+  replies_count: number;
+  reposts_count: number;
+  reply_to_activity_uuid?: string;
+  replies?: ActivityJson[];
+}
+
+export function activityJson(a: Activity): ActivityJson {
+  return {
+    uuid: a.uuid,
+    handle: a.handle,
+    display_name: a.displayName || null,
+    message: a.message,
+    created_at: iso(a.createdAt),
+    expires_at: iso(a.expiresAt),
+    likes_count: a.likesCount,
+    replies_count: a.repliesCount,
+    reposts_count: a.repostsCount,
+    ...(a.replyToActivityUuid ? { reply_to_activity_uuid: a.replyToActivityUuid } : {}),
+  };
+}
+
+const KIND_NAMES: Partial<Record<NotificationKind, string>> = {
+  [NotificationKind.NOTIFICATION_KIND_REPLY]: "reply",
+  [NotificationKind.NOTIFICATION_KIND_LIKE]: "like",
+  [NotificationKind.NOTIFICATION_KIND_MENTION]: "mention",
+};
+
+function notificationJson(n: Notification) {
+  return {
+    id: n.id,
+    kind: KIND_NAMES[n.kind] ?? "unspecified",
+    actor_handle: n.actorHandle,
+    activity_uuid: n.activityUuid,
+    excerpt: n.excerpt,
+    created_at: iso(n.createdAt),
+  };
+}
+
+export interface RouteInfo {
+  method: string;
+  path: string;
+  body: "json" | "none";
+  auth: boolean;
+}
+
+/** The router's routes without any backend (for the OpenAPI consistency test and docs). */
+export function apiRoutes(): RouteInfo[] {
+  const unused = undefined as unknown as Backends;
+  return buildRouter({ backends: unused, redis: undefined as unknown as Redis, openapi: {}, enableDebugRoutes: false })
+    .routes()
+    .map(({ method, path, body, auth }) => ({ method, path, body, auth }));
+}

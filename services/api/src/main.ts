@@ -1,0 +1,67 @@
+// api: config → logger → clients → HTTP server → graceful shutdown on SIGTERM/SIGINT.
+import fs from "node:fs";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { createLogger, createRedis, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
+import { Backends } from "./clients.js";
+import { loadConfig } from "./config.js";
+import { buildRouter } from "./handlers.js";
+import { createServer } from "./server.js";
+import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "./telemetry.js";
+
+/** The OpenAPI document kept in the repo next to package.json (dist/src/main.js → ../../). */
+export const OPENAPI_PATH = path.join(__dirname, "..", "..", "openapi.json");
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(() => loadConfig());
+  const logger = createLogger("api", config.logLevel);
+  initErrorReporting("api", { logger });
+
+  const backends = new Backends({
+    users: config.usersAddr,
+    activities: config.activitiesAddr,
+    notifications: config.notificationsAddr,
+  });
+  // Only for /readyz; short timeouts so a dead Redis makes readiness fail fast, not hang.
+  const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: 500 });
+  const openapi = JSON.parse(fs.readFileSync(OPENAPI_PATH, "utf8")) as unknown;
+
+  const router = buildRouter({ backends, redis, openapi, enableDebugRoutes: config.enableDebugRoutes });
+  const server = createServer({ router, logger, requestTimeoutMs: config.requestTimeoutMs });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, users: config.usersAddr, activities: config.activitiesAddr, notifications: config.notificationsAddr }, "listening");
+
+  exitOnSignal(
+    logger,
+    [
+      {
+        name: "drain http",
+        // server.close stops accepting and closes idle keep-alive sockets; in-flight requests get
+        // DRAIN_TIMEOUT_MS to finish before their connections are cut.
+        run: () =>
+          new Promise<void>((resolve) => {
+            const cut = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+            cut.unref();
+            server.close(() => {
+              clearTimeout(cut);
+              resolve();
+            });
+          }),
+      },
+      { name: "close grpc clients", run: async () => backends.close() },
+      { name: "close redis", run: () => redis.quit().catch(() => redis.disconnect()) },
+      { name: "flush error reports", run: () => flushErrorReports(1000) },
+      { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
+    ],
+    config.drainTimeoutMs + 5000,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`api failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,163 @@
+// The HTTP server: request id, routing, JSON body parsing with limits, one log line per request,
+// and the mapping of every thrown error to `{error: {code, message}}`.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Logger } from "@tracemesh/runtime";
+import { HttpError, toHttpError } from "./errors.js";
+import { Router } from "./router.js";
+import { reportError, setHttpRoute } from "./telemetry.js";
+
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface RequestContext {
+  requestId: string;
+  method: string;
+  /** The matched route pattern, e.g. `/api/activities/:uuid`. */
+  route: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  /** Parsed JSON for routes with `body: "json"`, else undefined. */
+  body: unknown;
+  /** Every backend call made for this request shares this deadline (REQUEST_TIMEOUT_MS). */
+  deadline: Date;
+  log: Logger;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Reply>;
+export type ApiRouter = Router<Handler>;
+
+export interface ServerOptions {
+  router: ApiRouter;
+  logger: Logger;
+  requestTimeoutMs: number;
+}
+
+export function createServer(opts: ServerOptions): http.Server {
+  const server = http.createServer((req, res) => void handle(opts, req, res));
+  // Slow or stuck clients cannot hold a connection forever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = process.hrtime.bigint();
+  const incomingId = req.headers["x-request-id"];
+  const requestId = typeof incomingId === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(incomingId) ? incomingId : randomUUID();
+  const log = opts.logger.child({ req_id: requestId });
+  const method = req.method ?? "GET";
+  const url = new URL(req.url ?? "/", "http://localhost");
+  let route = "unmatched";
+
+  res.setHeader("x-request-id", requestId);
+  res.on("close", () => {
+    // One line per request; 499 when the client went away before the response was sent.
+    const status = res.writableFinished ? res.statusCode : 499;
+    const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100;
+    const line = { method, route, path: url.pathname, status, duration_ms: durationMs };
+    if (status >= 500) log.error(line, "request");
+    else log.info(line, "request");
+  });
+
+  try {
+    const match = opts.router.match(method, url.pathname);
+    if (match.kind === "not_found") throw new HttpError(404, "not_found", `no route for ${method} ${url.pathname}`);
+    if (match.kind === "method_not_allowed") {
+      res.setHeader("allow", match.allowed.join(", "));
+      throw new HttpError(405, "method_not_allowed", `${method} is not allowed on ${url.pathname}`);
+    }
+    route = match.route.path;
+    setHttpRoute(route);
+    const body = match.route.body === "json" ? await readJsonBody(req, res) : undefined;
+    const reply = await match.route.handler({
+      requestId,
+      method,
+      route,
+      params: match.params,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      deadline: new Date(Date.now() + opts.requestTimeoutMs),
+      log,
+    });
+    sendJson(res, reply.status, reply.body);
+  } catch (err) {
+    const httpError = err instanceof URIError ? new HttpError(400, "invalid_argument", "malformed percent-encoding in path") : toHttpError(err);
+    if (httpError) {
+      if (httpError.status >= 500) void reportError(httpError, { request_id: requestId, route, method });
+      sendJson(res, httpError.status, { error: { code: httpError.code, message: httpError.message } });
+    } else {
+      // A bug (or the debug route): log it, report it, and do not leak its message.
+      log.error({ err, route }, "unhandled error in handler");
+      // The exception event is what X-Ray turns into a fault cause.
+      const span = trace.getActiveSpan();
+      span?.recordException(err instanceof Error ? err : new Error(String(err)));
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      void reportError(err, { request_id: requestId, route, method });
+      sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
+    }
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(text));
+  res.end(text);
+}
+
+/**
+ * Reads a JSON body: 415 unless Content-Type is application/json, 413 past BODY_LIMIT_BYTES
+ * (checked on Content-Length first, then while reading), 400 when it does not parse.
+ */
+async function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const type = req.headers["content-type"] ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    // The body is left unread; closing the connection afterwards avoids reading it at all.
+    res.setHeader("connection", "close");
+    throw new HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
+  }
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > BODY_LIMIT_BYTES) {
+    res.setHeader("connection", "close");
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > BODY_LIMIT_BYTES) {
+        res.setHeader("connection", "close");
+        throw tooLarge();
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client aborted mid-body; nobody will read the answer, but it must not count as a bug.
+    throw new HttpError(400, "invalid_argument", "request body could not be read");
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") throw new HttpError(400, "invalid_argument", "body must be a JSON object");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpError(400, "invalid_argument", `malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+const tooLarge = () => new HttpError(413, "payload_too_large", `body must be at most ${BODY_LIMIT_BYTES} bytes`);

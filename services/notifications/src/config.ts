@@ -1,0 +1,44 @@
+import os from "node:os";
+import { int, logLevel, optionalStr, port, redisUrl, type LogLevel } from "@tracemesh/runtime";
+
+type Env = Record<string, string | undefined>;
+
+export interface NotificationsConfig {
+  grpcPort: number;
+  redisUrl: string;
+  logLevel: LogLevel;
+  redisCommandTimeoutMs: number;
+  consumer: ConsumerConfig;
+}
+
+export interface ConsumerConfig {
+  /** This replica's name in the consumer group: POD_NAME, else hostname-pid. */
+  consumerName: string;
+  /** XREADGROUP BLOCK; the consumer's connection gets a command timeout above it. */
+  blockMs: number;
+  /** Pending entries idle longer than this are claimed from (presumably dead) consumers. */
+  claimIdleMs: number;
+  /** How often to look for such entries. */
+  claimIntervalMs: number;
+  /** An entry delivered more often than this goes to the dead-letter stream. */
+  maxDeliveries: number;
+  /** Notifications kept per user (older ones are trimmed). */
+  perUserCap: number;
+}
+
+export function loadConfig(env: Env = process.env): NotificationsConfig {
+  return {
+    grpcPort: port(env, "GRPC_PORT", 50053),
+    redisUrl: redisUrl(env, "REDIS_URL", "redis://127.0.0.1:6379"),
+    logLevel: logLevel(env),
+    redisCommandTimeoutMs: int(env, "REDIS_COMMAND_TIMEOUT_MS", 1000, { min: 1, max: 60_000 }),
+    consumer: {
+      consumerName: optionalStr(env, "POD_NAME") ?? `${os.hostname()}-${process.pid}`,
+      blockMs: int(env, "EVENTS_BLOCK_MS", 2000, { min: 1, max: 5_000 }),
+      claimIdleMs: int(env, "EVENTS_CLAIM_IDLE_MS", 30_000, { min: 1 }),
+      claimIntervalMs: int(env, "EVENTS_CLAIM_INTERVAL_MS", 5_000, { min: 10 }),
+      maxDeliveries: int(env, "EVENTS_MAX_DELIVERIES", 5, { min: 1 }),
+      perUserCap: int(env, "NOTIFICATIONS_PER_USER", 500, { min: 1 }),
+    },
+  };
+}

@@ -1,0 +1,225 @@
+// The events consumer: reads tracemesh:events with the consumer group, turns each event into
+// notifications, stores them, and acknowledges the entry only after the writes succeeded.
+// Entries a dead consumer left pending are claimed after claimIdleMs; entries delivered more than
+// maxDeliveries times, and malformed ones, go to the dead-letter stream.
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Link,
+} from "@opentelemetry/api";
+import {
+  EVENTS_CONSUMER_GROUP,
+  EVENTS_STREAM,
+  MalformedEventError,
+  decodeEvent,
+  mentionedHandles,
+  type ActivityEvent,
+  type Logger,
+} from "@tracemesh/runtime";
+import type { ConsumerConfig } from "./config.js";
+import type { NotificationsStore, StoredNotification, StreamEntry } from "./store.js";
+
+const BATCH_SIZE = 50;
+const EXCERPT_LENGTH = 80;
+const BACKOFF_START_MS = 200;
+const BACKOFF_MAX_MS = 5_000;
+
+const tracer = trace.getTracer("@tracemesh/notifications");
+
+/** The notifications one event produces (mentions only for existing users; nobody is notified of their own act). */
+export async function planNotifications(
+  entryId: string,
+  event: ActivityEvent,
+  existingUsers: (handles: string[]) => Promise<Set<string>>,
+): Promise<StoredNotification[]> {
+  const createdAt = new Date(event.createdAt);
+  const excerpt = [...(event.message ?? "")].slice(0, EXCERPT_LENGTH).join("");
+  const out: StoredNotification[] = [];
+  const add = (recipient: string, kind: StoredNotification["kind"], activityUuid: string, text: string) =>
+    out.push({ id: `${entryId}:${recipient}:${kind}`, recipient, kind, actorHandle: event.actor, activityUuid, excerpt: text, createdAt });
+
+  if (event.type === "activity.replied" || event.type === "activity.liked") {
+    if (!event.targetHandle) throw new MalformedEventError(`${event.type} without target_handle`);
+  }
+  if (event.type === "activity.replied") {
+    if (!event.targetActivityUuid) throw new MalformedEventError("activity.replied without target_activity_uuid");
+    if (event.targetHandle !== event.actor) add(event.targetHandle!, "reply", event.targetActivityUuid, excerpt);
+  }
+  if (event.type === "activity.liked" && event.targetHandle !== event.actor) {
+    add(event.targetHandle!, "like", event.activityUuid, "");
+  }
+  if (event.type !== "activity.liked" && event.message) {
+    // The author of the replied-to activity already gets a REPLY for this event.
+    const already = new Set(out.map((n) => n.recipient));
+    const candidates = mentionedHandles(event.message).filter((h) => h !== event.actor && !already.has(h));
+    const existing = await existingUsers(candidates);
+    for (const handle of candidates) if (existing.has(handle)) add(handle, "mention", event.activityUuid, excerpt);
+  }
+  return out;
+}
+
+type LoopState = "idle" | "running" | "stopping" | "stopped";
+
+export class EventsConsumer {
+  private state: LoopState = "idle";
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: () => void = () => {};
+  private claimStart = "0-0";
+  private nextClaimAt = 0;
+
+  constructor(
+    private readonly store: NotificationsStore,
+    private readonly logger: Logger,
+    private readonly config: ConsumerConfig,
+  ) {}
+
+  /** Starts the loop in the root context: polling (XREADGROUP, XAUTOCLAIM) must not create traces. */
+  start(): void {
+    if (this.state !== "idle") return;
+    this.state = "running";
+    this.loopDone = context.with(ROOT_CONTEXT, () => this.loop());
+  }
+
+  /** Stops polling and waits (at most timeoutMs) for the batch in flight to finish. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.state === "running") this.state = "stopping";
+    this.wake();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([this.loopDone, bound]);
+    clearTimeout(timer);
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = 0;
+    let groupReady = false;
+    const { consumerName } = this.config;
+    this.logger.info({ consumer: consumerName, stream: EVENTS_STREAM, group: EVENTS_CONSUMER_GROUP }, "consuming events");
+    while (this.state === "running") {
+      try {
+        if (!groupReady) {
+          await this.store.ensureGroup();
+          groupReady = true;
+        }
+        if (Date.now() >= this.nextClaimAt) {
+          this.nextClaimAt = Date.now() + this.config.claimIntervalMs;
+          await this.claimStale();
+        }
+        const entries = await this.store.readNew(consumerName, BATCH_SIZE, this.config.blockMs);
+        for (const entry of entries) await this.handle(entry);
+        backoffMs = 0;
+      } catch (err) {
+        // Redis down, timed out, or the stream/group vanished: log, back off, try again.
+        groupReady = false;
+        backoffMs = Math.min(backoffMs === 0 ? BACKOFF_START_MS : backoffMs * 2, BACKOFF_MAX_MS);
+        this.logger.warn({ err: errorText(err), backoff_ms: backoffMs }, "events consumer error; retrying");
+        await this.sleep(backoffMs);
+      }
+    }
+    this.state = "stopped";
+    this.logger.info({ consumer: consumerName }, "events consumer stopped");
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Claims entries left pending too long; the ones delivered too often are dead-lettered. */
+  private async claimStale(): Promise<void> {
+    const { consumerName, claimIdleMs, maxDeliveries } = this.config;
+    const { next, entries } = await this.store.claimStale(consumerName, claimIdleMs, this.claimStart, BATCH_SIZE);
+    this.claimStart = next;
+    if (entries.length === 0) return;
+    const counts = await this.store.deliveryCounts(entries.map((e) => e.id));
+    this.logger.info({ claimed: entries.length }, "claimed stale pending events");
+    for (const entry of entries) {
+      if (this.state !== "running") return;
+      const deliveries = counts.get(entry.id) ?? 0;
+      if (deliveries > maxDeliveries) {
+        await this.store.deadLetter(entry, `delivered ${deliveries} times (max ${maxDeliveries})`, consumerName);
+        this.logger.warn({ stream_id: entry.id, deliveries }, "event dead-lettered after too many deliveries");
+      } else {
+        await this.handle(entry);
+      }
+    }
+  }
+
+  /**
+   * One entry in a CONSUMER span that continues the producer's trace (child of its context, plus a
+   * link to it). A failed write leaves the entry pending for a later claim; it never stops the loop.
+   */
+  private async handle(entry: StreamEntry): Promise<void> {
+    const carrier = fieldMap(entry.fields);
+    const producer = propagation.extract(ROOT_CONTEXT, {
+      traceparent: carrier.get("traceparent"),
+      tracestate: carrier.get("tracestate"),
+    });
+    const producerSpan = trace.getSpanContext(producer);
+    const links: Link[] = producerSpan && trace.isSpanContextValid(producerSpan) ? [{ context: producerSpan }] : [];
+    const span = tracer.startSpan(
+      `process ${EVENTS_STREAM}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links,
+        attributes: {
+          "messaging.system": "redis",
+          "messaging.destination.name": EVENTS_STREAM,
+          "messaging.operation.type": "process",
+          "messaging.operation.name": "process",
+          "messaging.consumer.group.name": EVENTS_CONSUMER_GROUP,
+          "messaging.message.id": entry.id,
+        },
+      },
+      producer,
+    );
+    await context.with(trace.setSpan(producer, span), async () => {
+      try {
+        await this.process(entry);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
+        this.logger.warn({ err: errorText(err), stream_id: entry.id }, "event not processed; left pending");
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async process(entry: StreamEntry): Promise<void> {
+    let notifications: StoredNotification[];
+    try {
+      const event = decodeEvent(entry.fields);
+      trace.getActiveSpan()?.setAttributes({ "app.event.type": event.type, "enduser.id": event.actor, "app.user.handle": event.actor });
+      notifications = await planNotifications(entry.id, event, (handles) => this.store.existingUsers(handles));
+    } catch (err) {
+      if (!(err instanceof MalformedEventError)) throw err;
+      await this.store.deadLetter(entry, err.message, this.config.consumerName);
+      this.logger.warn({ stream_id: entry.id, reason: err.message }, "malformed event dead-lettered");
+      return;
+    }
+    await this.store.saveNotifications(notifications);
+    // Only now: a crash before this line means redelivery, and storage is idempotent.
+    await this.store.ack(entry.id);
+    trace.getActiveSpan()?.setAttribute("app.result_length", notifications.length);
+  }
+}
+
+function fieldMap(flat: string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i]!, flat[i + 1]!);
+  return map;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

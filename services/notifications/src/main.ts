@@ -1,0 +1,43 @@
+// notifications: config → logger → Redis (one connection for requests, one for the blocking
+// consumer) → gRPC server and events consumer → graceful shutdown.
+import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { loadConfig } from "./config.js";
+import { EventsConsumer } from "./consumer.js";
+import { createNotificationsServer } from "./server.js";
+import { NotificationsStore } from "./store.js";
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(() => loadConfig());
+  const logger = createLogger("notifications", config.logLevel);
+  const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  // XREADGROUP BLOCK holds its connection: give it its own, with a timeout longer than the block.
+  const consumerRedis = createRedis(config.redisUrl, logger, {
+    commandTimeoutMs: config.consumer.blockMs + 3_000,
+  });
+  const consumer = new EventsConsumer(
+    new NotificationsStore(consumerRedis, config.consumer.perUserCap),
+    logger,
+    config.consumer,
+  );
+  const grpc = await startGrpcServer({ port: config.grpcPort, services: [createNotificationsServer({ redis, logger })] });
+  consumer.start();
+  logger.info({ port: grpc.port }, "listening");
+  exitOnSignal(
+    logger,
+    [
+      // In parallel: the consumer finishes its batch (its blocking read returns within blockMs)
+      // while gRPC drains.
+      {
+        name: "stop consumer and drain gRPC",
+        run: () => Promise.all([consumer.stop(config.consumer.blockMs + 2_000), grpc.shutdown(8_000)]),
+      },
+      { name: "quit Redis", run: () => Promise.all([redis.quit(), consumerRedis.quit()]) },
+    ],
+    10_000,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`notifications failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

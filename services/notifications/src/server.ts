@@ -1,0 +1,18 @@
+import { NotificationsServiceService, type NotificationsServiceServer } from "@tracemesh/proto";
+import { unary, type GrpcService, type Logger, type Redis } from "@tracemesh/runtime";
+import { NotificationsHandlers } from "./handlers.js";
+import { NotificationsStore } from "./store.js";
+
+export interface NotificationsDeps {
+  redis: Redis;
+  logger: Logger;
+}
+
+/** The NotificationsService implementation, ready for startGrpcServer (used by main and by tests in-process). */
+export function createNotificationsServer(deps: NotificationsDeps): GrpcService {
+  const handlers = new NotificationsHandlers(new NotificationsStore(deps.redis));
+  const implementation: NotificationsServiceServer = {
+    listNotifications: unary(deps.logger, (req) => handlers.listNotifications(req)),
+  };
+  return { name: "tracemesh.v1.NotificationsService", definition: NotificationsServiceService, implementation };
+}

@@ -1,0 +1,167 @@
+// All of notifications' Redis access: the consumer group on tracemesh:events, the dead-letter
+// stream, and per user a sorted set of notification ids (keys.notifications) pointing at hashes
+// (keys.notification).
+import {
+  EVENTS_CONSUMER_GROUP,
+  EVENTS_DEAD_LETTER_STREAM,
+  EVENTS_STREAM,
+  keys,
+  type Redis,
+} from "@tracemesh/runtime";
+
+export type NotificationKindName = "reply" | "like" | "mention";
+
+export interface StoredNotification {
+  /** `<stream id>:<recipient>:<kind>`: the same event never notifies the same user twice. */
+  id: string;
+  recipient: string;
+  kind: NotificationKindName;
+  actorHandle: string;
+  activityUuid: string;
+  excerpt: string;
+  createdAt: Date;
+}
+
+export interface StreamEntry {
+  id: string;
+  fields: string[];
+}
+
+// A notification hash outlives its place in the capped list by at most this long.
+const NOTIFICATION_TTL_MS = 30 * 24 * 3600 * 1000;
+const DEAD_LETTER_MAXLEN = 10_000;
+
+type RawEntries = Array<[string, string[] | null]>;
+
+function toEntries(raw: RawEntries): StreamEntry[] {
+  return raw.map(([id, fields]) => ({ id, fields: fields ?? [] }));
+}
+
+function unwrap(results: Array<[Error | null, unknown]> | null): unknown[] {
+  if (!results) throw new Error("redis transaction aborted");
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+export class NotificationsStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly perUserCap = 500,
+  ) {}
+
+  /** Creates the consumer group (and the stream) unless it exists. Starts at 0: events written before
+   * notifications first ran are processed too (storage is idempotent). */
+  async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup("CREATE", EVENTS_STREAM, EVENTS_CONSUMER_GROUP, "0", "MKSTREAM");
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith("BUSYGROUP"))) throw err;
+    }
+  }
+
+  /** New entries for this consumer, waiting up to blockMs. */
+  async readNew(consumer: string, count: number, blockMs: number): Promise<StreamEntry[]> {
+    const res = (await this.redis.xreadgroup(
+      "GROUP", EVENTS_CONSUMER_GROUP, consumer,
+      "COUNT", count,
+      "BLOCK", blockMs,
+      "STREAMS", EVENTS_STREAM, ">",
+    )) as Array<[string, RawEntries]> | null;
+    return res?.[0] ? toEntries(res[0][1]) : [];
+  }
+
+  /** Takes over entries pending longer than minIdleMs (from any consumer); returns them and the next start id. */
+  async claimStale(consumer: string, minIdleMs: number, start: string, count: number): Promise<{ next: string; entries: StreamEntry[] }> {
+    const [next, raw] = (await this.redis.xautoclaim(
+      EVENTS_STREAM, EVENTS_CONSUMER_GROUP, consumer, minIdleMs, start, "COUNT", count,
+    )) as [string, RawEntries, string[]?];
+    return { next, entries: toEntries(raw) };
+  }
+
+  /** How often each pending entry has been delivered. */
+  async deliveryCounts(ids: string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (ids.length === 0) return counts;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.xpending(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, id, id, 1);
+    const results = unwrap(await pipeline.exec());
+    for (const rows of results as Array<Array<[string, string, number, number]>>) {
+      const row = rows[0];
+      if (row) counts.set(row[0], Number(row[3]));
+    }
+    return counts;
+  }
+
+  /** The handles among `handles` that belong to existing users. */
+  async existingUsers(handles: string[]): Promise<Set<string>> {
+    if (handles.length === 0) return new Set();
+    const pipeline = this.redis.pipeline();
+    for (const handle of handles) pipeline.exists(keys.user(handle));
+    const results = unwrap(await pipeline.exec());
+    return new Set(handles.filter((_, i) => results[i] === 1));
+  }
+
+  /**
+   * Stores notifications idempotently (same id → same hash, ZADD NX) and trims each list. Throws
+   * when any write failed, so the caller does not acknowledge the entry.
+   */
+  async saveNotifications(notifications: StoredNotification[]): Promise<void> {
+    if (notifications.length === 0) return;
+    const tx = this.redis.multi();
+    for (const n of notifications) {
+      tx.hset(keys.notification(n.id), {
+        id: n.id,
+        kind: n.kind,
+        actor_handle: n.actorHandle,
+        activity_uuid: n.activityUuid,
+        excerpt: n.excerpt,
+        created_at: n.createdAt.toISOString(),
+      });
+      tx.pexpire(keys.notification(n.id), NOTIFICATION_TTL_MS);
+      tx.zadd(keys.notifications(n.recipient), "NX", n.createdAt.getTime(), n.id);
+      tx.zremrangebyrank(keys.notifications(n.recipient), 0, -(this.perUserCap + 1));
+    }
+    unwrap(await tx.exec());
+  }
+
+  async ack(id: string): Promise<void> {
+    await this.redis.xack(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, id);
+  }
+
+  /** Moves an entry to the dead-letter stream with the reason, and acknowledges it, atomically. */
+  async deadLetter(entry: StreamEntry, reason: string, consumer: string): Promise<void> {
+    unwrap(
+      await this.redis
+        .multi()
+        .xadd(
+          EVENTS_DEAD_LETTER_STREAM, "MAXLEN", "~", DEAD_LETTER_MAXLEN, "*",
+          "stream_id", entry.id, "reason", reason, "consumer", consumer, ...entry.fields,
+        )
+        .xack(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, entry.id)
+        .exec(),
+    );
+  }
+
+  /** Newest first. */
+  async listNotifications(handle: string, limit: number): Promise<Array<Omit<StoredNotification, "recipient">>> {
+    const ids = await this.redis.zrevrange(keys.notifications(handle), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(keys.notification(id));
+    const hashes = unwrap(await pipeline.exec()) as Array<Record<string, string>>;
+    return hashes.flatMap((h) =>
+      h.id
+        ? [{
+            id: h.id,
+            kind: h.kind as NotificationKindName,
+            actorHandle: h.actor_handle ?? "",
+            activityUuid: h.activity_uuid ?? "",
+            excerpt: h.excerpt ?? "",
+            createdAt: new Date(h.created_at ?? 0),
+          }]
+        : [],
+    );
+  }
+}

@@ -1,0 +1,79 @@
+// Validation and logic of UsersService; errors are runtime RpcErrors carrying their gRPC status.
+import { randomBytes } from "node:crypto";
+import { alreadyExists, invalidArgument, notFound, unauthenticated } from "@tracemesh/runtime";
+import type {
+  AuthenticateRequest,
+  AuthenticateResponse,
+  BatchGetUsersRequest,
+  BatchGetUsersResponse,
+  CreateUserRequest,
+  CreateUserResponse,
+  GetUserRequest,
+  GetUserResponse,
+  User,
+} from "@tracemesh/proto";
+import type { StoredUser, UsersStore } from "./store.js";
+
+export const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
+export const DISPLAY_NAME_MAX = 50;
+export const BATCH_MAX = 100;
+// 32 random bytes in base64url are always 43 characters of this alphabet.
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export function checkHandle(handle: string, field = "handle"): string {
+  if (!HANDLE_PATTERN.test(handle)) throw invalidArgument(`${field} must match ^[a-z0-9_]{3,20}$`);
+  return handle;
+}
+
+function checkDisplayName(raw: string): string {
+  const name = raw.trim();
+  const length = [...name].length; // characters, not UTF-16 units
+  if (length < 1 || length > DISPLAY_NAME_MAX) {
+    throw invalidArgument(`display_name must be 1..${DISPLAY_NAME_MAX} characters`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw invalidArgument("display_name must not contain control characters");
+  return name;
+}
+
+const toProto = (u: StoredUser): User => ({ handle: u.handle, displayName: u.displayName, createdAt: u.createdAt });
+
+export class UsersHandlers {
+  constructor(
+    private readonly store: UsersStore,
+    private readonly sessionTtlSeconds: number,
+  ) {}
+
+  async createUser(req: CreateUserRequest): Promise<CreateUserResponse> {
+    const handle = checkHandle(req.handle);
+    const displayName = checkDisplayName(req.displayName);
+    const user: StoredUser = { handle, displayName, createdAt: new Date() };
+    const token = randomBytes(32).toString("base64url");
+    if (!(await this.store.createUser(user, token, this.sessionTtlSeconds))) {
+      throw alreadyExists(`handle "${handle}" is taken`);
+    }
+    return { user: toProto(user), token };
+  }
+
+  async getUser(req: GetUserRequest): Promise<GetUserResponse> {
+    const handle = checkHandle(req.handle);
+    const user = await this.store.getUser(handle);
+    if (!user) throw notFound(`user "${handle}" not found`);
+    return { user: toProto(user) };
+  }
+
+  async batchGetUsers(req: BatchGetUsersRequest): Promise<BatchGetUsersResponse> {
+    if (req.handles.length > BATCH_MAX) throw invalidArgument(`at most ${BATCH_MAX} handles per call`);
+    for (const handle of req.handles) checkHandle(handle, `handle "${handle.slice(0, 30)}"`);
+    const users = await this.store.getUsers([...new Set(req.handles)]);
+    return { users: users.map(toProto) };
+  }
+
+  async authenticate(req: AuthenticateRequest): Promise<AuthenticateResponse> {
+    // Malformed tokens are rejected without a Redis round trip; the message never echoes the token.
+    if (!TOKEN_PATTERN.test(req.token)) throw unauthenticated("invalid or expired token");
+    const handle = await this.store.sessionHandle(req.token);
+    const user = handle ? await this.store.getUser(handle) : undefined;
+    if (!user) throw unauthenticated("invalid or expired token");
+    return { user: toProto(user) };
+  }
+}

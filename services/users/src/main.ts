@@ -1,0 +1,28 @@
+// users: config → logger → Redis → gRPC server → graceful shutdown.
+import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { loadConfig } from "./config.js";
+import { createUsersServer } from "./server.js";
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(() => loadConfig());
+  const logger = createLogger("users", config.logLevel);
+  const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  const grpc = await startGrpcServer({
+    port: config.grpcPort,
+    services: [createUsersServer({ redis, logger, sessionTtlSeconds: config.sessionTtlSeconds })],
+  });
+  logger.info({ port: grpc.port }, "listening");
+  exitOnSignal(
+    logger,
+    [
+      { name: "drain gRPC", run: () => grpc.shutdown(8_000) },
+      { name: "quit Redis", run: () => redis.quit() },
+    ],
+    10_000,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`users failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,342 @@
+/**
+ * The Collector configuration, checked by the real Collector (otelcol-tracemesh, built by
+ * scripts/tools/20-collector.sh): `validate` on every Collector config in the repo, then a live run
+ * of config.yaml + local.yaml that must deliver spans to the Honeycomb stand-in (with the team
+ * header), the X-Ray stand-in (moto behind a proxy that checks SigV4 and the segment documents as
+ * X-Ray does; we cannot reach the real SaaS) and the file exporter.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import crypto from "node:crypto";
+import dgram from "node:dgram";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  findCollector,
+  repoRoot,
+  standInCollectorEnv,
+  startCollector,
+  startHoneycombStandIn,
+  startRollbarStandIn,
+  startXrayStandIn,
+  waitFor,
+  type HoneycombStandIn,
+  type LocalCollector,
+  type RollbarStandIn,
+  type XrayStandIn,
+} from "@tracemesh/devkit";
+
+const ROOT = repoRoot();
+const BASE = path.join(ROOT, "deploy", "collector", "config.yaml");
+
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? listFiles(full) : [full];
+  });
+}
+
+/**
+ * Every Collector config in the repo as the command lines that load it. Candidates: YAML files
+ * under deploy/ or charts/ whose path mentions "collector" (deploy/collector/*, the kustomize and
+ * Helm copies…), except the builder manifest, Kubernetes manifests (top-level `kind:`) and Helm
+ * templates. A file with its own receivers and pipelines is validated alone; an overlay (such as
+ * local.yaml or k8s.yaml) on top of deploy/collector/config.yaml, as it is deployed.
+ */
+function collectorConfigSets(): string[][] {
+  const candidates = [...listFiles(path.join(ROOT, "deploy")), ...listFiles(path.join(ROOT, "charts"))]
+    .filter((f) => /\.ya?ml$/.test(f) && /collector/i.test(path.relative(ROOT, f)) && path.basename(f) !== "builder.yaml")
+    .sort();
+  const sets: string[][] = [[BASE]];
+  for (const f of candidates) {
+    if (f === BASE) continue;
+    const text = fs.readFileSync(f, "utf8");
+    if (/^(apiVersion|kind):/m.test(text) || text.includes("{{")) continue;
+    const standalone = /^receivers:/m.test(text) && /^\s+pipelines:/m.test(text);
+    sets.push(standalone ? [f] : [BASE, f]);
+  }
+  return sets;
+}
+
+function validate(configs: string[]): Promise<{ code: number; output: string }> {
+  const args = ["validate", ...configs.flatMap((c) => ["--config", c])];
+  // K8S_NODE_NAME: the k8s overlay's k8sattributes filter requires it (the DaemonSet sets it).
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, K8S_NODE_NAME: "validate-node" };
+  return new Promise((resolve) => {
+    execFile(findCollector(), args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+describe("Collector configs validate with the real Collector", { timeout: 120_000 }, () => {
+  const sets = collectorConfigSets();
+
+  test("finds the shared config and its overlays", () => {
+    const names = sets.map((s) => s.map((f) => path.relative(ROOT, f)).join(" + "));
+    assert.ok(names.includes("deploy/collector/config.yaml"), names.join(", "));
+    assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/local.yaml"), names.join(", "));
+    assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/k8s.yaml"), names.join(", "));
+  });
+
+  for (const set of sets) {
+    const label = set.map((f) => path.relative(ROOT, f)).join(" + ");
+    test(`validate ${label}`, async () => {
+      const { code, output } = await validate(set);
+      assert.equal(code, 0, output);
+    });
+  }
+
+  test("validate rejects a broken config (the check can fail)", async () => {
+    const broken = path.join(fs.mkdtempSync(path.join(ROOT, "tests", ".tmp-")), "broken.yaml");
+    fs.writeFileSync(broken, "exporters:\n  otlphttp/honeycomb:\n    endpoint: 42\n    no_such_option: true\n");
+    try {
+      const { code, output } = await validate([BASE, broken]);
+      assert.notEqual(code, 0);
+      assert.match(output, /no_such_option/);
+    } finally {
+      fs.rmSync(path.dirname(broken), { recursive: true, force: true });
+    }
+  });
+});
+
+// ---- live run -----------------------------------------------------------------------------
+
+const HONEYCOMB_KEY = "hc-test-key";
+
+function hex(bytes: number): string {
+  return crypto.randomBytes(bytes).toString("hex");
+}
+
+/** An X-Ray-style trace id (first 8 hex digits = epoch seconds), as the services' id generator makes. */
+function xrayStyleTraceId(): string {
+  return Math.floor(Date.now() / 1000).toString(16).padStart(8, "0") + hex(12);
+}
+
+function otlpJsonTrace(traceId: string, serverSpanId: string, clientSpanId: string): unknown {
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+  const int = (key: string, value: number) => ({ key, value: { intValue: String(value) } });
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [str("service.name", "api"), str("deployment.environment.name", "test")] },
+        scopeSpans: [
+          {
+            scope: { name: "collector-config.test" },
+            spans: [
+              {
+                traceId,
+                spanId: serverSpanId,
+                name: "GET /api/users/:handle",
+                kind: 2,
+                startTimeUnixNano: String(nowNs - 50_000_000n),
+                endTimeUnixNano: String(nowNs),
+                attributes: [
+                  str("http.request.method", "GET"),
+                  str("http.route", "/api/users/:handle"),
+                  str("url.path", "/api/users/ada"),
+                  int("http.response.status_code", 200),
+                  str("app.user.handle", "ada"),
+                  str("enduser.id", "u-1"),
+                ],
+                status: {},
+              },
+              {
+                traceId,
+                spanId: clientSpanId,
+                parentSpanId: serverSpanId,
+                name: "grpc.tracemesh.v1.UsersService/GetUser",
+                kind: 3,
+                startTimeUnixNano: String(nowNs - 40_000_000n),
+                endTimeUnixNano: String(nowNs - 10_000_000n),
+                attributes: [
+                  str("rpc.system", "grpc"),
+                  str("rpc.service", "tracemesh.v1.UsersService"),
+                  str("rpc.method", "GetUser"),
+                  str("peer.service", "users"),
+                  int("rpc.grpc.status_code", 0),
+                ],
+                status: {},
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml + local.yaml)", { timeout: 180_000 }, () => {
+  let honeycomb: HoneycombStandIn;
+  let xray: XrayStandIn;
+  let collector: LocalCollector;
+  const traceId = xrayStyleTraceId();
+  const serverSpanId = hex(8);
+  const clientSpanId = hex(8);
+  const xrayTraceId = `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
+
+  before(async () => {
+    honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
+    xray = await startXrayStandIn();
+    collector = await startCollector({
+      env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
+    });
+  });
+  after(async () => {
+    await collector?.stop();
+    await xray?.stop();
+    await honeycomb?.stop();
+  });
+
+  test("accepts OTLP/HTTP and answers a browser's CORS preflight", async () => {
+    const preflight = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
+      method: "OPTIONS",
+      headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.ok(preflight.status === 200 || preflight.status === 204, `preflight ${preflight.status}`);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "http://localhost:5173");
+
+    const res = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(otlpJsonTrace(traceId, serverSpanId, clientSpanId)),
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(res.status, 200, await res.text());
+  });
+
+  test("Honeycomb stand-in received the spans, with x-honeycomb-team", async () => {
+    const spans = await waitFor(
+      "both spans at the Honeycomb stand-in",
+      () => {
+        const got = honeycomb.spans().filter((s) => s.traceId === traceId);
+        return got.length >= 2 && got;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    assert.equal(honeycomb.rejected(), 0);
+    const request = honeycomb.requests().find((r) => r.spans.some((s) => s.traceId === traceId));
+    assert.equal(request?.team, HONEYCOMB_KEY);
+    assert.equal(request?.contentType, "application/x-protobuf", "the otlphttp exporter sends protobuf");
+    const server = spans.find((s) => s.spanId === serverSpanId);
+    assert.equal(server?.resource["service.name"], "api");
+    assert.ok(server?.resource["host.name"], "resourcedetection (system) added host.name");
+    assert.equal(spans.find((s) => s.spanId === clientSpanId)?.parentSpanId, serverSpanId);
+  });
+
+  test("X-Ray stand-in received PutTraceSegments with X-Ray trace ids, peer names and annotations", async () => {
+    await waitFor(
+      "the segment and subsegment at the X-Ray stand-in",
+      () => xray.segments().filter((s) => s.trace_id === xrayTraceId).length >= 2,
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    assert.deepEqual(xray.rejected(), []);
+    const docs = xray.segments().filter((s) => s.trace_id === xrayTraceId);
+    assert.match(xray.puts()[0]!.credentialScope, /\/us-east-1\/xray\/aws4_request$/);
+    const segment = docs.find((d) => d.id === serverSpanId);
+    assert.ok(segment, JSON.stringify(docs));
+    assert.equal(segment.name, "api");
+    // indexed_attributes → searchable annotations (v0.143 keeps the dotted keys); enduser.id → the segment's user.
+    assert.equal(segment.annotations?.["app.user.handle"], "ada", JSON.stringify(segment));
+    assert.equal(segment.annotations?.["http.route"], "/api/users/:handle");
+    assert.equal(segment.user, "u-1");
+    assert.equal(segment.fault, false);
+    const sub = docs.find((d) => d.id === clientSpanId);
+    assert.ok(sub, JSON.stringify(docs));
+    assert.equal(sub.name, "users", "named after peer.service, not tracemesh.v1.UsersService");
+    assert.equal(sub.parent_id, serverSpanId);
+    assert.equal(sub.namespace, "remote");
+
+    // Read back through the X-Ray API as the console would (moto's BatchGetTraces).
+    const traces = await xray.batchGetTraces([xrayTraceId]);
+    assert.equal(traces.length, 1);
+    assert.ok(traces[0]!.Segments.some((s) => s.id === serverSpanId));
+  });
+
+  test("file exporter wrote the spans as OTLP JSON lines", async () => {
+    const spans = await waitFor(
+      "both spans in the file",
+      () => {
+        const got = collector.fileSpans().filter((s) => s.traceId === traceId);
+        return got.length >= 2 && got;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    assert.deepEqual(new Set(spans.map((s) => s.spanId)), new Set([serverSpanId, clientSpanId]));
+  });
+
+  test("the awsxray receiver takes X-Ray daemon UDP segments and exports them like OTLP spans", async () => {
+    const udpTraceId = xrayStyleTraceId();
+    const segmentId = hex(8);
+    const now = Date.now() / 1000;
+    const segment = { name: "legacy-xray-sdk", id: segmentId, trace_id: `1-${udpTraceId.slice(0, 8)}-${udpTraceId.slice(8)}`, start_time: now - 0.05, end_time: now };
+    const socket = dgram.createSocket("udp4");
+    const packet = Buffer.from(`{"format": "json", "version": 1}\n${JSON.stringify(segment)}`);
+    await new Promise<void>((resolve, reject) => socket.send(packet, collector.xrayUdpPort, "127.0.0.1", (err) => (err ? reject(err) : resolve())));
+    socket.close();
+    const span = await waitFor(
+      "the UDP segment at the Honeycomb stand-in",
+      () => honeycomb.spans().find((s) => s.traceId === udpTraceId),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    assert.equal(span.spanId, segmentId);
+    assert.equal(span.resource["service.name"], "legacy-xray-sdk");
+  });
+});
+
+describe("the SaaS stand-ins refuse what the real APIs refuse", { timeout: 60_000 }, () => {
+  let honeycomb: HoneycombStandIn;
+  let xray: XrayStandIn;
+  let rollbar: RollbarStandIn;
+  before(async () => {
+    [honeycomb, xray, rollbar] = await Promise.all([
+      startHoneycombStandIn({ apiKey: HONEYCOMB_KEY }),
+      startXrayStandIn(),
+      startRollbarStandIn({ accessToken: "rb-token" }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([honeycomb?.stop(), xray?.stop(), rollbar?.stop()]);
+  });
+  const post = (url: string, headers: Record<string, string>, body: string) =>
+    fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(5000) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+  test("Honeycomb: 401 without or with a wrong x-honeycomb-team, 200 with it", async () => {
+    const body = JSON.stringify(otlpJsonTrace(xrayStyleTraceId(), hex(8), hex(8)));
+    const json = { "content-type": "application/json" };
+    assert.equal((await post(`${honeycomb.url}/v1/traces`, json, body)).status, 401);
+    assert.equal((await post(`${honeycomb.url}/v1/traces`, { ...json, "x-honeycomb-team": "wrong" }, body)).status, 401);
+    assert.equal((await post(`${honeycomb.url}/v1/traces`, { ...json, "x-honeycomb-team": HONEYCOMB_KEY }, body)).status, 200);
+    assert.equal(honeycomb.spans().length, 2);
+  });
+
+  test("X-Ray: 403 without SigV4, 400 for a document without a valid trace id", async () => {
+    const now = Date.now() / 1000;
+    const doc = (traceId: string) => JSON.stringify({ TraceSegmentDocuments: [JSON.stringify({ name: "api", id: hex(8), trace_id: traceId, start_time: now, end_time: now })] });
+    const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+    const signed = {
+      "content-type": "application/json",
+      authorization: `AWS4-HMAC-SHA256 Credential=AKID/${date}/us-east-1/xray/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"a".repeat(64)}`,
+    };
+    const good = `1-${Math.floor(now).toString(16)}-${hex(12)}`;
+    assert.equal((await post(`${xray.endpoint}/TraceSegments`, { "content-type": "application/json" }, doc(good))).status, 403);
+    assert.equal((await post(`${xray.endpoint}/TraceSegments`, signed, doc(hex(16)))).status, 400);
+    const ok = await post(`${xray.endpoint}/TraceSegments`, signed, doc(good));
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(JSON.parse(ok.text), { UnprocessedTraceSegments: [] });
+  });
+
+  test("Rollbar: 401 without a token, 403 with a wrong one, 422 without data.body", async () => {
+    const item = JSON.stringify({ data: { body: { message: { body: "hello" } }, level: "error" } });
+    assert.equal((await post(rollbar.endpoint, { "content-type": "application/json" }, item)).status, 401);
+    assert.equal((await post(rollbar.endpoint, { "x-rollbar-access-token": "nope" }, item)).status, 403);
+    assert.equal((await post(rollbar.endpoint, { "x-rollbar-access-token": "rb-token" }, JSON.stringify({ data: {} }))).status, 422);
+    assert.equal((await post(rollbar.endpoint, { "x-rollbar-access-token": "rb-token" }, item)).status, 200);
+    assert.equal(rollbar.items().length, 1);
+  });
+});
