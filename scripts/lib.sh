@@ -10,6 +10,25 @@ case ":$PATH:" in *":$TRACEMESH_BIN:"*) ;; *) export PATH="$TRACEMESH_BIN:$PATH"
 
 PNPM_VERSION="10.34.8"
 
+# Daemons a tool script starts for this run (dockerd) write their pid here; the run stops them at exit.
+export TRACEMESH_STARTED_PIDS="${TRACEMESH_STARTED_PIDS:-$TRACEMESH_CACHE/run/pids}"
+mkdir -p "$TRACEMESH_STARTED_PIDS"
+
+# Stops every daemon a tool script started during this run (bounded: SIGTERM, then SIGKILL after 20 s).
+stop_started_daemons() {
+  local f pid i
+  for f in "$TRACEMESH_STARTED_PIDS"/*.pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    rm -f "$f"
+    kill -0 "$pid" 2>/dev/null || continue
+    log "stopping $(basename "$f" .pid) (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
 log() { printf '\033[1;34m[tracemesh]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[tracemesh]\033[0m %s\n' "$*" >&2; exit 1; }
 

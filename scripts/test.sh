@@ -4,6 +4,7 @@
 # Docker images) with Node's test runner. Optional arguments filter test files by substring.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
+trap stop_started_daemons EXIT
 bootstrap_workspace
 bash "$ROOT/scripts/install-tools.sh"
 

@@ -23,8 +23,10 @@ if ! docker info >/dev/null 2>&1; then
   daemon_log="$TRACEMESH_CACHE/docker/dockerd.log"
   if ! pgrep -x dockerd >/dev/null 2>&1; then
     log "starting dockerd (log: $daemon_log)"
-    # setsid: the daemon outlives this script and the test run that started it.
+    # setsid: the daemon outlives this install script; the test run that started it stops it at
+    # its end (stop_started_daemons in lib.sh reads this pid file).
     setsid dockerd >>"$daemon_log" 2>&1 </dev/null &
+    echo $! >"$TRACEMESH_STARTED_PIDS/dockerd.pid"
   fi
   docker_up 60 || die "dockerd did not answer within 60 s; last lines of $daemon_log:
 $(tail -n 30 "$daemon_log" 2>/dev/null)"

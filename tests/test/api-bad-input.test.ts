@@ -2,22 +2,14 @@
 // status and `{error: {code, message}}`, no process crashes, nothing is stored. Also: /readyz names
 // a dependency that is down while the home feed degrades instead of failing, and the OpenAPI
 // document lists exactly the routes the api's router has.
-import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { REPO_ROOT, startMesh, waitFor, type Mesh } from "@tracemesh/devkit";
+import { startMesh, waitFor, type Mesh } from "@tracemesh/devkit";
 import { createLogger, createRedis, type Redis } from "@tracemesh/runtime";
+// The api's own route table, so the OpenAPI check cannot drift from the router.
+import { apiRoutes } from "@tracemesh/api/dist/src/handlers.js";
 
-interface RouteInfo {
-  method: string;
-  path: string;
-  body: "json" | "none";
-  auth: boolean;
-}
-// The api's own route table (read from its build, not copied here).
-// TODO(lead): with "@tracemesh/api": "workspace:*" in tests/package.json this becomes an import.
-const { apiRoutes } = require(path.join(REPO_ROOT, "services", "api", "dist", "src", "handlers.js")) as { apiRoutes: () => RouteInfo[] };
 
 interface Sent {
   method?: string;

@@ -82,6 +82,10 @@ describe("Docker images: build, size, non-root, health, the mesh in containers",
   const buildSeconds: Partial<Record<Service, number>> = {};
   const addresses: Partial<Record<GrpcService, string>> = {};
   let apiUrl = "";
+  // fetch() keeps no ref'd handle while it waits on a socket, and between docker commands nothing
+  // else holds the event loop: without this the runner ends the file with "Promise resolution is
+  // still pending but the event loop has already resolved".
+  let keepAlive: NodeJS.Timeout | undefined;
 
   /** Starts a detached container on the test network: read-only root, no capabilities. */
   async function startContainer(service: Service | "redis", image: string, env: Record<string, string>, publish: number[]) {
@@ -95,6 +99,7 @@ describe("Docker images: build, size, non-root, health, the mesh in containers",
   }
 
   before(async () => {
+    keepAlive = setInterval(() => undefined, 1000);
     // Starts dockerd if needed and builds the local bases (cached); fails loudly when it cannot.
     await run("bash", [path.join(ROOT, "scripts", "tools", "40-docker.sh")], { timeoutMs: 20 * 60_000 });
     const printed = await run("bash", [path.join(ROOT, "scripts", "docker-base-image.sh"), "--print"], { timeoutMs: 10_000 });
@@ -111,6 +116,7 @@ describe("Docker images: build, size, non-root, health, the mesh in containers",
     if (ids) await docker(["rm", "-f", ...ids.split("\n")]).catch(() => undefined);
     await docker(["network", "rm", network]).catch(() => undefined);
     // Images stay: they are the build cache of the next run.
+    clearInterval(keepAlive);
   });
 
   test("every service image builds from the shared Dockerfile on the local bases", { timeout: 30 * 60_000 }, async (t) => {

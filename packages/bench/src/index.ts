@@ -1,0 +1,1 @@
+export { runBench, settings, type BenchOptions, type BenchRun } from "./main.js";

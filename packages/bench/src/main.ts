@@ -1,0 +1,151 @@
+// `npm run bench` (bash bench/run.sh → this file): runs the five benchmarks, prints each table with
+// the machine's description, and writes docs/benchmarks.md.
+//   --quick          a smoke run in seconds (1 repetition, 1 s runs); writes the doc only with --out
+//   --only 1,3       run only these benchmarks
+//   --reps N         repetitions (default 3; quick 1)
+//   --out FILE       where to write the Markdown (default docs/benchmarks.md; "-" = nowhere)
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { REPO_ROOT } from "@tracemesh/devkit";
+import { describeMachine, loadAverage, machineLine } from "./machine.js";
+import { startBenchEnv, meshPids, type BenchEnv, type MeshKind } from "./env.js";
+import { rssNow, type FootprintResult } from "./footprint.js";
+import { runOverhead, type OverheadSettings } from "./overhead.js";
+import { runEfficiency, type EfficiencySettings } from "./efficiency.js";
+import { runHops, type HopsSettings } from "./hops.js";
+import { runNotify, type NotifySettings } from "./notify.js";
+import { document, efficiencySection, footprintSection, goalsTable, hopsSection, notifySection, overheadSection, type Section } from "./report.js";
+
+export interface BenchOptions {
+  quick: boolean;
+  only: Set<number>;
+  reps: number;
+  /** Markdown output path, or undefined for none. */
+  out?: string;
+  log?: (line: string) => void;
+  print?: (text: string) => void;
+}
+
+export interface BenchRun {
+  sections: Section[];
+  markdown: string;
+}
+
+export function settings(quick: boolean, reps: number) {
+  const overhead: OverheadSettings = quick
+    ? { reps, maxDurationS: 1, halfDurationS: 1, connections: 16, warmupS: 0 }
+    : { reps, maxDurationS: 5, halfDurationS: 5, connections: 32, warmupS: 2 };
+  const efficiency: EfficiencySettings = { reps, durationS: quick ? 1 : 5, connections: 50 };
+  const hops: HopsSettings = quick ? { reps, rawCount: 200, feedCount: 10 } : { reps, rawCount: 2000, feedCount: 100 };
+  const notify: NotifySettings = quick ? { reps, rate: 200, durationS: 3, probeRate: 10 } : { reps, rate: 200, durationS: 8, probeRate: 20 };
+  return { overhead, efficiency, hops, notify };
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchRun> {
+  const started = Date.now();
+  const log = opts.log ?? ((line: string) => process.stderr.write(`\x1b[1;34m[bench]\x1b[0m ${line}\n`));
+  const print = opts.print ?? ((text: string) => process.stdout.write(text + "\n"));
+  const machine = describeMachine();
+  const s = settings(opts.quick, opts.reps);
+  const sections: Section[] = [];
+  const emit = (section: Section) => {
+    sections.push(section);
+    print(`\n## ${section.title}\n${machineLine({ ...machine, loadAtStart: loadAverage() })}\n\n${section.body}\n`);
+  };
+  log(`machine: ${machineLine(machine)}`);
+  if (machine.loadAtStart >= 2) log(`load average ${machine.loadAtStart} ≥ 2: the machine is busy, figures will be noisy`);
+
+  // 2 first: it needs no mesh, so nothing else is even idle on the machine.
+  if (opts.only.has(2)) {
+    log("benchmark 2: load generator efficiency");
+    emit(efficiencySection(await runEfficiency(s.efficiency, log), s.efficiency, opts.reps));
+  }
+
+  if ([1, 3, 4, 5].some((n) => opts.only.has(n))) {
+    const env: BenchEnv = await startBenchEnv({ seed: !opts.quick, log });
+    try {
+      // Idle: settle a moment after start-up and seeding.
+      await new Promise((r) => setTimeout(r, opts.quick ? 200 : 2000));
+      const footprint: FootprintResult = {
+        idle: { untraced: rssNow(meshPids(env.untraced)), traced: rssNow(meshPids(env.traced, env.collector)) },
+        underLoad: { untraced: {}, traced: {} },
+      };
+      if (opts.only.has(1) || opts.only.has(4)) {
+        log("benchmark 1: tracing overhead (max rate, then half load)");
+        const peaks = footprint.underLoad as Record<MeshKind, Record<string, number>>;
+        const overhead = await runOverhead(env, s.overhead, log, peaks);
+        if (opts.only.has(1)) emit(overheadSection(overhead, s.overhead));
+        if (opts.only.has(4)) emit(footprintSection(footprint));
+      }
+      if (opts.only.has(3)) {
+        log("benchmark 3: per-hop cost");
+        emit(hopsSection(await runHops(env, s.hops, log), opts.reps, s.hops.rawCount, s.hops.feedCount));
+      }
+      if (opts.only.has(5)) {
+        log(`benchmark 5: event → notification latency at ${s.notify.rate} req/s`);
+        emit(notifySection(await runNotify(env, s.notify, log), s.notify));
+      }
+    } finally {
+      await env.stop();
+    }
+  }
+
+  machine.loadAtEnd = loadAverage();
+  const goals = sections.flatMap((x) => x.goals);
+  print(`\n## Goals\n${machineLine(machine)}\n\n${goalsTable(goals)}\n`);
+  const analysisFile = path.join(REPO_ROOT, "bench", "analysis.md");
+  const markdown = document({
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    machine,
+    quick: opts.quick,
+    sections,
+    notes: fs.existsSync(analysisFile) ? fs.readFileSync(analysisFile, "utf8").trim() : "",
+    durationS: (Date.now() - started) / 1000,
+  });
+  if (opts.out) {
+    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+    fs.writeFileSync(opts.out, markdown);
+    log(`wrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
+  }
+  log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { sections, markdown };
+}
+
+function parseCli(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: "boolean" }, only: { type: "string" }, reps: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write("usage: bash bench/run.sh [--quick] [--only 1,2,3,4,5] [--reps N] [--out FILE|-]\n");
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const only = new Set((values.only ?? "1,2,3,4,5").split(",").map((x) => Number(x.trim())));
+  for (const n of only) if (![1, 2, 3, 4, 5].includes(n)) throw new Error(`--only takes benchmark numbers 1-5, got "${values.only}"`);
+  const reps = values.reps === undefined ? (quick ? 1 : 3) : Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error(`--reps must be an integer 1-20, got "${values.reps}"`);
+  // A quick run is a smoke test: it leaves docs/benchmarks.md alone unless told where to write.
+  const defaultOut = quick ? undefined : path.join(REPO_ROOT, "docs", "benchmarks.md");
+  const out = values.out === "-" ? undefined : values.out ? path.resolve(values.out) : defaultOut;
+  return { quick, only, reps, out };
+}
+
+if (require.main === module) {
+  let opts: BenchOptions;
+  try {
+    opts = parseCli(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  runBench(opts).then(
+    () => process.exit(0),
+    (err: Error) => {
+      process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

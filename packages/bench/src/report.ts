@@ -1,0 +1,194 @@
+// Turns results into the tables printed on the terminal and written to docs/benchmarks.md.
+import { machineLine, type Machine } from "./machine.js";
+import { fmt, fmtSpread, table } from "./stats.js";
+import type { MeshKind } from "./env.js";
+import { GENERATORS, GOAL_LOADGEN_VS_AUTOCANNON, EFFICIENCY_DEFINITION, type EfficiencyResult, type EfficiencySettings } from "./efficiency.js";
+import { GOAL_TOTAL_BYTES, type FootprintResult } from "./footprint.js";
+import type { HopsResult } from "./hops.js";
+import { GOAL_NOTIFY_P99_MS, type NotifyResult, type NotifySettings } from "./notify.js";
+import {
+  GOAL_MAX_RATIO,
+  GOAL_P99_INCREASE,
+  HALF_LOAD_DEFINITION,
+  MAX_RATE_DEFINITION,
+  OVERHEAD_ROUTES,
+  type OverheadResult,
+  type OverheadSettings,
+} from "./overhead.js";
+
+export interface Goal {
+  benchmark: string;
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface Section {
+  title: string;
+  /** Markdown: definitions and tables. */
+  body: string;
+  goals: Goal[];
+}
+
+const mib = (bytes: number) => fmt(bytes / 2 ** 20, 0);
+const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
+const SPREAD_NOTE = "Cells: median over the repetitions (min–max).";
+
+export function overheadSection(r: OverheadResult, s: OverheadSettings): Section {
+  const rows: string[][] = [];
+  const goals: Goal[] = [];
+  for (const route of OVERHEAD_ROUTES) {
+    const u = r[route].untraced;
+    const t = r[route].traced;
+    const ratio = t.maxRate.median / u.maxRate.median;
+    const p99Increase = t.halfP99.median / u.halfP99.median - 1;
+    for (const [kind, c] of [["untraced", u], ["traced", t]] as const) {
+      rows.push([
+        route,
+        kind === "untraced" ? "SDK off" : "100 % → Collector",
+        fmtSpread(c.maxRate, 0) + (c.maxErrorRuns ? ` (${c.maxErrorRuns} run(s) ≥ 1 % errors, counted 0)` : ""),
+        String(c.halfRate),
+        fmtSpread(c.halfAchieved, 0),
+        fmtSpread(c.halfP50),
+        fmtSpread(c.halfP99),
+        String(c.halfErrors),
+      ]);
+    }
+    rows.push([route, "traced ÷ untraced", `${(ratio * 100).toFixed(1)} %`, "", "", pct(t.halfP50.median / u.halfP50.median - 1), pct(p99Increase), ""]);
+    goals.push({ benchmark: `1 max rate, ${route}`, goal: `traced ≥ ${GOAL_MAX_RATIO * 100} % of untraced`, measured: `${(ratio * 100).toFixed(1)} %`, met: ratio >= GOAL_MAX_RATIO });
+    goals.push({ benchmark: `1 p99 at half load, ${route}`, goal: `≤ +${GOAL_P99_INCREASE * 100} %`, measured: pct(p99Increase), met: p99Increase <= GOAL_P99_INCREASE });
+  }
+  const body = [
+    `- ${MAX_RATE_DEFINITION(s)}`,
+    `- ${HALF_LOAD_DEFINITION(s)}`,
+    `- ${s.reps} repetition(s), untraced and traced alternating within each; both meshes run side by side (each its own redis-server); the traced one exports OTLP/HTTP protobuf to the real Collector (otelcol-tracemesh, config.yaml + local.yaml: batch, file exporter, Honeycomb and X-Ray exporters to a local sink).`,
+    `- ${SPREAD_NOTE}`,
+    "",
+    table(["route", "configuration", "max rate (req/s)", "half-load rate", "achieved (req/s)", "p50 (ms)", "p99 (ms)", "errors"], rows),
+  ].join("\n");
+  return { title: "1. Tracing overhead", body, goals };
+}
+
+export function efficiencySection(r: EfficiencyResult, s: EfficiencySettings, reps: number): Section {
+  const rows = GENERATORS.map((g) => [g, fmtSpread(r[g].rate, 0), fmtSpread(r[g].coresUsed), fmtSpread(r[g].perCore, 0)]);
+  const ratio = r.loadgen.perCore.median / r.autocannon.perCore.median;
+  const body = [
+    `- ${EFFICIENCY_DEFINITION(s)}`,
+    `- ${reps} repetition(s). ${SPREAD_NOTE}`,
+    "",
+    table(["generator", "rate (req/s)", "CPU cores used", "req/s per core"], rows),
+    "",
+    `loadgen ÷ autocannon per core: ${(ratio * 100).toFixed(1)} %; wrk ÷ autocannon: ${((r.wrk.perCore.median / r.autocannon.perCore.median) * 100).toFixed(1)} %.`,
+  ].join("\n");
+  return {
+    title: "2. Load generator efficiency",
+    body,
+    goals: [{ benchmark: "2 loadgen efficiency", goal: `≥ ${GOAL_LOADGEN_VS_AUTOCANNON * 100} % of autocannon per core`, measured: `${(ratio * 100).toFixed(1)} %`, met: ratio >= GOAL_LOADGEN_VS_AUTOCANNON }],
+  };
+}
+
+export function hopsSection(r: HopsResult, reps: number, rawCount: number, feedCount: number): Section {
+  const hopRows = [
+    ["HTTP/1.1 keep-alive GET (node:http → node:http)", fmtSpread(r.http.p50, 3), fmtSpread(r.http.p99, 3)],
+    ["grpc-js unary round trip (64 B, separate processes)", fmtSpread(r.grpc.p50, 3), fmtSpread(r.grpc.p99, 3)],
+    ["ioredis GET (64 B, redis-server 7)", fmtSpread(r.redis.p50, 3), fmtSpread(r.redis.p99, 3)],
+    ["home feed, untraced mesh (client-measured)", fmtSpread(r.feedUntraced.p50), fmtSpread(r.feedUntraced.p99)],
+    ["home feed, traced mesh (client-measured)", fmtSpread(r.feedTraced.p50), fmtSpread(r.feedTraced.p99)],
+  ];
+  const spanRows = r.spans.map((x) => [x.span, x.kind, fmt(x.perTrace, 0), fmt(x.p50Ms, 3)]);
+  const measured = r.feedTraced.p50.median;
+  const gap = measured - r.floorMs;
+  const body = [
+    `- Raw hops: ${rawCount} sequential round trips per repetition on loopback; home feed: ${feedCount} sequential requests per repetition (GET /api/activities/home?limit=20, one at a time, idle machine otherwise). ${reps} repetition(s). ${SPREAD_NOTE}`,
+    `- Spans: the traced requests carry a traceparent of ours, so their spans are picked out of the Collector's file exporter output; ${r.traces} complete traces, span durations summed per trace and name, median over traces.`,
+    "",
+    table(["hop", "p50 (ms)", "p99 (ms)"], hopRows),
+    "",
+    table(["span (service: name)", "kind", "per request", "p50 duration (ms)"], spanRows),
+    "",
+    table(
+      ["", "ms"],
+      [
+        ["home feed p50, client-measured (traced)", fmt(measured, 3)],
+        ["api server span p50", fmt(r.apiSpanP50Ms, 3)],
+        [`unavoidable hops: 1 HTTP + ${r.grpcRounds} sequential gRPC + ${r.redisRounds} sequential Redis round trips (raw p50s)`, fmt(r.floorMs, 3)],
+        ["gap: measured − unavoidable (serialisation, handlers, instrumentation, event loop)", `${fmt(gap, 3)} (${((gap / measured) * 100).toFixed(0)} % of the latency)`],
+      ],
+    ),
+  ].join("\n");
+  return { title: "3. Per-hop cost", body, goals: [] };
+}
+
+export function footprintSection(f: FootprintResult): Section {
+  const names = [...new Set([...Object.keys(f.idle.untraced ?? {}), ...Object.keys(f.idle.traced ?? {})])];
+  const cell = (kind: MeshKind, which: "idle" | "underLoad", name: string) => {
+    const v = f[which][kind]?.[name];
+    return v === undefined || Number.isNaN(v) ? "–" : mib(v);
+  };
+  const total = (kind: MeshKind, which: "idle" | "underLoad") => Object.values(f[which][kind] ?? {}).filter((v) => !Number.isNaN(v)).reduce((a, b) => a + b, 0);
+  const rows = names.map((n) => [n, cell("untraced", "idle", n), cell("untraced", "underLoad", n), cell("traced", "idle", n), cell("traced", "underLoad", n)]);
+  rows.push(["**total**", mib(total("untraced", "idle")), mib(total("untraced", "underLoad")), mib(total("traced", "idle")), mib(total("traced", "underLoad"))]);
+  const worst = Math.max(total("traced", "underLoad"), total("untraced", "underLoad"));
+  const body = [
+    "- VmRSS from /proc/<pid>/status in MiB. Idle: once both meshes are up, seeded and warm, before any load. Under load: the peak of samples every 250 ms during all of benchmark 1's maximum-rate runs on that mesh (the Collector only serves the traced one).",
+    "",
+    table(["process", "untraced idle", "untraced under load", "traced idle", "traced under load"], rows),
+  ].join("\n");
+  return {
+    title: "4. Footprint",
+    body,
+    goals: [{ benchmark: "4 footprint", goal: "all together ≤ 1 GiB", measured: `${mib(worst)} MiB at peak (traced mesh + Collector)`, met: worst <= GOAL_TOTAL_BYTES }],
+  };
+}
+
+export function notifySection(r: NotifyResult, s: NotifySettings): Section {
+  const rows = [
+    ["event → notification p50 (ms)", fmtSpread(r.p50)],
+    ["event → notification p99 (ms)", fmtSpread(r.p99)],
+    ["event → notification max (ms)", fmtSpread(r.max)],
+    ["samples (timeouts > 3 s)", `${r.samples} (${r.timeouts})`],
+    ["read round trip p50 = resolution (ms)", fmt(r.pollRttP50Ms, 3)],
+    ["reads per sample p50", fmt(r.pollsPerSampleP50, 0)],
+    ["background rate achieved (req/s)", fmtSpread(r.backgroundAchieved, 0)],
+    ["background errors", String(r.backgroundErrors)],
+  ];
+  const body = [
+    `- Background: loadgen's default mix (browse home, profiles, posts with mentions, replies, likes, notifications) at ${s.rate} req/s open loop against the traced mesh, ${s.durationS} s per repetition, ${s.reps} repetition(s).`,
+    `- Probe: ${s.probeRate} samples/s, each POSTs an activity mentioning a user of its own, then reads GET /api/notifications as that user back to back (no sleep) until the notification is there (gives up after 3 s). Latency = first read that shows it − the POST's 201. It is an upper bound off by at most one read's round trip (the resolution row), and the polling interval does not dominate it because there is none. created_at on the notification is the activity's time (copied from the event), so it cannot measure this.`,
+    `- ${SPREAD_NOTE}`,
+    "",
+    table(["", "value"], rows),
+  ].join("\n");
+  return {
+    title: "5. Event → notification latency",
+    body,
+    goals: [{ benchmark: `5 event → notification at ${s.rate} req/s`, goal: `p99 ≤ ${GOAL_NOTIFY_P99_MS} ms`, measured: `${fmt(r.p99.median)} ms`, met: r.p99.median <= GOAL_NOTIFY_P99_MS }],
+  };
+}
+
+export function goalsTable(goals: Goal[]): string {
+  return table(["benchmark", "goal", "measured (median)", "met"], goals.map((g) => [g.benchmark, g.goal, g.measured, g.met ? "yes" : "**no**"]));
+}
+
+export function machineMarkdown(m: Machine): string {
+  const busy = m.loadAtStart >= 2 || (m.loadAtEnd ?? 0) >= 4;
+  return `Machine: ${machineLine(m)}.` + (busy ? " **The machine was busy with other work during this run (load average ≥ 2 at start): expect lower rates and wider spreads than on a quiet machine.**" : "");
+}
+
+export function document(opts: { date: string; machine: Machine; quick: boolean; sections: Section[]; notes: string; durationS: number }): string {
+  const goals = opts.sections.flatMap((s) => s.goals);
+  return [
+    "# Benchmarks",
+    "",
+    `Measured ${opts.date} with \`npm run bench\` (\`bash bench/run.sh\`${opts.quick ? " --quick" : ""}; ${Math.round(opts.durationS)} s in all). ${machineMarkdown(opts.machine)}`,
+    "",
+    "Everything runs on this one machine: the mesh (users, activities, notifications, api — real processes, real redis-server), the Collector, and the load generators share its cores, so rates are what this machine sustains with the generator on board, not a cluster's capacity.",
+    "",
+    "## Goals",
+    "",
+    goalsTable(goals),
+    "",
+    ...opts.sections.flatMap((s) => [`## ${s.title}`, "", s.body, ""]),
+    opts.notes ? `## Notes\n\n${opts.notes}\n` : "",
+  ].join("\n");
+}
