@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The demo command (README: `npm run demo`): installs dependencies (bootstrapping pnpm if needed),
-# builds, makes sure Redis is available, then runs packages/devkit's demo: every service as a local
-# process, demo data, loadgen for a bounded time (default 30 s), its summary, everything stopped.
-#   bash scripts/demo.sh [--duration 30s] [--rate 30] [--keep-running] [--echo]
+# builds, makes sure Redis and the tracing tools are available, then runs packages/devkit's demo:
+# the real OpenTelemetry Collector, every service as a local process exporting to it, demo data,
+# loadgen for a bounded time (default 30 s), its summary, one trace as a waterfall and the service
+# map (X-Ray segments vs OTLP spans), everything stopped.
+#   bash scripts/demo.sh [--duration 30s] [--rate 30] [--keep-running] [--no-collector] [--echo]
 # REDIS_URL set → that Redis is used; otherwise redis-server is started on a free port (installed
 # from Debian when missing and running as root).
+# Sinks: HONEYCOMB_API_KEY set → real Honeycomb; AWS_REGION + AWS credentials (keys or AWS_PROFILE)
+# → real X-Ray; each otherwise a local stand-in. The Collector's file exporter always writes locally.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
 bootstrap_workspace
@@ -15,6 +19,20 @@ if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1 && [ ! -
   else
     die "redis-server is missing: install it (sudo apt-get install -y redis-server) or set REDIS_URL=redis://host:port"
   fi
+fi
+
+collector=1
+for arg in "$@"; do [ "$arg" = "--no-collector" ] && collector=0; done
+if [ "$collector" = 1 ]; then
+  # Builds the Collector only when missing or its manifest changed (it says so: ~5 min once).
+  bash "$ROOT/scripts/tools/20-collector.sh"
+  aws_real=0
+  if [ -n "${AWS_REGION:-${AWS_DEFAULT_REGION:-}}" ] &&
+    { [ -n "${AWS_ACCESS_KEY_ID:-}" ] && [ -n "${AWS_SECRET_ACCESS_KEY:-}" ] || [ -n "${AWS_PROFILE:-}" ]; }; then
+    aws_real=1
+  fi
+  # The X-Ray stand-in is needed only without AWS credentials.
+  [ "$aws_real" = 1 ] || bash "$ROOT/scripts/tools/25-moto.sh"
 fi
 
 log "workspace ready in $((SECONDS - started)) s"

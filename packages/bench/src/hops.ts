@@ -86,6 +86,18 @@ function traceId(): string {
 const ms = (span: FlatSpan) => Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6;
 const startMs = (span: FlatSpan) => Number(BigInt(span.startTimeUnixNano) / 1000n) / 1000;
 
+/** Wall time the spans cover together: pipelined commands overlap, so their durations are not added up. */
+function wallTime(spans: FlatSpan[]): number {
+  const intervals = spans.map((s) => [startMs(s), startMs(s) + ms(s)] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [s, e] of intervals) {
+    if (e > end) total += e - Math.max(s, end);
+    end = Math.max(end, e);
+  }
+  return total;
+}
+
 /** How many sequential rounds the spans make: overlapping spans (run in parallel) count once. */
 function rounds(spans: FlatSpan[]): number {
   const intervals = spans.map((s) => [startMs(s), startMs(s) + ms(s)] as const).sort((a, b) => a[0] - b[0]);
@@ -184,18 +196,17 @@ export async function runHops(env: BenchEnv, s: HopsSettings, log: (line: string
     const traces = [...byTrace.values()].filter(complete);
     const groups = new Map<string, { kind: string; counts: number[]; sums: number[] }>();
     for (const spans of traces) {
-      const perTrace = new Map<string, { kind: string; count: number; sum: number }>();
+      const perTrace = new Map<string, { kind: string; spans: FlatSpan[] }>();
       for (const span of spans) {
         const name = `${span.resource["service.name"] ?? "?"}: ${span.name}`;
-        const g = perTrace.get(name) ?? { kind: KIND_NAMES[span.kind] ?? String(span.kind), count: 0, sum: 0 };
-        g.count++;
-        g.sum += ms(span);
+        const g = perTrace.get(name) ?? { kind: KIND_NAMES[span.kind] ?? String(span.kind), spans: [] };
+        g.spans.push(span);
         perTrace.set(name, g);
       }
       for (const [name, g] of perTrace) {
         const all = groups.get(name) ?? { kind: g.kind, counts: [], sums: [] };
-        all.counts.push(g.count);
-        all.sums.push(g.sum);
+        all.counts.push(g.spans.length);
+        all.sums.push(wallTime(g.spans));
         groups.set(name, all);
       }
     }

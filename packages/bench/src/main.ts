@@ -84,7 +84,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
       }
       if (opts.only.has(5)) {
         log(`benchmark 5: event → notification latency at ${s.notify.rate} req/s`);
-        emit(notifySection(await runNotify(env, s.notify, log), s.notify));
+        const untraced = await runNotify(env, s.notify, log, "untraced");
+        const traced = await runNotify(env, s.notify, log, "traced");
+        emit(notifySection({ untraced, traced }, s.notify));
       }
     } finally {
       await env.stop();

@@ -3,6 +3,7 @@
 import type { Mesh } from "@tracemesh/devkit";
 import { signUp, meshPids, type BenchEnv, type MeshKind } from "./env.js";
 import { mergePeaks, RssSampler } from "./footprint.js";
+import { cpuSeconds } from "./machine.js";
 import { runAutocannon, runLoadgen } from "./tools.js";
 import { spread, type Spread } from "./stats.js";
 
@@ -38,7 +39,15 @@ export interface OverheadCell {
   halfErrors: number;
 }
 
-export type OverheadResult = Record<OverheadRoute, Record<MeshKind, OverheadCell>>;
+export interface OverheadResult {
+  cells: Record<OverheadRoute, Record<MeshKind, OverheadCell>>;
+  /** CPU milliseconds each process spent per successful request during the max-rate runs (median over runs). */
+  cpuPerRequest: Record<OverheadRoute, Record<MeshKind, Record<string, Spread>>>;
+}
+
+function cpuOf(pids: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid) ?? NaN]));
+}
 
 interface Target {
   url: string;
@@ -95,6 +104,10 @@ export async function runOverhead(
   const maxRuns = new Map<string, number[]>();
   const maxErrorRuns = new Map<string, number>();
   const key = (route: string, kind: string) => `${route}|${kind}`;
+  const cpuCost = Object.fromEntries(OVERHEAD_ROUTES.map((r) => [r, { untraced: {}, traced: {} }])) as Record<
+    OverheadRoute,
+    Record<MeshKind, Record<string, number[]>>
+  >;
 
   for (const route of OVERHEAD_ROUTES) {
     for (const kind of kinds) {
@@ -106,8 +119,15 @@ export async function runOverhead(
     for (const route of OVERHEAD_ROUTES) {
       for (const kind of kinds) {
         const sampler = new RssSampler(pids[kind]).start();
+        const cpuBefore = cpuOf(pids[kind]);
         const r = await runAutocannon({ ...t[kind][route], connections: s.connections, durationS: s.maxDurationS });
+        const cpuAfter = cpuOf(pids[kind]);
         mergePeaks(peaks[kind], sampler.stop());
+        const okCount = r.okRate * s.maxDurationS;
+        const perRequest = (cpuCost[route][kind] ??= {});
+        for (const name of Object.keys(cpuAfter)) {
+          (perRequest[name] ??= []).push(((cpuAfter[name]! - cpuBefore[name]!) * 1000) / Math.max(1, okCount));
+        }
         const errorRate = (r.non2xx + r.errors) / Math.max(1, r.requests);
         log(`  max ${route} ${kind} rep ${rep + 1}: ${r.okRate.toFixed(0)} req/s ok, error rate ${(errorRate * 100).toFixed(2)} %`);
         const k = key(route, kind);
@@ -121,7 +141,7 @@ export async function runOverhead(
   }
 
   // Half load: the same fixed rate (50 % of the untraced median maximum) for both.
-  const result = {} as OverheadResult;
+  const cells = {} as OverheadResult["cells"];
   const half = new Map<string, { achieved: number[]; p50: number[]; p99: number[]; errors: number }>();
   const halfRate = Object.fromEntries(
     OVERHEAD_ROUTES.map((route) => [route, Math.max(1, Math.round(spread(maxRuns.get(key(route, "untraced"))!).median / 2))]),
@@ -150,11 +170,11 @@ export async function runOverhead(
     }
   }
   for (const route of OVERHEAD_ROUTES) {
-    result[route] = {} as Record<MeshKind, OverheadCell>;
+    cells[route] = {} as Record<MeshKind, OverheadCell>;
     for (const kind of kinds) {
       const k = key(route, kind);
       const h = half.get(k)!;
-      result[route][kind] = {
+      cells[route][kind] = {
         maxRate: spread(maxRuns.get(k)!),
         maxErrorRuns: maxErrorRuns.get(k) ?? 0,
         halfRate: halfRate[route],
@@ -165,7 +185,13 @@ export async function runOverhead(
       };
     }
   }
-  return result;
+  const cpuPerRequest = Object.fromEntries(
+    OVERHEAD_ROUTES.map((route) => [
+      route,
+      Object.fromEntries(kinds.map((kind) => [kind, Object.fromEntries(Object.entries(cpuCost[route][kind]).map(([n, v]) => [n, spread(v)]))])),
+    ]),
+  ) as OverheadResult["cpuPerRequest"];
+  return { cells, cpuPerRequest };
 }
 
 export const GOAL_MAX_RATIO = 0.85;

@@ -102,7 +102,10 @@ function differenceReasons(diffs: string[], x: GraphEdge, o: GraphEdge, xray: Se
         "that way here, so a gap means different calls were kept",
     );
   }
-  if (diffs.some((d) => d.startsWith("p50") || d.startsWith("p99"))) {
+  const dependency = x.notes.find((n) => n.startsWith("dependency subsegment"));
+  if (dependency && diffs.some((d) => /^(calls|p50|p99)/.test(d))) {
+    reasons.push(`${dependency}; the OTLP side has no client span for it (only the consumer's own commands)`);
+  } else if (diffs.some((d) => d.startsWith("p50") || d.startsWith("p99"))) {
     reasons.push(
       x.notes.some((n) => n.includes("downstream segment")) || x.calleeAliases.length === 0
         ? "latency: measured on different calls (sampling) or on the server side where X-Ray has no client subsegment"

@@ -10,6 +10,10 @@
 //   without peer.service is named after its span ("process tracemesh:events"), not after its service, and a gRPC
 //   client without peer.service is named "tracemesh.v1.UsersService";
 // - resource attributes are kept on segments only, as metadata.default["otel.resource.<key>"];
+// - a span with aws.span.kind=LOCAL_ROOT (tracemesh's telemetry sets it on non-SERVER local roots) is named
+//   aws.local.service when INTERNAL; a CLIENT/PRODUCER/CONSUMER one becomes a service segment named aws.local.service
+//   (parent = the span's parent) plus a remote dependency subsegment named aws.remote.service that keeps the span id
+//   (seen in real Collector output: the notifications consumer → segment "notifications" + subsegment "redis");
 // - HTTP 4xx → error (429 also throttle), 5xx → fault, otherwise ERROR status → fault.
 // X-Ray (and BatchGetTraces) may instead return subsegments embedded in their segment; both shapes are read.
 import { GraphBuilder, type ServiceGraph } from "./graph.js";
@@ -122,6 +126,12 @@ function durationMs(doc: XraySegmentDocument): number | null {
   return (doc.end_time - doc.start_time) * 1000;
 }
 
+/** The exporter splits a span marked aws.span.kind=LOCAL_ROOT (not SERVER/INTERNAL) into a service segment and this
+ *  dependency subsegment (named aws.remote.service); its metadata keeps the marker. */
+function isLocalRootDependency(doc: XraySegmentDocument): boolean {
+  return metadataString(doc, "aws.span.kind") === "LOCAL_ROOT";
+}
+
 function isRemote(doc: XraySegmentDocument): boolean {
   return doc.namespace === "remote" || doc.namespace === "aws";
 }
@@ -217,7 +227,15 @@ export function graphFromXraySegments(input: readonly (XraySegmentDocument | str
         metadataString(f.doc, "db.system"),
         metadataString(f.doc, "rpc.service"),
       ],
-      notes: inferred ? [`inferred node: remote subsegment "${f.doc.name}" with no segment of its own`] : [],
+      notes: [
+        ...(inferred ? [`inferred node: remote subsegment "${f.doc.name}" with no segment of its own`] : []),
+        ...(isLocalRootDependency(f.doc)
+          ? [
+              `dependency subsegment of a local-root ${metadataString(f.doc, "messaging.system") ? "CONSUMER" : "CLIENT/PRODUCER"} span ` +
+                `(aws.span.kind=LOCAL_ROOT): X-Ray counts each of them as a call to "${f.doc.name}" lasting the whole span`,
+            ]
+          : []),
+      ],
     });
   }
   return builder.build();

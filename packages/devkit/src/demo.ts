@@ -1,16 +1,18 @@
-// The demo (`npm run demo` → scripts/demo.sh → this file): Redis, the whole mesh, demo data, then
-// loadgen for a bounded time; prints loadgen's per-route summary, stops everything and exits 0.
-// `--keep-running` seeds and then keeps the mesh up, printing its URLs, until Ctrl-C.
+// The demo (`npm run demo` → scripts/demo.sh → this file): the real Collector with its sinks
+// (demo-telemetry.ts), Redis, the whole mesh, demo data, then loadgen for a bounded time; prints
+// loadgen's per-route summary, one trace as a waterfall and the service map, stops everything and
+// exits 0. `--keep-running` seeds and then keeps the mesh (and Collector) up, printing their URLs,
+// until Ctrl-C. `--no-collector` runs the mesh without tracing.
 //
-// Extra steps plug in through DemoExtension (e.g. the tracing issue's Collector + trace waterfall):
-// they can hand OTLP settings to every process before the mesh starts and print things after the
-// load ran, without changing the steps here.
+// Extra steps plug in through DemoExtension: they can hand OTLP settings to every process before the
+// mesh starts and print things after the load ran and after the mesh stopped (spans flushed).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { REPO_ROOT, nodeArgs, startMesh, telemetryEnv, type Mesh, type MeshOtelOptions } from "./mesh.js";
+import { telemetryDemo } from "./demo-telemetry.js";
+import { REPO_ROOT, nodeArgs, startMesh, telemetryEnv, type ExitStatus, type Mesh, type MeshOtelOptions, type MeshService } from "./mesh.js";
 
 export interface DemoOptions {
   /** loadgen --duration, e.g. 30s. */
@@ -21,14 +23,22 @@ export interface DemoOptions {
   keepRunning: boolean;
   /** Copy the services' logs to stderr. */
   echo: boolean;
+  /** Run the Collector and print a trace and the service map (false: --no-collector). */
+  collector: boolean;
 }
 
 export interface DemoExtension {
   name: string;
   /** Runs before the mesh starts; may return where every process exports spans. */
   beforeMesh?(opts: DemoOptions): Promise<MeshOtelOptions | void>;
-  /** Runs after loadgen finished, with the mesh still up (e.g. print a trace). */
+  /** Runs right before loadgen starts (after seeding). */
+  beforeLoad?(mesh: Mesh, opts: DemoOptions): Promise<void>;
+  /** Runs after loadgen finished, with the mesh still up. */
   afterLoad?(mesh: Mesh, opts: DemoOptions): Promise<void>;
+  /** Runs after a completed load once the mesh stopped (every service flushed its spans): print a trace. */
+  afterMesh?(stopped: Partial<Record<MeshService, ExitStatus>>, opts: DemoOptions): Promise<void>;
+  /** Lines added to the URLs `--keep-running` prints. */
+  urls?(mesh: Mesh): string[];
   /** Always runs at the end, after the mesh stopped. */
   stop?(): Promise<void>;
 }
@@ -82,7 +92,7 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-function printUrls(mesh: Mesh): void {
+function printUrls(mesh: Mesh, extensions: DemoExtension[]): void {
   const lines = [
     `mesh running (Ctrl-C stops it):`,
     `  api            ${mesh.apiUrl}   (OpenAPI: ${mesh.apiUrl}/api/openapi.json)`,
@@ -90,10 +100,19 @@ function printUrls(mesh: Mesh): void {
     `  activities     ${mesh.addrs.activities}`,
     `  notifications  ${mesh.addrs.notifications}`,
     `  redis          ${mesh.redis.url}`,
+    ...extensions.flatMap((ext) => ext.urls?.(mesh) ?? []),
     `try: curl -s '${mesh.apiUrl}/api/activities/home?limit=3'`,
     `     node services/loadgen/dist/src/main.js --base-url ${mesh.apiUrl} --rate 20 --duration 30s`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
+}
+
+/** Stops the mesh and says how every process exited. */
+async function stopMesh(mesh: Mesh): Promise<Record<MeshService, ExitStatus>> {
+  const statuses = await mesh.stop();
+  const bad = Object.entries(statuses).filter(([, s]) => s.code !== 0);
+  say(bad.length === 0 ? "every mesh process stopped (exit 0)" : `stopped with failures: ${bad.map(([n, s]) => `${n}=${s.code ?? s.signal}`).join(", ")}`);
+  return statuses;
 }
 
 /** The whole demo; resolves the process exit code. */
@@ -114,11 +133,12 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     mesh = await startMesh({ redisUrl: process.env.REDIS_URL || undefined, otel, echo: opts.echo });
     say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}`);
 
-    const seedCode = await runNode("services/api/dist/src/seed.js", [], mesh.clientEnv, 60_000);
+    // Named, so its traffic is told apart from loadgen's in the traces.
+    const seedCode = await runNode("services/api/dist/src/seed.js", [], { ...mesh.clientEnv, OTEL_SERVICE_NAME: "seed" }, 60_000);
     if (seedCode !== 0) throw new Error(`seeding failed (exit ${seedCode})`);
 
     if (opts.keepRunning) {
-      printUrls(mesh);
+      printUrls(mesh, extensions);
       const signal = await waitForSignal();
       say(`${signal}: stopping`);
       return 0;
@@ -127,11 +147,16 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     // While loadgen runs, Ctrl-C reaches it too (same process group): it stops and prints its summary.
     process.on("SIGINT", onInterrupt);
     const jsonPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-demo-")), "loadgen.json");
+    for (const ext of extensions) await ext.beforeLoad?.(mesh, opts);
     say(`running loadgen at ${opts.rate} requests/s for ${opts.duration}`);
+    // loadgen traces too: each flow is a root span, its HTTP client spans name api as peer.service.
+    const loadgenEnv = otel
+      ? { ...telemetryEnv(otel), OTEL_SERVICE_NAME: "loadgen", TRACEMESH_HTTP_PEERS: `${new URL(mesh.apiUrl).host}=api` }
+      : telemetryEnv(otel);
     const loadCode = await runNode(
       "services/loadgen/dist/src/main.js",
       ["--base-url", mesh.apiUrl, "--rate", opts.rate, "--duration", opts.duration, "--json", jsonPath, "--max-error-rate", opts.maxErrorRate, "--wait-ready", "10s"],
-      telemetryEnv(otel),
+      loadgenEnv,
       loadMs + 60_000,
     );
     if (fs.existsSync(jsonPath)) {
@@ -140,15 +165,15 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     }
     fs.rmSync(path.dirname(jsonPath), { recursive: true, force: true });
     for (const ext of extensions) if (!interrupted) await ext.afterLoad?.(mesh, opts);
+    const stopped = await stopMesh(mesh);
+    mesh = undefined;
+    for (const ext of extensions) if (!interrupted) await ext.afterMesh?.(stopped, opts);
     if (loadCode !== 0) say(`loadgen exited ${loadCode} (error threshold ${opts.maxErrorRate} or run failure)`);
-    return interrupted ? 130 : loadCode;
+    const meshFailed = Object.values(stopped).some((s) => s.code !== 0);
+    return interrupted ? 130 : loadCode !== 0 ? loadCode : meshFailed ? 1 : 0;
   } finally {
     process.off("SIGINT", onInterrupt);
-    if (mesh) {
-      const statuses = await mesh.stop();
-      const bad = Object.entries(statuses).filter(([, s]) => s.code !== 0);
-      say(bad.length === 0 ? "every process stopped (exit 0)" : `stopped with failures: ${bad.map(([n, s]) => `${n}=${s.code ?? s.signal}`).join(", ")}`);
-    }
+    if (mesh) await stopMesh(mesh);
     for (const ext of extensions) await ext.stop?.().catch((err: Error) => say(`${ext.name} stop failed: ${err.message}`));
     say(`demo finished in ${seconds(Date.now() - started)}`);
   }
@@ -163,15 +188,20 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
       "max-error-rate": { type: "string", default: "0.01" },
       "keep-running": { type: "boolean", default: false },
       echo: { type: "boolean", default: false },
+      "no-collector": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      "usage: demo [--duration 30s] [--rate 30] [--max-error-rate 0.01] [--keep-running] [--echo]\n" +
-        "  Starts Redis (or uses REDIS_URL) and every service, seeds demo data, runs loadgen, prints its summary.\n" +
-        "  --keep-running  seed, then keep the mesh up and print its URLs until Ctrl-C (no loadgen)\n" +
-        "  --echo          copy every service's log lines to stderr\n",
+      "usage: demo [--duration 30s] [--rate 30] [--max-error-rate 0.01] [--keep-running] [--no-collector] [--echo]\n" +
+        "  Starts the OpenTelemetry Collector, Redis (or uses REDIS_URL) and every service, seeds demo data, runs\n" +
+        "  loadgen, prints its summary, one trace as a waterfall and the service map (X-Ray vs OTLP).\n" +
+        "  Sinks: HONEYCOMB_API_KEY set → real Honeycomb, else a local stand-in; AWS_REGION + credentials\n" +
+        "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in (moto).\n" +
+        "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
+        "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
+        "  --echo          copy every process's log lines to stderr\n",
     );
     process.exit(0);
   }
@@ -183,6 +213,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     maxErrorRate: values["max-error-rate"],
     keepRunning: values["keep-running"],
     echo: values.echo,
+    collector: !values["no-collector"],
   };
 }
 
@@ -194,7 +225,7 @@ if (require.main === module) {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  runDemo(opts).then(
+  runDemo(opts, opts.collector ? [telemetryDemo({ echo: opts.echo })] : []).then(
     (code) => process.exit(code),
     (err: unknown) => {
       say(`failed: ${err instanceof Error ? err.message : String(err)}`);

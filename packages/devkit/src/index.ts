@@ -7,3 +7,4 @@ export * from "./sinks/index.js";
 export * from "./mesh.js";
 export * from "./demo.js";
 export * from "./collector.js";
+export * from "./demo-telemetry.js";

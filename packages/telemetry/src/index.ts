@@ -1,6 +1,14 @@
 export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute } from "./telemetry.js";
 export { xrayTraceId, traceIdFromXray, currentTraceIds, pinoLogHook, type TraceIds } from "./ids.js";
 export { peerServiceFor, parseHttpPeers, PeerServiceSpanProcessor, GRPC_PEER_SERVICES } from "./peer-service.js";
+export {
+  xrayNamingAttributes,
+  XrayNamingSpanProcessor,
+  AWS_SPAN_KIND,
+  AWS_LOCAL_SERVICE,
+  AWS_REMOTE_SERVICE,
+  type LocalRootFacts,
+} from "./xray-naming.js";
 export { serviceIdentity, serviceNameFromPackage, serviceResourceAttributes } from "./resource.js";
 export {
   initErrorReporting,

@@ -12,6 +12,7 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
 import { serviceResourceAttributes } from "./resource.js";
+import { XrayNamingSpanProcessor } from "./xray-naming.js";
 
 // One SDK per process, reachable from every copy of this module (register and the service's own import).
 const SDK_KEY = Symbol.for("tracemesh.telemetry.sdk");
@@ -38,6 +39,9 @@ function createInstrumentations(logsShipped: boolean): Instrumentation[] {
   return [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => UNTRACED_HTTP_PATHS.has((req.url ?? "").split("?")[0] ?? ""),
+      // Rollbar's own item uploads are reporting, not the service's work: traced, they would add a
+      // `POST` node (the Rollbar host) to every failing trace and to the service maps.
+      ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token"),
     }),
     new GrpcInstrumentation({ ignoreGrpcMethods: UNTRACED_GRPC_METHODS }),
     new IORedisInstrumentation(),
@@ -45,6 +49,11 @@ function createInstrumentations(logsShipped: boolean): Instrumentation[] {
     new PinoInstrumentation({ disableLogSending: !logsShipped, logHook: pinoLogHook }),
     new UndiciInstrumentation(),
   ];
+}
+
+function hasHeader(headers: unknown, name: string): boolean {
+  if (!headers || typeof headers !== "object") return false;
+  return Object.keys(headers).some((key) => key.toLowerCase() === name);
 }
 
 /** OTLP over HTTP: protobuf by default, JSON when OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL=http/json. */
@@ -93,9 +102,11 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     textMapPropagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new AWSXRayPropagator()],
     }),
-    // peer.service first so the batch processor exports spans that already carry it.
+    // Attribute setters first (peer.service, then the X-Ray naming that reads it) so the batch
+    // processor exports spans that already carry them.
     spanProcessors: [
       new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
+      new XrayNamingSpanProcessor(),
       new BatchSpanProcessor(createTraceExporter(env)),
     ],
     instrumentations,

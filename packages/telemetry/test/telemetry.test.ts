@@ -20,8 +20,10 @@ import {
   serviceIdentity,
   serviceResourceAttributes,
   traceIdFromXray,
+  xrayNamingAttributes,
   xrayTraceId,
 } from "../src/index.js";
+import { SpanKind } from "@opentelemetry/api";
 
 const PACKAGE_DIR = path.resolve(__dirname, "../..");
 const FIXTURE = path.join(__dirname, "fixtures", "traced-app.js");
@@ -60,6 +62,32 @@ describe("peer.service", { timeout: 5000 }, () => {
     assert.equal(peerServiceFor({ name: "GET", attributes: { "server.address": "127.0.0.1", "server.port": 8080 } }, peers), "api");
     assert.equal(peerServiceFor({ name: "GET", attributes: { "server.address": "api.tracemesh", "server.port": 80 } }, peers), "api");
     assert.equal(peerServiceFor({ name: "GET", attributes: { "server.address": "example.test", "server.port": 80 } }, peers), undefined);
+  });
+});
+
+describe("X-Ray segment naming (aws.* attributes on local roots)", { timeout: 5000 }, () => {
+  test("a root INTERNAL span (loadgen's flow) is named after its service", () => {
+    assert.deepEqual(xrayNamingAttributes({ kind: SpanKind.INTERNAL, localRoot: true, serviceName: "loadgen", attributes: {} }), {
+      "aws.span.kind": "LOCAL_ROOT",
+      "aws.local.service": "loadgen",
+    });
+  });
+  test("a CONSUMER with a remote parent: service segment + dependency subsegment named after what it reads", () => {
+    const attrs = xrayNamingAttributes({
+      kind: SpanKind.CONSUMER,
+      localRoot: true,
+      serviceName: "notifications",
+      attributes: { "messaging.system": "redis" },
+    });
+    assert.deepEqual(attrs, { "aws.span.kind": "LOCAL_ROOT", "aws.local.service": "notifications", "aws.remote.service": "redis" });
+  });
+  test("a root CLIENT span keeps its peer as the remote service", () => {
+    const attrs = xrayNamingAttributes({ kind: SpanKind.CLIENT, localRoot: true, serviceName: "loadgen", attributes: { "peer.service": "api" } });
+    assert.equal(attrs["aws.remote.service"], "api");
+  });
+  test("SERVER spans and spans with a local parent are left alone", () => {
+    assert.deepEqual(xrayNamingAttributes({ kind: SpanKind.SERVER, localRoot: true, serviceName: "api", attributes: {} }), {});
+    assert.deepEqual(xrayNamingAttributes({ kind: SpanKind.CLIENT, localRoot: false, serviceName: "api", attributes: {} }), {});
   });
 });
 
@@ -186,7 +214,7 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(fetchClient.attributes["peer.service"], "api");
     assert.equal(grpcServer.attributes["peer.service"], undefined, "only client spans name a peer");
 
-    // Only the chosen instrumentations: no net, dns or fs spans (the Rollbar POST is an http client span).
+    // Only the chosen instrumentations: no net, dns or fs spans.
     const scopes = new Set(spans.map((s) => s.scope));
     for (const scope of scopes) {
       assert.match(scope, /^@opentelemetry\/instrumentation-(http|grpc|ioredis|undici)$/, `unexpected scope ${scope}`);
@@ -227,6 +255,10 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(custom.service, "traced-app");
     assert.notEqual(custom.password, "hunter2", "password scrubbed");
     assert.equal(JSON.stringify(items[0]!.data).includes("hunter2"), false);
+    // The upload itself is not traced (it would show as a `POST` node in every failing trace).
+    const rollbarPort = new URL(rollbar.endpoint).port;
+    const uploads = spans.filter((s) => s.kind === 3 && String(s.attributes["server.port"] ?? s.attributes["net.peer.port"]) === rollbarPort);
+    assert.deepEqual(uploads.map((s) => s.name), [], "no client span for the Rollbar upload");
   });
 
   test("OTEL_SDK_DISABLED=true starts nothing and exports nothing", async () => {

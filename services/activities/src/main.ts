@@ -1,12 +1,14 @@
 // activities: config → logger → Redis and the users client → gRPC server → graceful shutdown.
 import { UsersServiceClient } from "@tracemesh/proto";
 import { createClient, createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { createActivitiesServer } from "./server.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
   const logger = createLogger("activities", config.logLevel);
+  initErrorReporting("activities", { logger });
   const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
   const users = createClient(UsersServiceClient, config.usersAddr);
   const grpc = await startGrpcServer({
@@ -28,8 +30,11 @@ async function main(): Promise<void> {
       { name: "drain gRPC", run: () => grpc.shutdown(8_000) },
       { name: "close users client", run: async () => users.close() },
       { name: "quit Redis", run: () => redis.quit() },
+      { name: "flush error reports", run: () => flushErrorReports(1000) },
+      { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
     ],
-    10_000,
+    // Above the sum of the steps' own bounds (8 s + Redis + 1 s + 2 s).
+    14_000,
   );
 }
 

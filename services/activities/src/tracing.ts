@@ -36,6 +36,9 @@ export function sendEvent<T>(write: (carrier: TraceCarrier) => Promise<{ result:
       "messaging.destination.name": EVENTS_STREAM,
       "messaging.operation.type": "send",
       "messaging.operation.name": "send",
+      // The consumer's service.name: X-Ray names this subsegment (and the service-map edge) after
+      // peer.service, so the map shows activities → notifications; the consumer's segment hangs under it.
+      "peer.service": "notifications",
     },
   });
   return inSpan(span, async () => {

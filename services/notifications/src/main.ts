@@ -1,6 +1,7 @@
 // notifications: config → logger → Redis (one connection for requests, one for the blocking
 // consumer) → gRPC server and events consumer → graceful shutdown.
 import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { EventsConsumer } from "./consumer.js";
 import { createNotificationsServer } from "./server.js";
@@ -9,6 +10,7 @@ import { NotificationsStore } from "./store.js";
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
   const logger = createLogger("notifications", config.logLevel);
+  initErrorReporting("notifications", { logger });
   const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
   // XREADGROUP BLOCK holds its connection: give it its own, with a timeout longer than the block.
   const consumerRedis = createRedis(config.redisUrl, logger, {
@@ -32,8 +34,11 @@ async function main(): Promise<void> {
         run: () => Promise.all([consumer.stop(config.consumer.blockMs + 2_000), grpc.shutdown(8_000)]),
       },
       { name: "quit Redis", run: () => Promise.all([redis.quit(), consumerRedis.quit()]) },
+      { name: "flush error reports", run: () => flushErrorReports(1000) },
+      { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
     ],
-    10_000,
+    // Above the sum of the steps' own bounds (max(8 s, block + 2 s ≤ 7 s) + Redis + 1 s + 2 s).
+    14_000,
   );
 }
 

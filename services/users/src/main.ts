@@ -1,11 +1,13 @@
 // users: config → logger → Redis → gRPC server → graceful shutdown.
 import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { createUsersServer } from "./server.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
   const logger = createLogger("users", config.logLevel);
+  initErrorReporting("users", { logger });
   const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
   const grpc = await startGrpcServer({
     port: config.grpcPort,
@@ -17,8 +19,11 @@ async function main(): Promise<void> {
     [
       { name: "drain gRPC", run: () => grpc.shutdown(8_000) },
       { name: "quit Redis", run: () => redis.quit() },
+      { name: "flush error reports", run: () => flushErrorReports(1000) },
+      { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
     ],
-    10_000,
+    // Above the sum of the steps' own bounds (8 s + Redis + 1 s + 2 s).
+    14_000,
   );
 }
 

@@ -48,6 +48,8 @@ export interface XrayStandIn {
   traceSummaryIds(windowSeconds?: number): Promise<string[]>;
   /** Requests refused by the checks in front of moto (no SigV4 header, malformed documents). */
   rejected(): Array<{ status: number; message: string }>;
+  /** The moto_server process (its exit status once stopped). */
+  process: ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -204,6 +206,7 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
       return (out.TraceSummaries ?? []).map((s) => s.Id);
     },
     rejected: () => [...rejected],
+    process: moto,
     stop: async () => {
       await listener.close();
       await moto.stop();

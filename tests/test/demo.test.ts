@@ -1,0 +1,191 @@
+// The demo's tracing step: the waterfall formatter and sink choice as units, then the whole demo in-process
+// (runDemo with a 5 s load) against the real Collector, with the local Honeycomb stand-in and the X-Ray stand-in
+// (moto behind a proxy that checks SigV4 and segment documents like the real PutTraceSegments) — the only fakes,
+// because Honeycomb and AWS cannot be reached from here.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  REPO_ROOT,
+  exportFailures,
+  planSinks,
+  renderWaterfall,
+  runDemo,
+  sinkCollectorEnv,
+  spanTree,
+  telemetryDemo,
+  xrayTraceId,
+  type DemoExtension,
+  type ExitStatus,
+  type MeshService,
+  type WaterfallSpan,
+} from "@tracemesh/devkit";
+
+const MS = 1_000_000n;
+
+function span(id: string, parent: string, service: string, name: string, kind: string, startMs: number, durMs: number, status: WaterfallSpan["status"] = "UNSET"): WaterfallSpan {
+  const startNs = 1_700_000_000_000n * MS + BigInt(Math.round(startMs * 1e6));
+  return { spanId: id, parentSpanId: parent, service, name, kind, startNs, endNs: startNs + BigInt(Math.round(durMs * 1e6)), status };
+}
+
+describe("waterfall formatter", { timeout: 10_000 }, () => {
+  // Given out of order on purpose: the tree orders children by start time.
+  const spans = [
+    span("c2", "b1", "activities", "CreateActivity", "SERVER", 20, 50, "ERROR"),
+    span("a0", "", "loadgen", "flow post", "INTERNAL", 0, 100),
+    span("d3", "c2", "notifications", "process tracemesh:events", "CONSUMER", 60, 40),
+    span("b1", "a0", "api", "POST /api/activities", "SERVER", 10, 80, "OK"),
+    span("e4", "b1", "users", "Authenticate", "SERVER", 12, 5),
+    span("x9", "missing-parent", "orphan", "lost parent", "CLIENT", 95, 5),
+  ];
+
+  test("orders by parent/child and start time; orphans become roots", { timeout: 5_000 }, () => {
+    assert.deepEqual(
+      spanTree(spans).map((r) => `${r.depth}:${r.span.spanId}`),
+      ["0:a0", "1:b1", "2:e4", "2:c2", "3:d3", "0:x9"],
+    );
+  });
+
+  test("prints indentation, service, name, kind, offsets, durations, status and bars within the width", { timeout: 5_000 }, () => {
+    const text = renderWaterfall(spans, { width: 120 });
+    const lines = text.trimEnd().split("\n");
+    assert.equal(lines.length, 1 + spans.length, text);
+    for (const line of lines) assert.ok([...line].length <= 120, `line longer than 120: ${JSON.stringify(line)}`);
+    assert.match(lines[0], /kind\s+start ms\s+dur ms\s+status/);
+    assert.match(lines[1], /^loadgen flow post\s+INTERNAL\s+0\.00\s+100\.0\s+-\s+\|█+\|$/);
+    assert.match(lines[2], /^ {2}api POST \/api\/activities\s+SERVER\s+10\.0\s+80\.0\s+ok/);
+    assert.match(lines[3], /^ {4}users Authenticate\s+SERVER\s+12\.0\s+5\.00\s+-/);
+    assert.match(lines[4], /^ {4}activities CreateActivity\s+SERVER\s+20\.0\s+50\.0\s+ERROR/);
+    assert.match(lines[5], /^ {6}notifications process tracemesh:events\s+CONSUMER\s+60\.0\s+40\.0/);
+    // Bars: the root fills the whole range; the consumer starts at 60 % and runs to the end.
+    const bar = (line: string) => line.slice(line.indexOf("|") + 1, line.lastIndexOf("|"));
+    const root = bar(lines[1]);
+    assert.equal(root.trim().length, root.length, "root bar spans the whole trace");
+    const consumer = bar(lines[5]);
+    const first = consumer.indexOf("█");
+    assert.ok(Math.abs(first / consumer.length - 0.6) < 0.05, `consumer bar starts at ~60 %: ${JSON.stringify(consumer)}`);
+    assert.equal(consumer.trimEnd().length, consumer.length, "consumer bar reaches the end");
+  });
+
+  test("truncates long names and caps the number of spans", { timeout: 5_000 }, () => {
+    const long = [span("a", "", "activities", "grpc.tracemesh.v1.ActivitiesService/CreateActivity".repeat(2), "SERVER", 0, 1)];
+    const text = renderWaterfall(long, { width: 80 });
+    assert.ok(text.split("\n").every((l) => [...l].length <= 80));
+    assert.match(text, /…/);
+    assert.match(renderWaterfall(spans, { maxSpans: 2 }), /… 4 more spans/);
+  });
+});
+
+describe("sink choice", { timeout: 10_000 }, () => {
+  test("stand-ins without keys; real sinks get no endpoint overrides", { timeout: 5_000 }, () => {
+    const local = planSinks({});
+    assert.equal(local.honeycomb.real, false);
+    assert.equal(local.xray.real, false);
+    const localEnv = sinkCollectorEnv(local, {}, { honeycombUrl: "http://127.0.0.1:1", xrayEndpoint: "http://127.0.0.1:2" });
+    assert.equal(localEnv.HONEYCOMB_ENDPOINT, "http://127.0.0.1:1");
+    assert.equal(localEnv.XRAY_ENDPOINT, "http://127.0.0.1:2");
+
+    const env = { HONEYCOMB_API_KEY: "k", AWS_REGION: "eu-west-1", AWS_PROFILE: "dev", XRAY_ENDPOINT: "http://elsewhere" };
+    const real = planSinks(env);
+    assert.equal(real.honeycomb.real, true);
+    assert.equal(real.xray.real, true);
+    const realEnv = sinkCollectorEnv(real, env, {});
+    assert.deepEqual(realEnv, { HONEYCOMB_API_KEY: "k", AWS_REGION: "eu-west-1", AWS_PROFILE: "dev" });
+    // AWS keys without a region are not enough for X-Ray.
+    assert.equal(planSinks({ AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" }).xray.real, false);
+    assert.equal(xrayTraceId("6b05e0c67f9a2e8952c37b0467253c94"), "1-6b05e0c6-7f9a2e8952c37b0467253c94");
+  });
+
+  test("export failures are summarised per exporter", { timeout: 5_000 }, () => {
+    const log =
+      '2026-01-01T00:00:00Z\tinfo\tinternal/retry_sender.go:133\tExporting failed. Will retry the request after interval.\t' +
+      '{"otelcol.component.id": "otlphttp/honeycomb", "error": "failed to make an HTTP request: dial tcp: lookup api on 127.0.0.53"}\n';
+    const failures = exportFailures(log + log);
+    assert.equal(failures.get("otlphttp/honeycomb")?.count, 2);
+    assert.match(failures.get("otlphttp/honeycomb")?.lastError ?? "", /dial tcp/);
+  });
+});
+
+describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout: 150_000 }, () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-demo-test-"));
+  after(() => fs.rmSync(outDir, { recursive: true, force: true }));
+
+  test("prints the waterfall and the map, writes the compare files, stops every process", { timeout: 140_000 }, async () => {
+    let printed = "";
+    // env {}: stand-ins even where the CI has real keys.
+    const tracing = telemetryDemo({ outDir, env: {}, width: 120, write: (text) => void (printed += text) });
+    let meshStatuses: Partial<Record<MeshService, ExitStatus>> = {};
+    const recorder: DemoExtension = {
+      name: "recorder",
+      afterMesh: async (stopped) => {
+        meshStatuses = stopped;
+      },
+    };
+    const code = await runDemo(
+      { duration: "5s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true },
+      [tracing, recorder],
+    );
+    assert.equal(code, 0, printed);
+
+    // Every process stopped cleanly: the mesh (exit 0), the Collector (exit 0), moto (exited on SIGTERM).
+    assert.deepEqual(Object.keys(meshStatuses).sort(), ["activities", "api", "notifications", "users"]);
+    for (const [name, status] of Object.entries(meshStatuses)) assert.equal(status.code, 0, `${name}: ${JSON.stringify(status)}`);
+    const own = tracing.stopped();
+    assert.equal(own.otelcol?.code, 0, JSON.stringify(own));
+    assert.ok(own.moto && (own.moto.code === 0 || own.moto.signal === "SIGTERM"), JSON.stringify(own));
+
+    // The waterfall: a loadgen flow post trace through api, users, activities and the stream to notifications.
+    const waterfall = printed.slice(printed.indexOf("── One trace"), printed.indexOf("── Service map"));
+    assert.match(waterfall, /── One trace: [0-9a-f]{32} \(X-Ray 1-[0-9a-f]{8}-[0-9a-f]{24}\)/, printed);
+    const rows = waterfall.split("\n").filter((l) => l.includes("|"));
+    assert.match(rows[1], /^loadgen flow post\s+INTERNAL/, waterfall);
+    for (const [service, kind] of [
+      ["loadgen", "CLIENT"],
+      ["api", "SERVER"],
+      ["users", "SERVER"],
+      ["activities", "SERVER"],
+      ["activities", "PRODUCER"],
+      ["notifications", "CONSUMER"],
+    ]) {
+      assert.ok(
+        rows.some((r) => new RegExp(`^\\s*${service} .*\\s${kind}\\s`).test(r)),
+        `waterfall has a ${kind} span of ${service}:\n${waterfall}`,
+      );
+    }
+    const depth = (pattern: RegExp) => (rows.find((r) => pattern.test(r)) ?? "").search(/\S/);
+    assert.ok(depth(/ CONSUMER /) > depth(/ PRODUCER /), "the consumer span is drawn under the producer");
+    for (const r of rows) assert.ok([...r].length <= 120, `waterfall line over 120: ${r}`);
+
+    // The map: the compare table with the mesh's edges, the async hop explained.
+    const map = printed.slice(printed.indexOf("── Service map"));
+    assert.match(map, /X-Ray: \d+ nodes, \d+ edges, \d+ traces {3}Honeycomb\/OTLP: \d+ nodes/);
+    for (const edge of [
+      "loadgen → api",
+      "api → users",
+      "api → activities",
+      "api → notifications",
+      "activities → users",
+      "activities → redis",
+      "activities → notifications",
+      "notifications → redis",
+    ]) {
+      assert.match(map, new RegExp(`^  ${edge}\\s+\\| \\d+ calls`, "m"), `map has ${edge}:\n${map}`);
+    }
+    assert.match(map, /async hop/);
+    assert.doesNotMatch(map, /seed →/, "seeding traffic is left out of the map");
+
+    // The files for `tracemesh compare` outlive the demo, and the printed command works on them.
+    const files = tracing.files();
+    assert.match(printed, new RegExp(`pnpm tracemesh compare --otlp ${files.traces} --xray-segments ${files.xraySegments}`));
+    const compare = spawnSync(
+      process.execPath,
+      [path.join(REPO_ROOT, "packages/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    assert.equal(compare.status, 0, compare.stderr);
+    assert.match(compare.stdout, /activities → notifications/);
+  });
+});

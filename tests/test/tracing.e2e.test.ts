@@ -1,0 +1,408 @@
+// One trace across every hop, end to end: real redis-server, the four services as processes (started
+// like their `start` scripts, with --require @tracemesh/telemetry/register), the real Collector
+// (otelcol-tracemesh with deploy/collector/config.yaml + local.yaml) exporting to local stand-ins for
+// the SaaS we cannot reach — Honeycomb (OTLP/HTTP, checks x-honeycomb-team), X-Ray (moto behind a
+// proxy that checks SigV4 and the segment documents, as the real PutTraceSegments does) and Rollbar
+// (checks the access token and the item shape). Traffic comes from loadgen's own CLI, one flow per
+// run (a one-flow scenario, one arrival), so the flows are loadgen's code and naming.
+//
+// TRACEMESH_E2E_ARTIFACTS=<dir>: writes the captured inputs (OTLP JSON lines, X-Ray segment
+// documents) and the compare CLI's table there.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  REPO_ROOT,
+  nodeArgs,
+  renderWaterfall,
+  standInCollectorEnv,
+  startCollector,
+  startHoneycombStandIn,
+  startMesh,
+  startProcess,
+  startRollbarStandIn,
+  startXrayStandIn,
+  telemetryEnv,
+  waitFor,
+  SPAN_KIND,
+  type FlatSpan,
+  type HoneycombStandIn,
+  type LocalCollector,
+  type Mesh,
+  type RollbarStandIn,
+  type XraySegment,
+  type XrayStandIn,
+} from "@tracemesh/devkit";
+import {
+  compareGraphs,
+  graphFromOtlp,
+  graphFromXraySegments,
+  renderTable,
+  spansFromOtlpFiles,
+  type Comparison,
+  type ServiceGraph,
+} from "@tracemesh/cli";
+
+const HONEYCOMB_KEY = "e2e-honeycomb-team-key";
+const ROLLBAR_TOKEN = "e2e-rollbar-token";
+const LOADGEN_MAIN = path.join(REPO_ROOT, "services", "loadgen", "dist", "src", "main.js");
+/** Short batch delay so spans reach the Collector quickly (default 5 s). */
+const FAST_EXPORT = { OTEL_BSP_SCHEDULE_DELAY: "200" };
+
+/** The edges the X-Ray service map must draw (caller → callee). */
+const REQUIRED_EDGES: Array<[string, string]> = [
+  ["loadgen", "api"],
+  ["api", "users"],
+  ["api", "activities"],
+  ["api", "notifications"],
+  ["activities", "users"],
+  ["activities", "redis"],
+  ["notifications", "redis"],
+  ["activities", "notifications"],
+];
+
+/** The X-Ray form of a W3C trace id (what the exporter writes, Rollbar's custom data and the logs carry). */
+function xrayForm(traceId: string): string {
+  return `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
+}
+
+const service = (s: FlatSpan): string => String(s.resource["service.name"]);
+const isRedis = (s: FlatSpan): boolean => s.attributes["db.system.name"] === "redis" || s.scope === "@opentelemetry/instrumentation-ioredis";
+
+/** Every (sub)segment document, embedded subsegments included. */
+function allDocs(docs: readonly XraySegment[]): XraySegment[] {
+  return docs.flatMap((d) => [d, ...allDocs(d.subsegments ?? [])]);
+}
+
+function hasEdge(graph: ServiceGraph, from: string, to: string): boolean {
+  return graph.edges.some((e) => e.from === from && e.to === to);
+}
+
+describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar", { timeout: 120_000 }, () => {
+  let honeycomb: HoneycombStandIn;
+  let xray: XrayStandIn;
+  let rollbar: RollbarStandIn;
+  let collector: LocalCollector;
+  let mesh: Mesh;
+  const artifacts = process.env.TRACEMESH_E2E_ARTIFACTS;
+
+  /** The post flow's trace (every span), found once the flows ran. */
+  let postTrace: FlatSpan[] = [];
+  let postTraceId = "";
+
+  before(async () => {
+    [honeycomb, xray, rollbar] = await Promise.all([
+      startHoneycombStandIn({ apiKey: HONEYCOMB_KEY }),
+      startXrayStandIn(),
+      startRollbarStandIn({ accessToken: ROLLBAR_TOKEN }),
+    ]);
+    collector = await startCollector({
+      env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
+    });
+    mesh = await startMesh({
+      otel: { endpoint: collector.otlpHttpUrl, env: FAST_EXPORT },
+      env: { ROLLBAR_ACCESS_TOKEN: ROLLBAR_TOKEN, ROLLBAR_ENDPOINT: rollbar.endpoint },
+      serviceEnv: { api: { ENABLE_DEBUG_ROUTES: "true" } },
+    });
+  });
+
+  after(async () => {
+    await mesh?.stop();
+    await collector?.stop();
+    await Promise.all([honeycomb?.stop(), xray?.stop(), rollbar?.stop()]);
+  });
+
+  /** Runs loadgen's CLI for exactly one arrival of `flow` (one-flow scenario, 1 ms window). */
+  async function runLoadgenFlow(flow: string): Promise<void> {
+    const apiPort = new URL(mesh.apiUrl).port;
+    const proc = startProcess(`loadgen ${flow}`, process.execPath, [
+      ...nodeArgs(LOADGEN_MAIN),
+      "--base-url", mesh.apiUrl,
+      "--rate", "1",
+      "--duration", "1ms",
+      "--users", "3",
+      "--timeout", "10s",
+      "--scenario", JSON.stringify({ flows: { [flow]: 1 }, think_time_ms: 0 }),
+    ], {
+      cwd: path.join(REPO_ROOT, "services", "loadgen"),
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...telemetryEnv({ endpoint: collector.otlpHttpUrl, env: FAST_EXPORT }),
+        OTEL_SERVICE_NAME: "loadgen",
+        // So loadgen's HTTP client spans carry peer.service=api (X-Ray names the subsegment by it).
+        TRACEMESH_HTTP_PEERS: `127.0.0.1:${apiPort}=api`,
+      },
+    });
+    const status = await Promise.race([
+      proc.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`loadgen ${flow} did not exit in 20 s`)), 20_000).unref()),
+    ]).catch(async (err: unknown) => {
+      await proc.stop();
+      throw err;
+    });
+    assert.equal(status.code, 0, `loadgen ${flow} failed:\n${proc.output()}`);
+    assert.match(proc.output(), /errors|requests|route/i, "loadgen printed its summary");
+  }
+
+  test("loadgen drives sign-up → post with @mentions → reply → like → notifications → home feed", { timeout: 60_000 }, async () => {
+    // Each run signs up its own 3 users first (loadgen's sign-up), then runs one flow.
+    for (const flow of ["post", "reply", "like", "read_notifications", "browse_home"]) await runLoadgenFlow(flow);
+
+    // The post flow's trace is complete once the consumer's span and its Redis writes arrived.
+    postTrace = await waitFor(
+      "the post flow's trace, through the stream to notifications, in the Collector's file",
+      () => {
+        const spans = collector.fileSpans();
+        const root = spans.find((s) => s.name === "flow post" && service(s) === "loadgen");
+        if (!root) return undefined;
+        const trace = spans.filter((s) => s.traceId === root.traceId);
+        const consumer = trace.find((s) => s.kind === SPAN_KIND.CONSUMER);
+        const consumerWrites = consumer ? trace.filter((s) => s.parentSpanId === consumer.spanId && isRedis(s)) : [];
+        return consumerWrites.some((s) => /xack/i.test(s.name)) ? trace : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    postTraceId = postTrace[0]!.traceId;
+  });
+
+  test("(1) one trace covers loadgen, api, activities, users and notifications with the right links, kinds and statuses", { timeout: 10_000 }, () => {
+    assert.ok(postTrace.length > 0, "the post flow ran");
+    const byId = new Map(postTrace.map((s) => [s.spanId, s]));
+    const parentOf = (s: FlatSpan) => byId.get(s.parentSpanId);
+    assert.deepEqual(
+      [...new Set(postTrace.map(service))].sort(),
+      ["activities", "api", "loadgen", "notifications", "users"],
+      "services in the post trace",
+    );
+    // Connected: one root, every other span's parent is in the trace.
+    const roots = postTrace.filter((s) => !s.parentSpanId);
+    assert.equal(roots.length, 1, `one root, got ${roots.map((s) => s.name).join(", ")}`);
+    const root = roots[0]!;
+    assert.equal(root.name, "flow post");
+    assert.equal(root.kind, SPAN_KIND.INTERNAL);
+    for (const s of postTrace) if (s !== root) assert.ok(parentOf(s), `parent of ${service(s)} "${s.name}" is in the trace`);
+    // Statuses: nothing failed in this flow.
+    assert.deepEqual(postTrace.filter((s) => s.statusCode === 2).map((s) => `${service(s)} ${s.name}`), [], "no ERROR spans");
+
+    // loadgen → api over HTTP.
+    const lgClient = postTrace.find((s) => service(s) === "loadgen" && s.kind === SPAN_KIND.CLIENT);
+    assert.ok(lgClient, "loadgen's HTTP client span");
+    assert.equal(lgClient.parentSpanId, root.spanId);
+    assert.equal(lgClient.attributes["peer.service"], "api");
+    const apiServer = postTrace.find((s) => service(s) === "api" && s.kind === SPAN_KIND.SERVER);
+    assert.ok(apiServer, "api's HTTP server span");
+    assert.equal(apiServer.name, "POST /api/activities", "named by route");
+    assert.equal(apiServer.parentSpanId, lgClient.spanId);
+
+    // gRPC client → server pairs, each client named for X-Ray by peer.service.
+    const grpcHop = (from: string, to: string) => {
+      const server = postTrace.find(
+        (s) => service(s) === to && s.kind === SPAN_KIND.SERVER && parentOf(s)?.kind === SPAN_KIND.CLIENT && service(parentOf(s)!) === from,
+      );
+      assert.ok(server, `a ${to} gRPC server span whose parent is a ${from} client span`);
+      assert.equal(parentOf(server)!.attributes["peer.service"], to);
+      assert.match(server.name, /^grpc\.tracemesh\.v1\.\w+Service\/\w+$/);
+    };
+    grpcHop("api", "users");
+    grpcHop("api", "activities");
+    grpcHop("activities", "users");
+
+    // Redis commands in activities, named `redis` for X-Ray.
+    const activitiesRedis = postTrace.filter((s) => service(s) === "activities" && isRedis(s));
+    assert.ok(activitiesRedis.length > 0, "activities' Redis spans");
+    for (const s of activitiesRedis) {
+      assert.equal(s.kind, SPAN_KIND.CLIENT);
+      assert.equal(s.attributes["peer.service"], "redis");
+    }
+
+    // The async hop: PRODUCER (XADD with traceparent) → CONSUMER child of its context, with a link to it.
+    const producer = postTrace.find((s) => s.kind === SPAN_KIND.PRODUCER);
+    assert.ok(producer, "activities' PRODUCER span");
+    assert.equal(service(producer), "activities");
+    assert.equal(producer.name, "send tracemesh:events");
+    assert.equal(producer.attributes["peer.service"], "notifications");
+    assert.ok(postTrace.some((s) => s.parentSpanId === producer.spanId && isRedis(s) && /xadd/i.test(s.name)), "XADD under the producer");
+    const consumer = postTrace.find((s) => s.kind === SPAN_KIND.CONSUMER);
+    assert.ok(consumer, "notifications' CONSUMER span");
+    assert.equal(service(consumer), "notifications");
+    assert.equal(consumer.name, "process tracemesh:events");
+    assert.equal(consumer.parentSpanId, producer.spanId, "consumer is a child of the producer's context");
+    assert.ok(consumer.links.some((l) => l.traceId === producer.traceId && l.spanId === producer.spanId), "consumer links to the producer");
+    // X-Ray naming of the consumer (a local root that is not SERVER).
+    assert.equal(consumer.attributes["aws.span.kind"], "LOCAL_ROOT");
+    assert.equal(consumer.attributes["aws.local.service"], "notifications");
+    assert.equal(consumer.attributes["aws.remote.service"], "redis");
+    const consumerRedis = postTrace.filter((s) => s.parentSpanId === consumer.spanId && isRedis(s));
+    assert.ok(consumerRedis.some((s) => /xack/i.test(s.name)), `the consumer's Redis writes are its children: ${consumerRedis.map((s) => s.name)}`);
+
+    // The polling loop (XREADGROUP, XAUTOCLAIM, XACK outside a span) makes no traces of its own.
+    const all = collector.fileSpans();
+    const pollingRoots = all.filter((s) => !s.parentSpanId && /^(xreadgroup|xack|xautoclaim|xgroup)/i.test(s.name));
+    assert.deepEqual(pollingRoots.map((s) => `${service(s)} ${s.name}`), [], "no orphan traces from the consumer loop");
+    // Every root in the capture is a loadgen flow/sign-up or an HTTP request to api (none from the loop).
+    const otherRoots = all.filter((s) => !s.parentSpanId && service(s) !== "loadgen" && !(service(s) === "api" && s.kind === SPAN_KIND.SERVER));
+    assert.deepEqual(otherRoots.map((s) => `${service(s)} ${s.name}`), [], "unexpected root spans");
+
+    process.stderr.write(`\npost flow trace ${postTraceId} (${xrayForm(postTraceId)}):\n`);
+    process.stderr.write(renderWaterfall(postTrace.map(waterfallRow), { width: 130 }));
+  });
+
+  test("(2) the same spans reached the Honeycomb stand-in with the team header", { timeout: 15_000 }, async () => {
+    const wanted = new Set(postTrace.map((s) => s.spanId));
+    await waitFor(
+      "the post trace at the Honeycomb stand-in",
+      () => [...wanted].every((id) => honeycomb.spans().some((s) => s.spanId === id)),
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    const requests = honeycomb.requests();
+    assert.ok(requests.length > 0);
+    for (const r of requests) assert.equal(r.team, HONEYCOMB_KEY, "every accepted export carried x-honeycomb-team");
+    assert.equal(honeycomb.rejected(), 0, "no export was refused");
+    // Same attributes as in the file (e.g. the consumer's link survives).
+    const consumer = honeycomb.spans().find((s) => s.traceId === postTraceId && s.kind === SPAN_KIND.CONSUMER);
+    assert.ok(consumer && consumer.links.length === 1);
+    assert.equal(service(consumer), "notifications", "dataset = service.name");
+  });
+
+  test("(3) X-Ray segments: same trace id in X-Ray form, peer-named subsegments, the service graph", { timeout: 20_000 }, async () => {
+    const xrayId = xrayForm(postTraceId);
+    const wantedSegments = ["loadgen", "api", "activities", "users", "notifications"];
+    const traceDocs = await waitFor(
+      `X-Ray segments of ${xrayId}`,
+      () => {
+        const docs = allDocs(xray.segments()).filter((d) => d.trace_id === xrayId);
+        const segmentNames = new Set(docs.filter((d) => d.type !== "subsegment").map((d) => d.name));
+        const subsegments = docs.filter((d) => d.type === "subsegment");
+        return wantedSegments.every((n) => segmentNames.has(n)) && subsegments.some((d) => d.name === "redis" && d.parent_id) ? docs : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
+    assert.deepEqual(xray.rejected(), [], "the checking proxy refused nothing");
+    for (const put of xray.puts()) assert.match(put.credentialScope, /\/us-east-1\/xray\/aws4_request$/);
+    // Every document of the post trace is in X-Ray form: one per span, plus the consumer's service segment.
+    assert.equal(traceDocs.length, postTrace.length + 1, "one document per span + the consumer's service segment");
+    const subNames = new Set(traceDocs.filter((d) => d.type === "subsegment" && d.namespace === "remote").map((d) => d.name));
+    for (const peer of ["api", "users", "activities", "notifications", "redis"]) assert.ok(subNames.has(peer), `a remote subsegment named ${peer}: ${[...subNames]}`);
+    assert.ok(![...subNames].some((n) => n.startsWith("tracemesh.v1.")), "no subsegment named after the gRPC service");
+    // The consumer: a `notifications` segment whose parent is the producer subsegment.
+    const producerSpan = postTrace.find((s) => s.kind === SPAN_KIND.PRODUCER)!;
+    const producerDoc = traceDocs.find((d) => d.id === producerSpan.spanId);
+    assert.equal(producerDoc?.name, "notifications");
+    const consumerSegment = traceDocs.find((d) => d.type !== "subsegment" && d.parent_id === producerSpan.spanId);
+    assert.equal(consumerSegment?.name, "notifications", "the consumer's service segment hangs under the producer");
+
+    // Read back through the API, as the console does.
+    const stored = await xray.batchGetTraces([xrayId]);
+    assert.equal(stored[0]?.Id, xrayId);
+    assert.ok((stored[0]?.Segments.length ?? 0) > 0, "moto returns the trace's segments");
+
+    const graph = graphFromXraySegments(xray.segments().map((d) => JSON.stringify(d)));
+    for (const [from, to] of REQUIRED_EDGES) {
+      assert.ok(hasEdge(graph, from, to), `X-Ray graph edge ${from} → ${to}; edges: ${graph.edges.map((e) => `${e.from}→${e.to}`).join(", ")}`);
+    }
+    assert.equal(graph.nodes.find((n) => n.name === "redis")?.inferred, true, "redis is an inferred node");
+  });
+
+  test("(4) GET /api/debug/throw: ERROR span, X-Ray fault, Rollbar item and a log line, one trace id", { timeout: 20_000 }, async () => {
+    const res = await fetch(`${mesh.apiUrl}/api/debug/throw`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 500);
+    await res.arrayBuffer();
+
+    const span = await waitFor(
+      "the throwing request's server span",
+      () => collector.fileSpans().find((s) => service(s) === "api" && s.kind === SPAN_KIND.SERVER && s.attributes["http.route"] === "/api/debug/throw"),
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    assert.equal(span.statusCode, 2, "ERROR status");
+    assert.equal(span.name, "GET /api/debug/throw");
+    const traceId = span.traceId;
+    const xrayId = xrayForm(traceId);
+
+    const segment = await waitFor(
+      "the X-Ray segment of the throwing request",
+      () => xray.segments().find((d) => d.trace_id === xrayId && d.id === span.spanId),
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    assert.equal(segment.name, "api");
+    assert.equal(segment.fault, true, "X-Ray fault");
+
+    const item = await waitFor(
+      "the Rollbar item",
+      () => rollbar.items().find((i) => (i.data.custom as Record<string, unknown> | undefined)?.trace_id === traceId),
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    const custom = item.data.custom as Record<string, unknown>;
+    assert.equal(custom.xray_trace_id, xrayId);
+    assert.equal(custom.span_id, span.spanId);
+    assert.equal(item.accessToken, ROLLBAR_TOKEN);
+    assert.match(JSON.stringify(item.data.body), /thrown on purpose/);
+
+    const line = await waitFor(
+      "an api log line with the trace id",
+      () => mesh.processes.api.jsonLines().find((l) => l.trace_id === traceId),
+      { timeoutMs: 5000, intervalMs: 100 },
+    );
+    assert.equal(line.xray_trace_id, xrayId);
+    assert.equal(line.span_id, span.spanId);
+  });
+
+  test("compare CLI: the X-Ray and OTLP maps agree on every required edge", { timeout: 20_000 }, async () => {
+    // Let the last batches land in the file before comparing the two captures.
+    const segmentsNow = xray.segments().length;
+    await new Promise((r) => setTimeout(r, 1500));
+    const docs = xray.segments();
+    assert.ok(docs.length >= segmentsNow);
+    const dir = artifacts ?? fs.mkdtempSync(path.join(collector.tracesFile, "..", "compare-"));
+    fs.mkdirSync(dir, { recursive: true });
+    const otlpFile = path.join(dir, "otlp-traces.jsonl");
+    const xrayFile = path.join(dir, "xray-segments.json");
+    fs.copyFileSync(collector.tracesFile, otlpFile);
+    fs.writeFileSync(xrayFile, JSON.stringify(docs, null, 1) + "\n");
+
+    const comparison: Comparison = compareGraphs(graphFromXraySegments(docs.map((d) => JSON.stringify(d))), graphFromOtlp([otlpFile]));
+    const table = renderTable(comparison);
+    for (const [from, to] of REQUIRED_EDGES) {
+      const row = comparison.edges.find(
+        (e) => e.otlp?.from === from && e.otlp.to === to && (e.category === "both" || e.category === "renamed"),
+      );
+      assert.ok(row, `${from} → ${to} in both maps\n${table}`);
+      assert.ok(row.xray.some((x) => x.from === from && x.to === to), `X-Ray names it ${from} → ${to} too\n${table}`);
+    }
+    assert.equal(comparison.xray.nodes.find((n) => n.name === "redis")?.inferred, true, "redis flagged as inferred");
+    assert.match(table, /X-Ray inferred nodes: .*redis/);
+    // Only redis: no stray node such as `POST` (an untraced-by-design Rollbar upload) or a gRPC service name.
+    assert.deepEqual(comparison.xray.nodes.filter((n) => n.inferred).map((n) => n.name), ["redis"], table);
+    assert.equal(comparison.summary["only-xray"], 0, table);
+    assert.equal(comparison.summary["only-otlp"], 0, table);
+
+    if (artifacts) {
+      const waterfall = renderWaterfall(postTrace.map(waterfallRow), { width: 130 });
+      fs.writeFileSync(path.join(dir, "compare.txt"), table);
+      fs.writeFileSync(path.join(dir, "post-trace-waterfall.txt"), `trace ${postTraceId} (${xrayForm(postTraceId)})\n${waterfall}`);
+      fs.writeFileSync(path.join(dir, "rollbar-items.json"), JSON.stringify(rollbar.items(), null, 1) + "\n");
+      process.stderr.write(`artifacts written to ${dir}\n`);
+    } else {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    process.stderr.write(`\n${table}\n`);
+    // The OTLP reading of the same file agrees with the Collector's own parse.
+    assert.ok(spansFromOtlpFiles([collector.tracesFile]).length >= postTrace.length);
+  });
+});
+
+/** A file span in the shape the demo's waterfall renders. */
+function waterfallRow(s: FlatSpan) {
+  const kinds = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
+  return {
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId,
+    service: service(s),
+    name: s.name,
+    kind: kinds[s.kind] ?? "?",
+    startNs: BigInt(s.startTimeUnixNano),
+    endNs: BigInt(s.endTimeUnixNano),
+    status: (s.statusCode === 2 ? "ERROR" : s.statusCode === 1 ? "OK" : "UNSET") as "ERROR" | "OK" | "UNSET",
+  };
+}
