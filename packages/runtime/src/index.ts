@@ -6,3 +6,4 @@ export * from "./keys.js";
 export * from "./lifecycle.js";
 export * from "./logger.js";
 export * from "./redis.js";
+export * from "./redis-pipeline.js";

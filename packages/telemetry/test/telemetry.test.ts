@@ -211,13 +211,23 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(grpcClient.attributes["peer.service"], "users");
     assert.equal(grpcClient.attributes["rpc.service"], "tracemesh.v1.UsersService");
     assert.equal(redisSet.attributes["peer.service"], "redis");
+
+    // pipeline: one client span for the round trip, the per-command spans suppressed.
+    const pipeline = byName("pipeline get exists", 3);
+    assert.ok(pipeline, `no pipeline span in ${JSON.stringify(traceSpans.map((s) => s.name))}`);
+    assert.equal(pipeline.parentSpanId, redisSet.parentSpanId, "a child of the active span, like any command");
+    assert.equal(pipeline.attributes["db.operation.batch.size"], 2);
+    assert.equal(pipeline.attributes["peer.service"], "redis");
+    assert.equal(traceSpans.filter((s) => s.name === "get" || s.name === "exists").length, 0, "pipelined commands have no spans of their own");
+    const pipelineLog = app.jsonLines().find((l) => l.msg === "pipeline");
+    assert.deepEqual([pipelineLog?.last, pipelineLog?.exists], ['{"handle":"ada"}', 1], "replies in command order");
     assert.equal(fetchClient.attributes["peer.service"], "api");
     assert.equal(grpcServer.attributes["peer.service"], undefined, "only client spans name a peer");
 
     // Only the chosen instrumentations: no net, dns or fs spans.
     const scopes = new Set(spans.map((s) => s.scope));
     for (const scope of scopes) {
-      assert.match(scope, /^@opentelemetry\/instrumentation-(http|grpc|ioredis|undici)$/, `unexpected scope ${scope}`);
+      assert.match(scope, /^(@opentelemetry\/instrumentation-(http|grpc|ioredis|undici)|@tracemesh\/runtime)$/, `unexpected scope ${scope}`);
     }
 
     // AWS X-Ray id generator: the first 8 hex digits are the start time in epoch seconds.

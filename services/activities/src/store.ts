@@ -6,7 +6,7 @@
 //   keys.likes(uuid)         set of handles; expires with the activity
 // Every write that produces an event appends it in the same MULTI (or Lua script) as the data, so
 // no event is lost and none refers to data that was not written.
-import { EVENTS_STREAM, keys, type Redis } from "@tracemesh/runtime";
+import { EVENTS_STREAM, keys, pipeline, transaction, type Redis } from "@tracemesh/runtime";
 
 export interface StoredActivity {
   uuid: string;
@@ -42,7 +42,8 @@ end
 return {added, redis.call('SCARD', KEYS[1]), id}
 `;
 
-function activityFields(a: StoredActivity): Record<string, string> {
+/** The hash fields of an activity, flattened for HSET. */
+function activityFields(a: StoredActivity): string[] {
   const fields: Record<string, string> = {
     uuid: a.uuid,
     handle: a.handle,
@@ -51,7 +52,7 @@ function activityFields(a: StoredActivity): Record<string, string> {
     expires_at: String(a.expiresAt),
   };
   if (a.replyTo) fields.reply_to = a.replyTo;
-  return fields;
+  return Object.entries(fields).flat();
 }
 
 function parseActivity(hash: Record<string, string>): StoredActivity | undefined {
@@ -60,15 +61,6 @@ function parseActivity(hash: Record<string, string>): StoredActivity | undefined
   const expiresAt = Number(hash.expires_at);
   if (!Number.isFinite(createdAt) || !Number.isFinite(expiresAt)) return undefined;
   return { uuid: hash.uuid, handle: hash.handle, message: hash.message ?? "", createdAt, expiresAt, replyTo: hash.reply_to || undefined };
-}
-
-/** Throws the first error of a MULTI/pipeline result; returns the replies otherwise. */
-function unwrap(results: Array<[Error | null, unknown]> | null): unknown[] {
-  if (!results) throw new Error("redis transaction aborted");
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }
 
 export class ActivitiesStore {
@@ -86,33 +78,27 @@ export class ActivitiesStore {
     // Timelines are scored by created_at, not expires_at, so expiry is checked on read; this trim
     // only drops what is older than the longest TTL, keeping the sets bounded.
     const certainlyExpired = `(${a.createdAt - MAX_TTL_MS}`;
-    const results = unwrap(
-      await this.redis
-        .multi()
-        .hset(keys.activity(a.uuid), activityFields(a))
-        .pexpireat(keys.activity(a.uuid), a.expiresAt)
-        .zadd(keys.homeTimeline(), a.createdAt, a.uuid)
-        .zadd(keys.userTimeline(a.handle), a.createdAt, a.uuid)
-        .zremrangebyscore(keys.homeTimeline(), "-inf", certainlyExpired)
-        .zremrangebyscore(keys.userTimeline(a.handle), "-inf", certainlyExpired)
-        .xadd(EVENTS_STREAM, "MAXLEN", "~", this.eventsMaxLen, "*", ...event)
-        .exec(),
-    );
+    const results = await transaction(this.redis, [
+      ["hset", keys.activity(a.uuid), ...activityFields(a)],
+      ["pexpireat", keys.activity(a.uuid), a.expiresAt],
+      ["zadd", keys.homeTimeline(), a.createdAt, a.uuid],
+      ["zadd", keys.userTimeline(a.handle), a.createdAt, a.uuid],
+      ["zremrangebyscore", keys.homeTimeline(), "-inf", certainlyExpired],
+      ["zremrangebyscore", keys.userTimeline(a.handle), "-inf", certainlyExpired],
+      ["xadd", EVENTS_STREAM, "MAXLEN", "~", this.eventsMaxLen, "*", ...event],
+    ]);
     return String(results[results.length - 1]);
   }
 
   /** Writes a reply (it expires with its parent) and its event; resolves the event's stream id. */
   async createReply(reply: StoredActivity & { replyTo: string }, event: string[]): Promise<string> {
-    const results = unwrap(
-      await this.redis
-        .multi()
-        .hset(keys.activity(reply.uuid), activityFields(reply))
-        .pexpireat(keys.activity(reply.uuid), reply.expiresAt)
-        .zadd(keys.replies(reply.replyTo), reply.createdAt, reply.uuid)
-        .pexpireat(keys.replies(reply.replyTo), reply.expiresAt)
-        .xadd(EVENTS_STREAM, "MAXLEN", "~", this.eventsMaxLen, "*", ...event)
-        .exec(),
-    );
+    const results = await transaction(this.redis, [
+      ["hset", keys.activity(reply.uuid), ...activityFields(reply)],
+      ["pexpireat", keys.activity(reply.uuid), reply.expiresAt],
+      ["zadd", keys.replies(reply.replyTo), reply.createdAt, reply.uuid],
+      ["pexpireat", keys.replies(reply.replyTo), reply.expiresAt],
+      ["xadd", EVENTS_STREAM, "MAXLEN", "~", this.eventsMaxLen, "*", ...event],
+    ]);
     return String(results[results.length - 1]);
   }
 
@@ -140,11 +126,10 @@ export class ActivitiesStore {
   async getActivities(uuids: string[]): Promise<Map<string, ActivityRecord>> {
     const found = new Map<string, ActivityRecord>();
     if (uuids.length === 0) return found;
-    const pipeline = this.redis.pipeline();
-    for (const uuid of uuids) {
-      pipeline.hgetall(keys.activity(uuid)).scard(keys.likes(uuid)).zcard(keys.replies(uuid));
-    }
-    const results = unwrap(await pipeline.exec());
+    const results = await pipeline(
+      this.redis,
+      uuids.flatMap((uuid) => [["hgetall", keys.activity(uuid)], ["scard", keys.likes(uuid)], ["zcard", keys.replies(uuid)]]),
+    );
     uuids.forEach((uuid, i) => {
       const stored = parseActivity(results[i * 3] as Record<string, string>);
       if (stored) {

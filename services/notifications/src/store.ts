@@ -6,6 +6,9 @@ import {
   EVENTS_DEAD_LETTER_STREAM,
   EVENTS_STREAM,
   keys,
+  pipeline,
+  transaction,
+  type PipelineCommand,
   type Redis,
 } from "@tracemesh/runtime";
 
@@ -35,14 +38,6 @@ type RawEntries = Array<[string, string[] | null]>;
 
 function toEntries(raw: RawEntries): StreamEntry[] {
   return raw.map(([id, fields]) => ({ id, fields: fields ?? [] }));
-}
-
-function unwrap(results: Array<[Error | null, unknown]> | null): unknown[] {
-  if (!results) throw new Error("redis transaction aborted");
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }
 
 export class NotificationsStore {
@@ -84,9 +79,10 @@ export class NotificationsStore {
   async deliveryCounts(ids: string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     if (ids.length === 0) return counts;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.xpending(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, id, id, 1);
-    const results = unwrap(await pipeline.exec());
+    const results = await pipeline(
+      this.redis,
+      ids.map((id) => ["xpending", EVENTS_STREAM, EVENTS_CONSUMER_GROUP, id, id, 1]),
+    );
     for (const rows of results as Array<Array<[string, string, number, number]>>) {
       const row = rows[0];
       if (row) counts.set(row[0], Number(row[3]));
@@ -97,9 +93,7 @@ export class NotificationsStore {
   /** The handles among `handles` that belong to existing users. */
   async existingUsers(handles: string[]): Promise<Set<string>> {
     if (handles.length === 0) return new Set();
-    const pipeline = this.redis.pipeline();
-    for (const handle of handles) pipeline.exists(keys.user(handle));
-    const results = unwrap(await pipeline.exec());
+    const results = await pipeline(this.redis, handles.map((handle) => ["exists", keys.user(handle)]));
     return new Set(handles.filter((_, i) => results[i] === 1));
   }
 
@@ -109,21 +103,23 @@ export class NotificationsStore {
    */
   async saveNotifications(notifications: StoredNotification[]): Promise<void> {
     if (notifications.length === 0) return;
-    const tx = this.redis.multi();
-    for (const n of notifications) {
-      tx.hset(keys.notification(n.id), {
-        id: n.id,
-        kind: n.kind,
-        actor_handle: n.actorHandle,
-        activity_uuid: n.activityUuid,
-        excerpt: n.excerpt,
-        created_at: n.createdAt.toISOString(),
-      });
-      tx.pexpire(keys.notification(n.id), NOTIFICATION_TTL_MS);
-      tx.zadd(keys.notifications(n.recipient), "NX", n.createdAt.getTime(), n.id);
-      tx.zremrangebyrank(keys.notifications(n.recipient), 0, -(this.perUserCap + 1));
-    }
-    unwrap(await tx.exec());
+    await transaction(
+      this.redis,
+      notifications.flatMap((n): PipelineCommand[] => [
+        [
+          "hset", keys.notification(n.id),
+          "id", n.id,
+          "kind", n.kind,
+          "actor_handle", n.actorHandle,
+          "activity_uuid", n.activityUuid,
+          "excerpt", n.excerpt,
+          "created_at", n.createdAt.toISOString(),
+        ],
+        ["pexpire", keys.notification(n.id), NOTIFICATION_TTL_MS],
+        ["zadd", keys.notifications(n.recipient), "NX", n.createdAt.getTime(), n.id],
+        ["zremrangebyrank", keys.notifications(n.recipient), 0, -(this.perUserCap + 1)],
+      ]),
+    );
   }
 
   async ack(id: string): Promise<void> {
@@ -132,25 +128,22 @@ export class NotificationsStore {
 
   /** Moves an entry to the dead-letter stream with the reason, and acknowledges it, atomically. */
   async deadLetter(entry: StreamEntry, reason: string, consumer: string): Promise<void> {
-    unwrap(
-      await this.redis
-        .multi()
-        .xadd(
-          EVENTS_DEAD_LETTER_STREAM, "MAXLEN", "~", DEAD_LETTER_MAXLEN, "*",
-          "stream_id", entry.id, "reason", reason, "consumer", consumer, ...entry.fields,
-        )
-        .xack(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, entry.id)
-        .exec(),
-    );
+    await transaction(this.redis, [
+      [
+        "xadd", EVENTS_DEAD_LETTER_STREAM, "MAXLEN", "~", DEAD_LETTER_MAXLEN, "*",
+        "stream_id", entry.id, "reason", reason, "consumer", consumer, ...entry.fields,
+      ],
+      ["xack", EVENTS_STREAM, EVENTS_CONSUMER_GROUP, entry.id],
+    ]);
   }
 
   /** Newest first. */
   async listNotifications(handle: string, limit: number): Promise<Array<Omit<StoredNotification, "recipient">>> {
     const ids = await this.redis.zrevrange(keys.notifications(handle), 0, limit - 1);
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(keys.notification(id));
-    const hashes = unwrap(await pipeline.exec()) as Array<Record<string, string>>;
+    const hashes = (await pipeline(this.redis, ids.map((id) => ["hgetall", keys.notification(id)]))) as Array<
+      Record<string, string>
+    >;
     return hashes.flatMap((h) =>
       h.id
         ? [{

@@ -1,6 +1,6 @@
 // All of users' Redis access. A user is a hash at keys.user(handle); a session token is a string
 // at keys.session(token) holding the handle, with a TTL.
-import { keys, type Redis } from "@tracemesh/runtime";
+import { keys, pipeline, type Redis } from "@tracemesh/runtime";
 
 export interface StoredUser {
   handle: string;
@@ -48,16 +48,8 @@ export class UsersStore {
   /** Users for the given handles in the same order; unknown handles are left out. One round trip. */
   async getUsers(handles: string[]): Promise<StoredUser[]> {
     if (handles.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const handle of handles) pipeline.hgetall(keys.user(handle));
-    const results = (await pipeline.exec()) ?? [];
-    const users: StoredUser[] = [];
-    for (const [err, hash] of results) {
-      if (err) throw err;
-      const user = toUser(hash as Record<string, string>);
-      if (user) users.push(user);
-    }
-    return users;
+    const hashes = await pipeline(this.redis, handles.map((handle) => ["hgetall", keys.user(handle)]));
+    return hashes.flatMap((hash) => toUser(hash as Record<string, string>) ?? []);
   }
 
   /** The handle a live session token belongs to. */
