@@ -8,6 +8,6 @@ source "$(dirname "$0")/../scripts/lib.sh"
 bootstrap_workspace
 bash "$ROOT/scripts/tools/10-redis.sh"
 bash "$ROOT/scripts/tools/20-collector.sh"
-apt_install wrk
+bash "$ROOT/scripts/tools/10-wrk.sh"
 cd "$ROOT"
 exec node packages/bench/dist/src/main.js "$@"

@@ -361,15 +361,22 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
   });
 
   test("compare CLI: the X-Ray and OTLP maps agree on every required edge", { timeout: 20_000 }, async () => {
-    // Both exporters get the same batches; compare once every span in the file has its X-Ray document.
+    // Both exporters get the same batches; compare once every span in the file has its X-Ray document
+    // and neither capture grew since the previous poll (the traffic is over; the last batch is out).
+    let lastCounts = "";
     await waitFor(
-      "an X-Ray document for every span in the Collector's file",
+      "an X-Ray document for every span in the Collector's file, both captures settled",
       () => {
-        const ids = new Set(allDocs(xray.segments()).map((d) => d.id));
+        const docs = allDocs(xray.segments());
+        const ids = new Set(docs.map((d) => d.id));
         const spans = collector.fileSpans();
-        return spans.length > 0 && spans.every((s) => ids.has(s.spanId)) ? true : undefined;
+        const counts = `${spans.length}/${docs.length}`;
+        const settled = counts === lastCounts;
+        lastCounts = counts;
+        return spans.length > 0 && spans.every((s) => ids.has(s.spanId)) && settled ? true : undefined;
       },
-      { timeoutMs: 10_000, intervalMs: 250 },
+      // Longer than the Collector's batch timeout (1 s), so "unchanged" means no batch was pending.
+      { timeoutMs: 15_000, intervalMs: 1_200 },
     );
     const docs = xray.segments();
     const dir = artifacts ?? fs.mkdtempSync(path.join(collector.tracesFile, "..", "compare-"));
@@ -392,6 +399,13 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     assert.match(table, /X-Ray inferred nodes: .*redis/);
     // Only redis: no stray node such as `POST` (an untraced-by-design Rollbar upload) or a gRPC service name.
     assert.deepEqual(comparison.xray.nodes.filter((n) => n.inferred).map((n) => n.name), ["redis"], table);
+    // The one expected count difference: X-Ray adds a `redis` dependency subsegment per consumer span.
+    const consumerSpans = spansFromOtlpFiles([otlpFile]).filter((s) => s.kind === "CONSUMER").length;
+    const toRedis = comparison.edges.find((e) => e.otlp?.from === "notifications" && e.otlp.to === "redis");
+    const xrayToRedis = toRedis?.xray.find((x) => x.from === "notifications" && x.to === "redis");
+    assert.ok(toRedis?.otlp && xrayToRedis, table);
+    assert.equal(xrayToRedis.localRootDependencyCalls, consumerSpans, table);
+    assert.equal(xrayToRedis.calls - toRedis.otlp.calls, consumerSpans, table);
     assert.equal(comparison.summary["only-xray"], 0, table);
     assert.equal(comparison.summary["only-otlp"], 0, table);
 

@@ -74,7 +74,7 @@ function seed(mesh: Mesh): Promise<void> {
   });
 }
 
-export async function startBenchEnv(opts: { seed: boolean; log: (line: string) => void }): Promise<BenchEnv> {
+export async function startBenchEnv(opts: { seed: boolean; sampleRatio: number; log: (line: string) => void }): Promise<BenchEnv> {
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -95,7 +95,12 @@ export async function startBenchEnv(opts: { seed: boolean; log: (line: string) =
       env,
       otel: {
         endpoint: collector.otlpHttpUrl,
-        env: { OTEL_TRACES_SAMPLER: "parentbased_always_on", OTEL_SERVICE_NAMESPACE: "bench" },
+        env: {
+          ...(opts.sampleRatio < 1
+            ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: String(opts.sampleRatio) }
+            : { OTEL_TRACES_SAMPLER: "parentbased_always_on" }),
+          OTEL_SERVICE_NAMESPACE: "bench",
+        },
       },
     });
     stops.push(traced.stop);

@@ -34,7 +34,12 @@ const mib = (bytes: number) => fmt(bytes / 2 ** 20, 0);
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
 const SPREAD_NOTE = "Cells: median over the repetitions (min–max).";
 
-export function overheadSection(r: OverheadResult, s: OverheadSettings): Section {
+/** How the traced mesh is labelled: its head-sampling ratio, exporting to the Collector. */
+export function tracedLabel(sampleRatio: number): string {
+  return `${+(sampleRatio * 100).toFixed(2)} % → Collector`;
+}
+
+export function overheadSection(r: OverheadResult, s: OverheadSettings, sampleRatio = 1): Section {
   const rows: string[][] = [];
   const goals: Goal[] = [];
   for (const route of OVERHEAD_ROUTES) {
@@ -45,7 +50,7 @@ export function overheadSection(r: OverheadResult, s: OverheadSettings): Section
     for (const [kind, c] of [["untraced", u], ["traced", t]] as const) {
       rows.push([
         route,
-        kind === "untraced" ? "SDK off" : "100 % → Collector",
+        kind === "untraced" ? "SDK off" : tracedLabel(sampleRatio),
         fmtSpread(c.maxRate, 0) + (c.maxErrorRuns ? ` (${c.maxErrorRuns} run(s) ≥ 1 % errors, counted 0)` : ""),
         String(c.halfRate),
         fmtSpread(c.halfAchieved, 0),
@@ -165,7 +170,7 @@ export function footprintSection(f: FootprintResult): Section {
   };
 }
 
-export function notifySection(r: Record<MeshKind, NotifyResult>, s: NotifySettings): Section {
+export function notifySection(r: Record<MeshKind, NotifyResult>, s: NotifySettings, sampleRatio = 1): Section {
   const u = r.untraced;
   const t = r.traced;
   const rows = [
@@ -183,7 +188,7 @@ export function notifySection(r: Record<MeshKind, NotifyResult>, s: NotifySettin
     `- Probe: ${s.probeRate} samples/s on top, each POSTs an activity mentioning a user of its own, then reads GET /api/notifications as that user back to back (no sleep) until the notification is there (gives up after 3 s; such a sample counts as 3000 ms). Latency = first read that shows it − the POST's 201. It is an upper bound off by at most one read's round trip (the resolution row); there is no polling interval to dominate it. The notification's created_at cannot be used: it is the activity's time, copied from the event.`,
     `- ${SPREAD_NOTE}`,
     "",
-    table(["", "SDK off", "100 % → Collector"], rows),
+    table(["", "SDK off", tracedLabel(sampleRatio)], rows),
   ].join("\n");
   return {
     title: "5. Event → notification latency",

@@ -87,7 +87,9 @@ function differences(x: GraphEdge, o: GraphEdge, tolerance: number, slackMs: num
 
 function differenceReasons(diffs: string[], x: GraphEdge, o: GraphEdge, xray: ServiceGraph, otlp: ServiceGraph): string[] {
   const reasons: string[] = [];
-  if (diffs.some((d) => d.startsWith("calls"))) {
+  // X-Ray's extra calls on this edge are exactly the exporter's dependency subsegments: not sampling.
+  const extraAreDependencies = x.localRootDependencyCalls > 0 && x.calls - o.calls === x.localRootDependencyCalls;
+  if (diffs.some((d) => d.startsWith("calls")) && !extraAreDependencies) {
     reasons.push(
       x.calls < o.calls
         ? `sampling/window: X-Ray saw ${x.calls} of ${o.calls} calls (X-Ray sampling rules or reservoir, spans the exporter ` +
@@ -104,7 +106,10 @@ function differenceReasons(diffs: string[], x: GraphEdge, o: GraphEdge, xray: Se
   }
   const dependency = x.notes.find((n) => n.startsWith("dependency subsegment"));
   if (dependency && diffs.some((d) => /^(calls|p50|p99)/.test(d))) {
-    reasons.push(`${dependency}; the OTLP side has no client span for it (only the consumer's own commands)`);
+    reasons.push(
+      `${dependency}; the OTLP side has no client span for it (only the consumer's own commands)` +
+        (extraAreDependencies ? ` — that is all ${x.localRootDependencyCalls} extra calls` : ""),
+    );
   } else if (diffs.some((d) => d.startsWith("p50") || d.startsWith("p99"))) {
     reasons.push(
       x.notes.some((n) => n.includes("downstream segment")) || x.calleeAliases.length === 0

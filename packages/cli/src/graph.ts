@@ -22,6 +22,8 @@ export interface GraphEdge {
   faults: number;
   /** 429 (X-Ray `throttle`, also counted in errors). */
   throttles: number;
+  /** Calls that are the X-Ray exporter's dependency subsegments of local-root spans (no client span behind them). */
+  localRootDependencyCalls: number;
   p50Ms: number | null;
   p99Ms: number | null;
   /** The latency samples behind p50/p99 (left out of --json output). */
@@ -97,6 +99,7 @@ export class GraphBuilder {
       calleeAliases?: Iterable<string | undefined>;
       callerAliases?: Iterable<string | undefined>;
       notes?: Iterable<string>;
+      localRootDependency?: boolean;
     },
   ): void {
     const key = `${from}\u0000${to}`;
@@ -109,6 +112,7 @@ export class GraphBuilder {
         errors: 0,
         faults: 0,
         throttles: 0,
+        localRootDependencyCalls: 0,
         latencies: [],
         calleeAliases: new Set(),
         callerAliases: new Set(),
@@ -120,6 +124,7 @@ export class GraphBuilder {
     if (call.error) edge.errors += 1;
     if (call.fault) edge.faults += 1;
     if (call.throttle) edge.throttles += 1;
+    if (call.localRootDependency) edge.localRootDependencyCalls += 1;
     if (call.latencyMs !== null && Number.isFinite(call.latencyMs)) edge.latencies.push(call.latencyMs);
     for (const alias of call.calleeAliases ?? []) if (alias && alias !== to) edge.calleeAliases.add(alias);
     for (const alias of call.callerAliases ?? []) if (alias && alias !== from) edge.callerAliases.add(alias);
@@ -135,6 +140,7 @@ export class GraphBuilder {
         errors: e.errors,
         faults: e.faults,
         throttles: e.throttles,
+        localRootDependencyCalls: e.localRootDependencyCalls,
         p50Ms: percentile(e.latencies, 50),
         p99Ms: percentile(e.latencies, 99),
         latencySamplesMs: e.latencies.map(round),

@@ -216,6 +216,7 @@ export function graphFromXraySegments(input: readonly (XraySegmentDocument | str
     const inferred = !segmentNames.has(f.doc.name);
     builder.node(f.doc.name, inferred);
     builder.call(caller.name, f.doc.name, {
+      localRootDependency: isLocalRootDependency(f.doc),
       latencyMs: durationMs(f.doc),
       error: f.doc.error === true,
       fault: f.doc.fault === true,

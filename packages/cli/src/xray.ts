@@ -186,6 +186,8 @@ export function graphFromServiceGraph(services: readonly Service[]): ServiceGrap
         errors: stats.ErrorStatistics?.TotalCount ?? 0,
         faults: stats.FaultStatistics?.TotalCount ?? 0,
         throttles: stats.ErrorStatistics?.ThrottleCount ?? 0,
+        // GetServiceGraph aggregates: which calls came from dependency subsegments is not visible.
+        localRootDependencyCalls: 0,
         p50Ms: histogramPercentile(e.ResponseTimeHistogram ?? [], 50),
         p99Ms: histogramPercentile(e.ResponseTimeHistogram ?? [], 99),
         latencySamplesMs: [],

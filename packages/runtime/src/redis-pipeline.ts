@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Redis } from "ioredis";
 
@@ -47,8 +47,10 @@ async function tracedBatch(
     },
   });
   try {
-    // The per-command spans instrumentation-ioredis would make are suppressed in here.
-    const replies = await context.with(suppressTracing(trace.setSpan(context.active(), span)), exec);
+    // No per-command spans: in a context without a span, instrumentation-ioredis (requireParentSpan, its
+    // default) passes each command straight through at its first check; suppressTracing covers the
+    // case where it is configured without that.
+    const replies = await context.with(suppressTracing(ROOT_CONTEXT), exec);
     return unwrapReplies(replies);
   } catch (err) {
     span.recordException(err as Error);
