@@ -140,7 +140,8 @@ export function createClient<C>(Ctor: ClientConstructor<C>, address: string): C 
   return new Ctor(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
 }
 
-type UnaryMethod<Req, Res> = (
+/** A generated client's unary method, as callUnary takes it. */
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
   options: Partial<CallOptions>,

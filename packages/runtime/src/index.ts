@@ -7,3 +7,4 @@ export * from "./lifecycle.js";
 export * from "./logger.js";
 export * from "./redis.js";
 export * from "./redis-pipeline.js";
+export * from "./spans.js";

@@ -1,6 +1,7 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Redis } from "ioredis";
+import { endSpanAfter } from "./spans.js";
 
 /** One queued command: its name (lower case, as ioredis names its spans) and its arguments. */
 export type PipelineCommand = [name: string, ...args: Array<string | number>];
@@ -46,19 +47,10 @@ async function tracedBatch(
       "server.port": redis.options.port ?? 6379,
     },
   });
-  try {
-    // No per-command spans: in a context without a span, instrumentation-ioredis (requireParentSpan, its
-    // default) passes each command straight through at its first check; suppressTracing covers the
-    // case where it is configured without that.
-    const replies = await context.with(suppressTracing(ROOT_CONTEXT), exec);
-    return unwrapReplies(replies);
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-    throw err;
-  } finally {
-    span.end();
-  }
+  // No per-command spans: in a context without a span, instrumentation-ioredis (requireParentSpan, its
+  // default) passes each command straight through at its first check; suppressTracing covers the
+  // case where it is configured without that.
+  return endSpanAfter(span, async () => unwrapReplies(await context.with(suppressTracing(ROOT_CONTEXT), exec)));
 }
 
 /** The values of a pipeline's or MULTI's replies; throws the first command error (or when aborted). */

@@ -1,7 +1,7 @@
 // Custom OpenTelemetry instrumentation of activities. Only @opentelemetry/api is used: without the
 // SDK (tests, `node dist/src/main.js`) every call here is a no-op.
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
-import { EVENTS_STREAM } from "@tracemesh/runtime";
+import { context, propagation, SpanKind, trace, type Span } from "@opentelemetry/api";
+import { endSpanAfter, EVENTS_STREAM } from "@tracemesh/runtime";
 
 const tracer = trace.getTracer("@tracemesh/activities");
 
@@ -11,16 +11,9 @@ export interface TraceCarrier {
   tracestate?: string;
 }
 
-async function inSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await context.with(trace.setSpan(context.active(), span), fn);
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-    throw err;
-  } finally {
-    span.end();
-  }
+/** Runs fn with span active and ends it (recording a thrown error). */
+function inSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  return endSpanAfter(span, () => context.with(trace.setSpan(context.active(), span), fn));
 }
 
 /**

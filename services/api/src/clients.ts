@@ -3,10 +3,7 @@
 import {
   makeGenericClientConstructor,
   status,
-  type CallOptions,
   type Client,
-  type ClientUnaryCall,
-  type Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
@@ -26,18 +23,11 @@ import {
   type ReplyResponse,
   type UserFeedResponse,
 } from "@tracemesh/proto";
-import { callUnary, createClient, isServiceError } from "@tracemesh/runtime";
+import { callUnary, createClient, isServiceError, type UnaryMethod } from "@tracemesh/runtime";
 import { HttpError } from "./errors.js";
 
 export const DEPENDENCIES = ["users", "activities", "notifications"] as const;
 export type Dependency = (typeof DEPENDENCIES)[number];
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
 
 async function invoke<Req, Res>(dependency: Dependency, method: UnaryMethod<Req, Res>, request: Req, deadline: Date): Promise<Res> {
   try {
