@@ -85,6 +85,24 @@ export function logLevel(env: Env): LogLevel {
   return oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info");
 }
 
+/** What every gRPC service backed by Redis reads (users, activities, notifications). */
+export interface GrpcServiceConfig {
+  grpcPort: number;
+  redisUrl: string;
+  logLevel: LogLevel;
+  redisCommandTimeoutMs: number;
+}
+
+/** GRPC_PORT (default per service), REDIS_URL, LOG_LEVEL and REDIS_COMMAND_TIMEOUT_MS. */
+export function grpcServiceConfig(env: Env, defaultGrpcPort: number): GrpcServiceConfig {
+  return {
+    grpcPort: port(env, "GRPC_PORT", defaultGrpcPort),
+    redisUrl: redisUrl(env, "REDIS_URL", "redis://127.0.0.1:6379"),
+    logLevel: logLevel(env),
+    redisCommandTimeoutMs: int(env, "REDIS_COMMAND_TIMEOUT_MS", 1000, { min: 1, max: 60_000 }),
+  };
+}
+
 /**
  * Runs a config loader; on ConfigError prints its one line to stderr and exits with status 2.
  * Anything else is a bug and is rethrown.

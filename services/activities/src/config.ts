@@ -1,12 +1,8 @@
-import { grpcAddress, int, logLevel, port, redisUrl, type LogLevel } from "@tracemesh/runtime";
+import { grpcAddress, grpcServiceConfig, int, type GrpcServiceConfig } from "@tracemesh/runtime";
 
 type Env = Record<string, string | undefined>;
 
-export interface ActivitiesConfig {
-  grpcPort: number;
-  redisUrl: string;
-  logLevel: LogLevel;
-  redisCommandTimeoutMs: number;
+export interface ActivitiesConfig extends GrpcServiceConfig {
   /** The users service, asked for display names and for UserFeed's user. */
   usersAddr: string;
   /** Deadline of each call to users (also bounded by the incoming call's deadline). */
@@ -17,10 +13,7 @@ export interface ActivitiesConfig {
 
 export function loadConfig(env: Env = process.env): ActivitiesConfig {
   return {
-    grpcPort: port(env, "GRPC_PORT", 50051),
-    redisUrl: redisUrl(env, "REDIS_URL", "redis://127.0.0.1:6379"),
-    logLevel: logLevel(env),
-    redisCommandTimeoutMs: int(env, "REDIS_COMMAND_TIMEOUT_MS", 1000, { min: 1, max: 60_000 }),
+    ...grpcServiceConfig(env, 50051),
     usersAddr: grpcAddress(env, "USERS_ADDR", "localhost:50052"),
     usersDeadlineMs: int(env, "USERS_DEADLINE_MS", 300, { min: 1, max: 300 }),
     eventsMaxLen: int(env, "EVENTS_STREAM_MAXLEN", 100_000, { min: 1 }),

@@ -1,13 +1,9 @@
 import os from "node:os";
-import { int, logLevel, optionalStr, port, redisUrl, type LogLevel } from "@tracemesh/runtime";
+import { grpcServiceConfig, int, optionalStr, type GrpcServiceConfig } from "@tracemesh/runtime";
 
 type Env = Record<string, string | undefined>;
 
-export interface NotificationsConfig {
-  grpcPort: number;
-  redisUrl: string;
-  logLevel: LogLevel;
-  redisCommandTimeoutMs: number;
+export interface NotificationsConfig extends GrpcServiceConfig {
   consumer: ConsumerConfig;
 }
 
@@ -28,10 +24,7 @@ export interface ConsumerConfig {
 
 export function loadConfig(env: Env = process.env): NotificationsConfig {
   return {
-    grpcPort: port(env, "GRPC_PORT", 50053),
-    redisUrl: redisUrl(env, "REDIS_URL", "redis://127.0.0.1:6379"),
-    logLevel: logLevel(env),
-    redisCommandTimeoutMs: int(env, "REDIS_COMMAND_TIMEOUT_MS", 1000, { min: 1, max: 60_000 }),
+    ...grpcServiceConfig(env, 50053),
     consumer: {
       consumerName: optionalStr(env, "POD_NAME") ?? `${os.hostname()}-${process.pid}`,
       blockMs: int(env, "EVENTS_BLOCK_MS", 2000, { min: 1, max: 5_000 }),
