@@ -115,7 +115,10 @@ describe("Docker images: build, size, non-root, health, the mesh in containers",
     const ids = await docker(["ps", "-aq", "--filter", `label=tracemesh.test=${runId}`]).catch(() => "");
     if (ids) await docker(["rm", "-f", ...ids.split("\n")]).catch(() => undefined);
     await docker(["network", "rm", network]).catch(() => undefined);
-    // Images stay: they are the build cache of the next run.
+    // Tagged images and recent build stages stay: they are the build cache of the next run. Untagged
+    // ones of ours (a replaced tag, an old build stage) left from more than a day ago are removed, so
+    // repeated runs do not fill the disk; nobody else's images are touched.
+    await docker(["image", "prune", "--force", "--filter", "label=org.tracemesh.stage", "--filter", "until=24h"], 120_000).catch(() => undefined);
     clearInterval(keepAlive);
   });
 
