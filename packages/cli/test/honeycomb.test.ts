@@ -13,9 +13,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { LoopbackServer } from "./loopback-server.js";
 import { savedQueries, setupHoneycomb, specMatches } from "../src/index.js";
 
 const KEY = "test-config-key-0123";
@@ -61,23 +61,13 @@ function checkSpec(spec: Body): void {
   }
 }
 
-class FakeHoneycomb {
+class FakeHoneycomb extends LoopbackServer {
   readonly requests: Recorded[] = [];
   readonly queries = new Map<string, Body>();
   readonly annotations: Body[] = [];
   readonly boards: Body[] = [];
   readonly markers: Body[] = [];
   private nextId = 1;
-  private server = http.createServer((req, res) => void this.handle(req, res));
-  url = "";
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
   id(): string {
     return (this.nextId++).toString(16).padStart(6, "0");
   }
@@ -85,7 +75,7 @@ class FakeHoneycomb {
     return this.requests.filter((r) => r.method !== "GET");
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");

@@ -15,9 +15,9 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { LoopbackServer } from "./loopback-server.js";
 import { setupXray, xraySetupPlan } from "../src/index.js";
 
 const REGION = "eu-west-1";
@@ -33,28 +33,18 @@ const SIGV4 = new RegExp(
 
 class Refusal extends Error {}
 
-class FakeXray {
+class FakeXray extends LoopbackServer {
   readonly calls: { path: string; body: Body }[] = [];
   readonly groups: Body[] = [];
   readonly rules: Body[] = [
     { RuleName: "Default", ResourceARN: "*", Priority: 10000, FixedRate: 0.05, ReservoirSize: 1, ServiceName: "*", ServiceType: "*", Host: "*", HTTPMethod: "*", URLPath: "*", Version: 1 },
   ];
   segmentsByTrace = new Map<string, string[]>();
-  private server = http.createServer((req, res) => void this.handle(req, res));
-  url = "";
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
   writes(): string[] {
     return this.calls.map((c) => c.path).filter((p) => /^\/(Create|Update)/.test(p));
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const send = (status: number, body: unknown, errorType?: string): void => {
