@@ -5,10 +5,11 @@
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMesh, waitFor, type Mesh } from "@tracemesh/devkit";
+import { waitFor } from "@tracemesh/devkit";
+import { startMesh, type Mesh } from "@tracemesh/mesh";
 import { createLogger, createRedis, type Redis } from "@tracemesh/runtime";
 // The api's own route table, so the OpenAPI check cannot drift from the router.
-import { apiRoutes } from "@tracemesh/api/dist/src/handlers.js";
+import { apiRoutes } from "@tracemesh/api";
 
 
 interface Sent {

@@ -26,6 +26,7 @@ import {
   type RollbarStandIn,
   type XrayStandIn,
 } from "@tracemesh/devkit";
+import { xrayTraceId } from "@tracemesh/trace-model";
 
 const ROOT = repoRoot();
 const BASE = path.join(ROOT, "deploy", "collector", "config.yaml");
@@ -177,7 +178,7 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
   const traceId = xrayStyleTraceId();
   const serverSpanId = hex(8);
   const clientSpanId = hex(8);
-  const xrayTraceId = `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
+  const xrayId = xrayTraceId(traceId);
 
   before(async () => {
     honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
@@ -232,11 +233,11 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
   test("X-Ray stand-in received PutTraceSegments with X-Ray trace ids, peer names and annotations", async () => {
     await waitFor(
       "the segment and subsegment at the X-Ray stand-in",
-      () => xray.segments().filter((s) => s.trace_id === xrayTraceId).length >= 2,
+      () => xray.segments().filter((s) => s.trace_id === xrayId).length >= 2,
       { timeoutMs: 20_000, intervalMs: 200 },
     );
     assert.deepEqual(xray.rejected(), []);
-    const docs = xray.segments().filter((s) => s.trace_id === xrayTraceId);
+    const docs = xray.segments().filter((s) => s.trace_id === xrayId);
     assert.match(xray.puts()[0]!.credentialScope, /\/us-east-1\/xray\/aws4_request$/);
     const segment = docs.find((d) => d.id === serverSpanId);
     assert.ok(segment, JSON.stringify(docs));
@@ -253,7 +254,7 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     assert.equal(sub.namespace, "remote");
 
     // Read back through the X-Ray API as the console would (moto's BatchGetTraces).
-    const traces = await xray.batchGetTraces([xrayTraceId]);
+    const traces = await xray.batchGetTraces([xrayId]);
     assert.equal(traces.length, 1);
     assert.ok(traces[0]!.Segments.some((s) => s.id === serverSpanId));
   });
@@ -274,7 +275,7 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     const udpTraceId = xrayStyleTraceId();
     const segmentId = hex(8);
     const now = Date.now() / 1000;
-    const segment = { name: "legacy-xray-sdk", id: segmentId, trace_id: `1-${udpTraceId.slice(0, 8)}-${udpTraceId.slice(8)}`, start_time: now - 0.05, end_time: now };
+    const segment = { name: "legacy-xray-sdk", id: segmentId, trace_id: xrayTraceId(udpTraceId), start_time: now - 0.05, end_time: now };
     const socket = dgram.createSocket("udp4");
     const packet = Buffer.from(`{"format": "json", "version": 1}\n${JSON.stringify(segment)}`);
     await new Promise<void>((resolve, reject) => socket.send(packet, collector.xrayUdpPort, "127.0.0.1", (err) => (err ? reject(err) : resolve())));

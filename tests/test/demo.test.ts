@@ -8,21 +8,10 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {
-  REPO_ROOT,
-  exportFailures,
-  planSinks,
-  renderWaterfall,
-  runDemo,
-  sinkCollectorEnv,
-  spanTree,
-  telemetryDemo,
-  xrayTraceId,
-  type DemoExtension,
-  type ExitStatus,
-  type MeshService,
-  type WaterfallSpan,
-} from "@tracemesh/devkit";
+import { exportFailures, planSinks, runDemo, sinkCollectorEnv, telemetryDemo, type DemoExtension } from "@tracemesh/cli";
+import { REPO_ROOT, type ExitStatus } from "@tracemesh/devkit";
+import type { MeshService } from "@tracemesh/mesh";
+import { renderWaterfall, spanTree, xrayTraceId, type WaterfallSpan } from "@tracemesh/trace-model";
 
 const MS = 1_000_000n;
 

@@ -2,7 +2,8 @@
 // through the HTTP API: sign-up → post with an @mention → reply → like → notifications.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMesh, waitFor, type Mesh } from "@tracemesh/devkit";
+import { waitFor } from "@tracemesh/devkit";
+import { startMesh, type Mesh } from "@tracemesh/mesh";
 
 interface ApiResponse {
   status: number;

@@ -13,40 +13,38 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  REPO_ROOT,
-  nodeArgs,
-  renderWaterfall,
   standInCollectorEnv,
   startCollector,
   startHoneycombStandIn,
-  startMesh,
   startProcess,
   startRollbarStandIn,
   startXrayStandIn,
-  telemetryEnv,
   waitFor,
-  SPAN_KIND,
-  type FlatSpan,
   type HoneycombStandIn,
   type LocalCollector,
-  type Mesh,
   type RollbarStandIn,
-  type XraySegment,
   type XrayStandIn,
 } from "@tracemesh/devkit";
+import { entryPoint, nodeArgs, packageDirOf, startMesh, telemetryEnv, type Mesh } from "@tracemesh/mesh";
 import {
   compareGraphs,
   graphFromOtlp,
   graphFromXraySegments,
   renderTable,
+  renderWaterfall,
   spansFromOtlpFiles,
+  waterfallSpan,
+  xrayTraceId,
+  SPAN_KIND,
   type Comparison,
   type ServiceGraph,
-} from "@tracemesh/cli";
+  type Span,
+  type XraySegment,
+} from "@tracemesh/trace-model";
 
 const HONEYCOMB_KEY = "e2e-honeycomb-team-key";
 const ROLLBAR_TOKEN = "e2e-rollbar-token";
-const LOADGEN_MAIN = path.join(REPO_ROOT, "services", "loadgen", "dist", "src", "main.js");
+const LOADGEN_MAIN = entryPoint("loadgen");
 /** Short batch delay so spans reach the Collector quickly (default 5 s). */
 const FAST_EXPORT = { OTEL_BSP_SCHEDULE_DELAY: "200" };
 
@@ -62,13 +60,8 @@ const REQUIRED_EDGES: Array<[string, string]> = [
   ["activities", "notifications"],
 ];
 
-/** The X-Ray form of a W3C trace id (what the exporter writes, Rollbar's custom data and the logs carry). */
-function xrayForm(traceId: string): string {
-  return `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
-}
-
-const service = (s: FlatSpan): string => String(s.resource["service.name"]);
-const isRedis = (s: FlatSpan): boolean => s.attributes["db.system.name"] === "redis" || s.scope === "@opentelemetry/instrumentation-ioredis";
+const service = (s: Span): string => String(s.resource["service.name"]);
+const isRedis = (s: Span): boolean => s.attributes["db.system.name"] === "redis" || s.scope === "@opentelemetry/instrumentation-ioredis";
 
 /** Every (sub)segment document, embedded subsegments included. */
 function allDocs(docs: readonly XraySegment[]): XraySegment[] {
@@ -88,7 +81,7 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
   const artifacts = process.env.TRACEMESH_E2E_ARTIFACTS;
 
   /** The post flow's trace (every span), found once the flows ran. */
-  let postTrace: FlatSpan[] = [];
+  let postTrace: Span[] = [];
   let postTraceId = "";
 
   before(async () => {
@@ -125,7 +118,7 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
       "--timeout", "10s",
       "--scenario", JSON.stringify({ flows: { [flow]: 1 }, think_time_ms: 0 }),
     ], {
-      cwd: path.join(REPO_ROOT, "services", "loadgen"),
+      cwd: packageDirOf(LOADGEN_MAIN),
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -170,7 +163,7 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
   test("(1) one trace covers loadgen, api, activities, users and notifications with the right links, kinds and statuses", { timeout: 10_000 }, () => {
     assert.ok(postTrace.length > 0, "the post flow ran");
     const byId = new Map(postTrace.map((s) => [s.spanId, s]));
-    const parentOf = (s: FlatSpan) => byId.get(s.parentSpanId);
+    const parentOf = (s: Span) => byId.get(s.parentSpanId);
     assert.deepEqual(
       [...new Set(postTrace.map(service))].sort(),
       ["activities", "api", "loadgen", "notifications", "users"],
@@ -184,7 +177,7 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     assert.equal(root.kind, SPAN_KIND.INTERNAL);
     for (const s of postTrace) if (s !== root) assert.ok(parentOf(s), `parent of ${service(s)} "${s.name}" is in the trace`);
     // Statuses: nothing failed in this flow.
-    assert.deepEqual(postTrace.filter((s) => s.statusCode === 2).map((s) => `${service(s)} ${s.name}`), [], "no ERROR spans");
+    assert.deepEqual(postTrace.filter((s) => s.statusCode === "ERROR").map((s) => `${service(s)} ${s.name}`), [], "no ERROR spans");
 
     // loadgen → api over HTTP.
     const lgClient = postTrace.find((s) => service(s) === "loadgen" && s.kind === SPAN_KIND.CLIENT);
@@ -246,8 +239,8 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     const otherRoots = all.filter((s) => !s.parentSpanId && service(s) !== "loadgen" && !(service(s) === "api" && s.kind === SPAN_KIND.SERVER));
     assert.deepEqual(otherRoots.map((s) => `${service(s)} ${s.name}`), [], "unexpected root spans");
 
-    process.stderr.write(`\npost flow trace ${postTraceId} (${xrayForm(postTraceId)}):\n`);
-    process.stderr.write(renderWaterfall(postTrace.map(waterfallRow), { width: 130 }));
+    process.stderr.write(`\npost flow trace ${postTraceId} (${xrayTraceId(postTraceId)}):\n`);
+    process.stderr.write(renderWaterfall(postTrace.map(waterfallSpan), { width: 130 }));
   });
 
   test("(2) the same spans reached the Honeycomb stand-in with the team header", { timeout: 15_000 }, async () => {
@@ -268,7 +261,7 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
   });
 
   test("(3) X-Ray segments: same trace id in X-Ray form, peer-named subsegments, the service graph", { timeout: 20_000 }, async () => {
-    const xrayId = xrayForm(postTraceId);
+    const xrayId = xrayTraceId(postTraceId);
     const wantedSegments = ["loadgen", "api", "activities", "users", "notifications"];
     const traceDocs = await waitFor(
       `X-Ray segments of ${xrayId}`,
@@ -327,10 +320,10 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
       () => collector.fileSpans().find((s) => service(s) === "api" && s.kind === SPAN_KIND.SERVER && s.attributes["http.route"] === "/api/debug/throw"),
       { timeoutMs: 10_000, intervalMs: 200 },
     );
-    assert.equal(span.statusCode, 2, "ERROR status");
+    assert.equal(span.statusCode, "ERROR", "ERROR status");
     assert.equal(span.name, "GET /api/debug/throw");
     const traceId = span.traceId;
-    const xrayId = xrayForm(traceId);
+    const xrayId = xrayTraceId(traceId);
 
     const segment = await waitFor(
       "the X-Ray segment of the throwing request",
@@ -410,9 +403,9 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     assert.equal(comparison.summary["only-otlp"], 0, table);
 
     if (artifacts) {
-      const waterfall = renderWaterfall(postTrace.map(waterfallRow), { width: 130 });
+      const waterfall = renderWaterfall(postTrace.map(waterfallSpan), { width: 130 });
       fs.writeFileSync(path.join(dir, "compare.txt"), table);
-      fs.writeFileSync(path.join(dir, "post-trace-waterfall.txt"), `trace ${postTraceId} (${xrayForm(postTraceId)})\n${waterfall}`);
+      fs.writeFileSync(path.join(dir, "post-trace-waterfall.txt"), `trace ${postTraceId} (${xrayTraceId(postTraceId)})\n${waterfall}`);
       fs.writeFileSync(path.join(dir, "rollbar-items.json"), JSON.stringify(rollbar.items(), null, 1) + "\n");
       process.stderr.write(`artifacts written to ${dir}\n`);
     } else {
@@ -423,18 +416,3 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     assert.ok(spansFromOtlpFiles([collector.tracesFile]).length >= postTrace.length);
   });
 });
-
-/** A file span in the shape the demo's waterfall renders. */
-function waterfallRow(s: FlatSpan) {
-  const kinds = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
-  return {
-    spanId: s.spanId,
-    parentSpanId: s.parentSpanId,
-    service: service(s),
-    name: s.name,
-    kind: kinds[s.kind] ?? "?",
-    startNs: BigInt(s.startTimeUnixNano),
-    endNs: BigInt(s.endTimeUnixNano),
-    status: (s.statusCode === 2 ? "ERROR" : s.statusCode === 1 ? "OK" : "UNSET") as "ERROR" | "OK" | "UNSET",
-  };
-}

@@ -16,8 +16,8 @@ import {
   graphFromXraySegments,
   spansFromRequest,
   type ServiceGraph,
-  type XraySegmentDocument,
-} from "../src/index.js";
+  type XraySegment,
+} from "@tracemesh/trace-model";
 
 const fixtures = join(__dirname, "..", "..", "test", "fixtures");
 const otlpFile = join(fixtures, "otlp.jsonl");
@@ -142,7 +142,7 @@ describe("graph from X-Ray segment documents", { timeout: 30_000 }, () => {
 
   test("BatchGetTraces output with embedded subsegments gives the same edges", { timeout: 5_000 }, () => {
     const traceId = "1-695645a1-000000000000000000abc009";
-    const api: XraySegmentDocument = {
+    const api: XraySegment = {
       name: "api",
       id: "aaaaaaaaaaaa2001",
       trace_id: traceId,
@@ -159,7 +159,7 @@ describe("graph from X-Ray segment documents", { timeout: 30_000 }, () => {
         },
       ],
     };
-    const users: XraySegmentDocument = {
+    const users: XraySegment = {
       name: "users",
       id: "aaaaaaaaaaaa2003",
       trace_id: traceId,

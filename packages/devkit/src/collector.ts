@@ -4,16 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { freePort } from "./ports.js";
 import { startProcess, type ManagedProcess } from "./process.js";
+import { repoRoot } from "./paths.js";
 import { httpStatus, waitFor } from "./wait.js";
-import { parseOtlpJsonLines, type FlatSpan } from "./sinks/otlp.js";
-
-/** The repository root (the folder holding pnpm-workspace.yaml) above this file. */
-export function repoRoot(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "pnpm-workspace.yaml"))) return dir;
-  }
-  throw new Error(`no pnpm-workspace.yaml above ${__dirname}`);
-}
+import { parseOtlpJsonLines, type Span } from "@tracemesh/trace-model";
 
 /** The Collector configs local runs use: the shared config plus the local overlay. */
 export function localCollectorConfigs(): string[] {
@@ -71,7 +64,7 @@ export interface LocalCollector {
   tracesFile: string;
   process: ManagedProcess;
   /** The spans written to tracesFile so far. */
-  fileSpans(): FlatSpan[];
+  fileSpans(): Span[];
   stop(): Promise<void>;
 }
 

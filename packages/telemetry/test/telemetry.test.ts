@@ -4,16 +4,15 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import {
-  decodeOtlpTraces,
   startProcess,
   startRedis,
   startRollbarStandIn,
   waitFor,
-  type FlatSpan,
   type LocalRedis,
   type ManagedProcess,
   type RollbarStandIn,
 } from "@tracemesh/devkit";
+import { decodeOtlpTraces, type Span } from "@tracemesh/trace-model";
 import {
   parseHttpPeers,
   peerServiceFor,
@@ -110,8 +109,8 @@ describe("resource", { timeout: 5000 }, () => {
 });
 
 /** An OTLP/HTTP receiver on loopback that keeps decoded spans (JSON or protobuf). */
-async function startReceiver(): Promise<{ url: string; spans: FlatSpan[]; requests: number; stop(): Promise<void> }> {
-  const state = { spans: [] as FlatSpan[], requests: 0 };
+async function startReceiver(): Promise<{ url: string; spans: Span[]; requests: number; stop(): Promise<void> }> {
+  const state = { spans: [] as Span[], requests: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -192,16 +191,16 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(done.flushed, true);
 
     const spans = receiver.spans;
-    const server = spans.find((s) => s.kind === 2 && s.scope === "@opentelemetry/instrumentation-http");
+    const server = spans.find((s) => s.kind === "SERVER" && s.scope === "@opentelemetry/instrumentation-http");
     assert.ok(server, `no HTTP server span in ${JSON.stringify(spans.map((s) => s.name))}`);
     assert.equal(server.name, "GET /api/users/:handle");
     assert.equal(server.attributes["http.route"], "/api/users/:handle");
 
     const traceSpans = spans.filter((s) => s.traceId === server.traceId);
-    const byName = (name: string, kind: number) => traceSpans.find((s) => s.name === name && s.kind === kind);
-    const grpcClient = byName("grpc.tracemesh.v1.UsersService/GetUser", 3);
-    const grpcServer = byName("grpc.tracemesh.v1.UsersService/GetUser", 2);
-    const redisSet = byName("set", 3);
+    const byName = (name: string, kind: Span["kind"]) => traceSpans.find((s) => s.name === name && s.kind === kind);
+    const grpcClient = byName("grpc.tracemesh.v1.UsersService/GetUser", "CLIENT");
+    const grpcServer = byName("grpc.tracemesh.v1.UsersService/GetUser", "SERVER");
+    const redisSet = byName("set", "CLIENT");
     const fetchClient = traceSpans.find((s) => s.scope === "@opentelemetry/instrumentation-undici");
     assert.ok(grpcClient && grpcServer && redisSet && fetchClient, `trace: ${JSON.stringify(traceSpans.map((s) => [s.name, s.kind]))}`);
     assert.equal(fetchClient.parentSpanId, "", "fetch() is the root of the trace");
@@ -213,7 +212,7 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(redisSet.attributes["peer.service"], "redis");
 
     // pipeline: one client span for the round trip, the per-command spans suppressed.
-    const pipeline = byName("pipeline get exists", 3);
+    const pipeline = byName("pipeline get exists", "CLIENT");
     assert.ok(pipeline, `no pipeline span in ${JSON.stringify(traceSpans.map((s) => s.name))}`);
     assert.equal(pipeline.parentSpanId, redisSet.parentSpanId, "a child of the active span, like any command");
     assert.equal(pipeline.attributes["db.operation.batch.size"], 2);
@@ -267,7 +266,7 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(JSON.stringify(items[0]!.data).includes("hunter2"), false);
     // The upload itself is not traced (it would show as a `POST` node in every failing trace).
     const rollbarPort = new URL(rollbar.endpoint).port;
-    const uploads = spans.filter((s) => s.kind === 3 && String(s.attributes["server.port"] ?? s.attributes["net.peer.port"]) === rollbarPort);
+    const uploads = spans.filter((s) => s.kind === "CLIENT" && String(s.attributes["server.port"] ?? s.attributes["net.peer.port"]) === rollbarPort);
     assert.deepEqual(uploads.map((s) => s.name), [], "no client span for the Rollbar upload");
   });
 

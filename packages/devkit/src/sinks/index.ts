@@ -1,4 +1,4 @@
-export * from "./otlp.js";
+export { listenOnLoopback, readBody, sendJson } from "./http-util.js";
 export * from "./honeycomb.js";
 export * from "./rollbar.js";
 export * from "./xray.js";

@@ -5,28 +5,8 @@ import path from "node:path";
 import { freePort } from "../ports.js";
 import { startProcess, type ManagedProcess } from "../process.js";
 import { httpStatus, waitFor } from "../wait.js";
+import { isXrayTraceId, type XraySegment } from "@tracemesh/trace-model";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
-
-/** An X-Ray segment document as PutTraceSegments carries it (the fields the tests look at). */
-export interface XraySegment {
-  id: string;
-  trace_id: string;
-  parent_id?: string;
-  name: string;
-  start_time: number;
-  end_time?: number;
-  type?: string;
-  namespace?: string;
-  origin?: string;
-  fault?: boolean;
-  error?: boolean;
-  throttle?: boolean;
-  http?: Record<string, unknown>;
-  annotations?: Record<string, string | number | boolean>;
-  metadata?: Record<string, unknown>;
-  subsegments?: XraySegment[];
-  [key: string]: unknown;
-}
 
 export interface XrayPut {
   /** The SigV4 credential scope from the Authorization header, e.g. `…/us-east-1/xray/aws4_request`. */
@@ -54,7 +34,6 @@ export interface XrayStandIn {
 }
 
 const SIGV4 = /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/xray\/aws4_request, ?SignedHeaders=[^,]+, ?Signature=[0-9a-f]{64}$/;
-const XRAY_TRACE_ID = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
 const SEGMENT_ID = /^[0-9a-f]{16}$/;
 
 /** What PutTraceSegments requires of one document (X-Ray API reference, "Segment documents"). */
@@ -66,7 +45,7 @@ export function checkSegmentDocument(doc: unknown): string | undefined {
   if (typeof s.start_time !== "number") return "start_time (epoch seconds) required";
   if (s.end_time === undefined && (s as { in_progress?: boolean }).in_progress !== true) return "end_time or in_progress required";
   // A subsegment sent on its own has type "subsegment" and parent_id; a segment has the trace id.
-  if (typeof s.trace_id !== "string" || !XRAY_TRACE_ID.test(s.trace_id)) {
+  if (!isXrayTraceId(s.trace_id)) {
     return `trace_id must be 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx, got ${JSON.stringify(s.trace_id)}`;
   }
   return undefined;

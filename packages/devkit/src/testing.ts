@@ -1,14 +1,15 @@
-// The checks every gRPC service must pass as a real process (`node [--require register]
-// dist/src/main.js`): it serves grpc.health.v1 ("" and its own service) and reflection, exits 0 on
+// @tracemesh/devkit/testing — the checks every gRPC service must pass as a real process (`node [--require
+// @tracemesh/telemetry/register] <its main>`): it serves grpc.health.v1 ("" and its own service) and reflection, exits 0 on
 // SIGTERM within its shutdown bound, and refuses invalid configuration with one line naming the
 // variable. Written once here; each service's test/process.test.ts calls it.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { grpcServing } from "./grpc-health.js";
-import { nodeArgs } from "./mesh.js";
+import { nodeArgsFrom, resolveFrom } from "./paths.js";
 import { startProcess, type ManagedProcess } from "./process.js";
 import { startRedis, type LocalRedis } from "./redis-server.js";
 import { waitFor } from "./wait.js";
@@ -43,7 +44,7 @@ export interface GrpcServiceProcessSuite {
   name: string;
   /** Fully-qualified gRPC service, e.g. "tracemesh.v1.UsersService". */
   grpcService: string;
-  /** The package directory (holds dist/src/main.js). */
+  /** The package directory: its `exports` map names the entry point (`<package>/main`). */
   packageDir: string;
   /** Extra environment the service needs to start (e.g. USERS_ADDR). */
   env?: NodeJS.ProcessEnv;
@@ -52,7 +53,9 @@ export interface GrpcServiceProcessSuite {
 }
 
 export function describeGrpcServiceProcess(suite: GrpcServiceProcessSuite): void {
-  const main = path.join(suite.packageDir, "dist", "src", "main.js");
+  const packageName = (JSON.parse(fs.readFileSync(path.join(suite.packageDir, "package.json"), "utf8")) as { name: string }).name;
+  const main = resolveFrom(suite.packageDir, `${packageName}/main`);
+  if (!main) throw new Error(`${packageName}/main does not resolve from ${suite.packageDir}: is it built, and in its exports map?`);
 
   describe(`${suite.name} process`, { timeout: 60_000 }, () => {
     let redis: LocalRedis;
@@ -64,7 +67,7 @@ export function describeGrpcServiceProcess(suite: GrpcServiceProcessSuite): void
     });
 
     test("serves health and reflection, exits 0 on SIGTERM within the bound", { timeout: 30_000 }, async () => {
-      const proc = startProcess(suite.name, process.execPath, nodeArgs(main), {
+      const proc = startProcess(suite.name, process.execPath, nodeArgsFrom(suite.packageDir, main), {
         cwd: suite.packageDir,
         env: { ...process.env, ...suite.env, GRPC_PORT: "0", REDIS_URL: redis.url, LOG_LEVEL: "info" },
       });

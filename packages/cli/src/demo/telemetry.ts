@@ -8,16 +8,31 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { compareGraphs } from "@tracemesh/cli/dist/src/compare.js";
-import type { GraphEdge, ServiceGraph } from "@tracemesh/cli/dist/src/graph.js";
-import { graphFromSpans, spansFromOtlpFiles, type OtlpSpan } from "@tracemesh/cli/dist/src/otlp.js";
-import { renderTable } from "@tracemesh/cli/dist/src/render.js";
-import { graphFromXraySegments, type XraySegmentDocument } from "@tracemesh/cli/dist/src/xray-segments.js";
-import { startCollector, standInCollectorEnv, type LocalCollector } from "./collector.js";
+import {
+  startCollector,
+  startHoneycombStandIn,
+  startXrayStandIn,
+  standInCollectorEnv,
+  type ExitStatus,
+  type HoneycombStandIn,
+  type LocalCollector,
+  type XrayStandIn,
+} from "@tracemesh/devkit";
+import type { Mesh, MeshOtelOptions, MeshService } from "@tracemesh/mesh";
+import {
+  compareGraphs,
+  graphFromSpans,
+  graphFromXraySegments,
+  renderEdgeTable,
+  renderTable,
+  renderWaterfall,
+  spansFromOtlpFiles,
+  waterfallSpan,
+  xrayTraceId,
+  type Span,
+  type XraySegment,
+} from "@tracemesh/trace-model";
 import type { DemoExtension, DemoOptions } from "./demo.js";
-import type { ExitStatus, Mesh, MeshOtelOptions, MeshService } from "./mesh.js";
-import { startHoneycombStandIn, type HoneycombStandIn } from "./sinks/honeycomb.js";
-import { startXrayStandIn, type XraySegment, type XrayStandIn } from "./sinks/xray.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Which sinks are real
@@ -89,11 +104,6 @@ export function honeycombUi(endpoint: string): string {
   return endpoint.includes("eu1") ? "https://ui.eu1.honeycomb.io/" : "https://ui.honeycomb.io/";
 }
 
-/** The X-Ray trace id form of a 32-hex OTLP trace id (1-<8 hex time>-<24 hex>). */
-export function xrayTraceId(traceId: string): string {
-  return `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
-}
-
 export function xrayConsoleUrls(region: string, traceId?: string): { map: string; trace?: string } {
   const base = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}`;
   return { map: `${base}#xray:service-map/map`, ...(traceId ? { trace: `${base}#xray:traces/${xrayTraceId(traceId)}` } : {}) };
@@ -112,104 +122,14 @@ export function exportFailures(collectorLog: string): Map<string, { count: numbe
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The waterfall
-
-export interface WaterfallSpan {
-  spanId: string;
-  parentSpanId: string;
-  service: string;
-  name: string;
-  kind: string;
-  startNs: bigint;
-  endNs: bigint;
-  status: "UNSET" | "OK" | "ERROR";
-}
-
-export function waterfallSpan(s: OtlpSpan): WaterfallSpan {
-  return {
-    spanId: s.spanId,
-    parentSpanId: s.parentSpanId,
-    service: s.serviceName,
-    name: s.name,
-    kind: s.kind,
-    startNs: s.startNs,
-    endNs: s.endNs,
-    status: s.statusCode,
-  };
-}
-
-const ms = (ns: bigint): number => Number(ns) / 1e6;
-const fmtMs = (v: number): string => (v < 10 ? v.toFixed(2) : v.toFixed(1));
-
-function fit(text: string, width: number): string {
-  if (text.length <= width) return text.padEnd(width);
-  return text.slice(0, Math.max(0, width - 1)) + "…";
-}
-
-/** Depth-first order of a span tree: children by start time; spans whose parent is missing are roots. */
-export function spanTree(spans: readonly WaterfallSpan[]): Array<{ span: WaterfallSpan; depth: number }> {
-  const ids = new Set(spans.map((s) => s.spanId));
-  const children = new Map<string, WaterfallSpan[]>();
-  for (const s of spans) {
-    const parent = s.parentSpanId && ids.has(s.parentSpanId) ? s.parentSpanId : "";
-    children.set(parent, [...(children.get(parent) ?? []), s]);
-  }
-  for (const list of children.values()) list.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
-  const out: Array<{ span: WaterfallSpan; depth: number }> = [];
-  const seen = new Set<string>();
-  const visit = (s: WaterfallSpan, depth: number): void => {
-    if (seen.has(s.spanId)) return; // a malformed capture must not loop
-    seen.add(s.spanId);
-    out.push({ span: s, depth });
-    for (const c of children.get(s.spanId) ?? []) visit(c, depth + 1);
-  };
-  for (const root of children.get("") ?? []) visit(root, 0);
-  return out;
-}
-
-/**
- * One trace as a text waterfall, each line at most `width` characters: the span (indented by depth, service and
- * name), kind, start offset and duration in ms from the trace's first span, status, and a bar of its time range.
- */
-export function renderWaterfall(spans: readonly WaterfallSpan[], opts: { width?: number; maxSpans?: number } = {}): string {
-  const width = Math.max(60, opts.width ?? 120);
-  const rows = spanTree(spans);
-  if (rows.length === 0) return "(no spans)\n";
-  const t0 = spans.reduce((min, s) => (s.startNs < min ? s.startNs : min), spans[0].startNs);
-  const t1 = spans.reduce((max, s) => (s.endNs > max ? s.endNs : max), spans[0].endNs);
-  const total = Math.max(ms(t1 - t0), 0.001);
-  const labelW = Math.min(56, Math.floor(width * 0.42));
-  // label, kind, start, duration, status, then |bar| — separated by one space each
-  const fixed = labelW + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 6 + 1 + 2;
-  const barW = Math.max(8, width - fixed);
-  const shown = rows.slice(0, opts.maxSpans ?? rows.length);
-  const lines = [
-    `${fit("span (service name)", labelW)} ${"kind".padEnd(8)} ${"start ms".padStart(8)} ${"dur ms".padStart(8)} ${"status".padEnd(6)} ` +
-      `|${fit(`0 … ${fmtMs(total)} ms`, barW)}|`,
-  ];
-  for (const { span, depth } of shown) {
-    const start = ms(span.startNs - t0);
-    const dur = Math.max(0, ms(span.endNs - span.startNs));
-    // Cells [from, to): at least one cell, so even a 0.1 ms span shows where it ran.
-    const from = Math.min(barW - 1, Math.floor((start / total) * barW));
-    const to = Math.min(barW, Math.max(from + 1, Math.round(((start + dur) / total) * barW)));
-    const bar = " ".repeat(from) + "█".repeat(to - from) + " ".repeat(barW - to);
-    const status = span.status === "ERROR" ? "ERROR" : span.status === "OK" ? "ok" : "-";
-    lines.push(
-      `${fit(`${"  ".repeat(depth)}${span.service} ${span.name}`, labelW)} ${span.kind.padEnd(8).slice(0, 8)} ` +
-        `${fmtMs(start).padStart(8)} ${fmtMs(dur).padStart(8)} ${status.padEnd(6)} |${bar}|`,
-    );
-  }
-  if (shown.length < rows.length) lines.push(`… ${rows.length - shown.length} more spans`);
-  return lines.join("\n") + "\n";
-}
+// Which traces to show
 
 /** The traces whose first span started at or after `sinceNs` (the load), with the X-Ray segments of those traces. */
 export function loadWindow(
-  spans: readonly OtlpSpan[],
+  spans: readonly Span[],
   segments: readonly XraySegment[],
   sinceNs: bigint,
-): { spans: OtlpSpan[]; segments: XraySegment[]; leftOut: number } {
+): { spans: Span[]; segments: XraySegment[]; leftOut: number } {
   const firstStart = new Map<string, bigint>();
   for (const s of spans) {
     const t = firstStart.get(s.traceId);
@@ -219,7 +139,7 @@ export function loadWindow(
   const keptXray = new Set([...kept].map(xrayTraceId));
   return {
     spans: spans.filter((s) => kept.has(s.traceId)),
-    segments: segments.filter((s) => keptXray.has(s.trace_id)),
+    segments: segments.filter((s) => s.trace_id !== undefined && keptXray.has(s.trace_id)),
     leftOut: firstStart.size - kept.size,
   };
 }
@@ -229,28 +149,16 @@ export function loadWindow(
  * covering the most services, then the fewest spans (readable); else any trace with a CONSUMER span; else the
  * trace with the most services.
  */
-export function pickExampleTrace(spans: readonly OtlpSpan[]): OtlpSpan[] {
-  const byTrace = new Map<string, OtlpSpan[]>();
+export function pickExampleTrace(spans: readonly Span[]): Span[] {
+  const byTrace = new Map<string, Span[]>();
   for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
   const traces = [...byTrace.values()];
-  const services = (t: OtlpSpan[]) => new Set(t.map((s) => s.serviceName)).size;
-  const hasHop = (t: OtlpSpan[]) => t.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications");
-  const isPostFlow = (t: OtlpSpan[]) => t.some((s) => !s.parentSpanId && s.serviceName === "loadgen" && s.name === "flow post");
-  const best = (list: OtlpSpan[][]) =>
+  const services = (t: Span[]) => new Set(t.map((s) => s.serviceName)).size;
+  const hasHop = (t: Span[]) => t.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications");
+  const isPostFlow = (t: Span[]) => t.some((s) => !s.parentSpanId && s.serviceName === "loadgen" && s.name === "flow post");
+  const best = (list: Span[][]) =>
     [...list].sort((a, b) => services(b) - services(a) || a.length - b.length)[0];
   return best(traces.filter((t) => isPostFlow(t) && hasHop(t))) ?? best(traces.filter(hasHop)) ?? best(traces) ?? [];
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The service map (OTLP side only, for real mode where the X-Ray side lives in the console)
-
-export function renderEdgeTable(graph: ServiceGraph): string {
-  const num = (v: number | null) => (v === null ? "-" : fmtMs(v));
-  const rows = graph.edges.map((e: GraphEdge) => [`${e.from} → ${e.to}`, String(e.calls), String(e.errors + e.faults), num(e.p50Ms), num(e.p99Ms)]);
-  const head = ["edge (caller → callee)", "calls", "errors", "p50 ms", "p99 ms"];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => "  " + r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
-  return [line(head), "  " + w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n") + "\n";
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -350,7 +258,7 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
         say(`WARNING: the Collector's ${exporter} exporter failed ${f.count} times; last error: ${f.lastError.slice(0, 300)}`);
       }
 
-      let allSpans: OtlpSpan[] = [];
+      let allSpans: Span[] = [];
       try {
         allSpans = fs.existsSync(tracesFile) ? spansFromOtlpFiles([tracesFile]) : [];
       } catch (err) {
@@ -384,7 +292,7 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       }
       const otlpGraph = graphFromSpans(spans);
       if (xray) {
-        const xrayGraph = graphFromXraySegments(segments as unknown as XraySegmentDocument[]);
+        const xrayGraph = graphFromXraySegments(segments);
         out.push("── Service map: X-Ray segments (stand-in) vs OTLP spans (what Honeycomb got) — `tracemesh compare`", "");
         out.push(renderTable(compareGraphs(xrayGraph, otlpGraph)));
       } else {

@@ -1,4 +1,5 @@
-// Output for `compare`: a plain-text table, Mermaid flowcharts and a small hand-made SVG of both maps.
+// Output for `compare`: a plain-text table, Mermaid flowcharts and a small hand-made SVG of both maps; and the
+// edge table of one graph (the demo's map when the X-Ray side lives in the console).
 import { combined, type Comparison, type EdgeComparison, type MatchCategory } from "./compare.js";
 import type { GraphEdge, ServiceGraph } from "./graph.js";
 
@@ -9,9 +10,14 @@ const TITLES: Record<MatchCategory, string> = {
   "only-otlp": "Only in Honeycomb / OTLP",
 };
 
+/** Milliseconds with three significant-ish digits: 7.88, 14.7. */
+export function formatMs(v: number): string {
+  return v < 10 ? v.toFixed(2) : v.toFixed(1);
+}
+
 function stats(e: GraphEdge | null): string {
   if (!e) return "—";
-  const ms = (v: number | null): string => (v === null ? "-" : v < 10 ? v.toFixed(2) : v.toFixed(1));
+  const ms = (v: number | null): string => (v === null ? "-" : formatMs(v));
   return `${e.calls} calls, ${e.errors}e/${e.faults}f, p50 ${ms(e.p50Ms)} p99 ${ms(e.p99Ms)} ms`;
 }
 
@@ -187,4 +193,14 @@ export function renderSvg(c: Comparison): string {
     `</svg>`,
     "",
   ].join("\n");
+}
+
+/** One graph's edges as a table: caller → callee, calls, errors (4xx and 5xx), p50 and p99. */
+export function renderEdgeTable(graph: ServiceGraph): string {
+  const num = (v: number | null) => (v === null ? "-" : formatMs(v));
+  const rows = graph.edges.map((e: GraphEdge) => [`${e.from} → ${e.to}`, String(e.calls), String(e.errors + e.faults), num(e.p50Ms), num(e.p99Ms)]);
+  const head = ["edge (caller → callee)", "calls", "errors", "p50 ms", "p99 ms"];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => "  " + r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+  return [line(head), "  " + w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n") + "\n";
 }

@@ -22,10 +22,12 @@ import { InputError, parseJsonDocuments, readInputFile } from "./otlp.js";
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-/** One X-Ray segment or subsegment document (the fields this tool reads). */
-export interface XraySegmentDocument {
+/** One X-Ray segment or subsegment document, as PutTraceSegments carries it and BatchGetTraces returns it (the
+ *  fields tracemesh reads; others are kept as they came). */
+export interface XraySegment {
   name: string;
   id: string;
+  /** Absent on subsegments embedded in their segment. */
   trace_id?: string;
   parent_id?: string;
   start_time: number;
@@ -33,18 +35,20 @@ export interface XraySegmentDocument {
   in_progress?: boolean;
   type?: string;
   namespace?: string;
+  origin?: string;
   fault?: boolean;
   error?: boolean;
   throttle?: boolean;
   http?: { request?: { method?: string; url?: string }; response?: { status?: number } };
+  annotations?: Record<string, string | number | boolean>;
   metadata?: Record<string, Record<string, unknown>>;
-  annotations?: Record<string, unknown>;
-  subsegments?: XraySegmentDocument[];
+  subsegments?: XraySegment[];
   links?: { trace_id: string; id: string }[];
+  [field: string]: unknown;
 }
 
 interface FlatDoc {
-  doc: XraySegmentDocument;
+  doc: XraySegment;
   traceId: string;
   parentId: string;
   isSegment: boolean;
@@ -54,17 +58,17 @@ function isObject(value: Json | undefined): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function asDocument(value: Json, label: string): XraySegmentDocument {
+function asDocument(value: Json, label: string): XraySegment {
   const parsed = typeof value === "string" ? (JSON.parse(value) as Json) : value;
   if (!isObject(parsed) || typeof parsed.name !== "string" || typeof parsed.id !== "string") {
     throw new InputError(`${label}: not an X-Ray segment document (needs "name" and "id")`);
   }
-  return parsed as unknown as XraySegmentDocument;
+  return parsed as XraySegment;
 }
 
 /** Accepts segment documents, PutTraceSegments bodies ({TraceSegmentDocuments:[…]}), BatchGetTraces output
  *  ({Traces:[{Segments:[{Document}]}]}) or arrays of those. */
-export function segmentDocumentsFrom(value: Json, label: string): XraySegmentDocument[] {
+export function segmentDocumentsFrom(value: Json, label: string): XraySegment[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => segmentDocumentsFrom(v, `${label}[${i}]`));
   if (typeof value === "string") return [asDocument(value, label)];
   if (!isObject(value)) throw new InputError(`${label}: not an X-Ray segment document`);
@@ -72,7 +76,7 @@ export function segmentDocumentsFrom(value: Json, label: string): XraySegmentDoc
     return value.TraceSegmentDocuments.map((d, i) => asDocument(d, `${label}.TraceSegmentDocuments[${i}]`));
   }
   if (Array.isArray(value.Traces)) {
-    const docs: XraySegmentDocument[] = [];
+    const docs: XraySegment[] = [];
     value.Traces.forEach((t, i) => {
       if (!isObject(t) || !Array.isArray(t.Segments)) return;
       t.Segments.forEach((s, j) => {
@@ -84,8 +88,8 @@ export function segmentDocumentsFrom(value: Json, label: string): XraySegmentDoc
   return [asDocument(value, label)];
 }
 
-export function segmentDocumentsFromFiles(files: readonly string[]): XraySegmentDocument[] {
-  const docs: XraySegmentDocument[] = [];
+export function segmentDocumentsFromFiles(files: readonly string[]): XraySegment[] {
+  const docs: XraySegment[] = [];
   for (const file of files) {
     for (const value of parseJsonDocuments(readInputFile(file), file)) {
       try {
@@ -98,9 +102,9 @@ export function segmentDocumentsFromFiles(files: readonly string[]): XraySegment
   return docs;
 }
 
-function flatten(docs: readonly XraySegmentDocument[]): FlatDoc[] {
+function flatten(docs: readonly XraySegment[]): FlatDoc[] {
   const out: FlatDoc[] = [];
-  const visit = (doc: XraySegmentDocument, traceId: string, parentId: string, embedded: boolean): void => {
+  const visit = (doc: XraySegment, traceId: string, parentId: string, embedded: boolean): void => {
     // An embedded subsegment is a subsegment whatever its "type" says; a top-level document is a segment unless
     // it says "subsegment".
     const isSegment = !embedded && doc.type !== "subsegment";
@@ -111,32 +115,32 @@ function flatten(docs: readonly XraySegmentDocument[]): FlatDoc[] {
   return out;
 }
 
-function resourceServiceName(doc: XraySegmentDocument): string | undefined {
+function resourceServiceName(doc: XraySegment): string | undefined {
   const v = doc.metadata?.default?.["otel.resource.service.name"];
   return typeof v === "string" ? v : undefined;
 }
 
-function metadataString(doc: XraySegmentDocument, key: string): string | undefined {
+function metadataString(doc: XraySegment, key: string): string | undefined {
   const v = doc.metadata?.default?.[key];
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-function durationMs(doc: XraySegmentDocument): number | null {
+function durationMs(doc: XraySegment): number | null {
   if (typeof doc.end_time !== "number" || typeof doc.start_time !== "number") return null;
   return (doc.end_time - doc.start_time) * 1000;
 }
 
 /** The exporter splits a span marked aws.span.kind=LOCAL_ROOT (not SERVER/INTERNAL) into a service segment and this
  *  dependency subsegment (named aws.remote.service); its metadata keeps the marker. */
-function isLocalRootDependency(doc: XraySegmentDocument): boolean {
+function isLocalRootDependency(doc: XraySegment): boolean {
   return metadataString(doc, "aws.span.kind") === "LOCAL_ROOT";
 }
 
-function isRemote(doc: XraySegmentDocument): boolean {
+function isRemote(doc: XraySegment): boolean {
   return doc.namespace === "remote" || doc.namespace === "aws";
 }
 
-export function graphFromXraySegments(input: readonly (XraySegmentDocument | string)[]): ServiceGraph {
+export function graphFromXraySegments(input: readonly (XraySegment | string)[]): ServiceGraph {
   const docs = input.map((d, i) => (typeof d === "string" ? asDocument(d, `document ${i}`) : d));
   const flat = flatten(docs);
   const builder = new GraphBuilder("xray");

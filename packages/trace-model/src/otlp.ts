@@ -1,32 +1,14 @@
-// The Honeycomb side of the comparison: what the Collector exported over OTLP (the same spans Honeycomb receives),
-// read from the Collector's file exporter (one ExportTraceServiceRequest as OTLP/JSON per line).
+// OTLP/JSON into the one span model: one ExportTraceServiceRequest (`{"resourceSpans":[…]}`), the Collector file
+// exporter's output (one request per line) and the graph `compare` draws from the spans (the Honeycomb side of the
+// comparison: what the Collector exported over OTLP is what Honeycomb receives).
 import { readFileSync } from "node:fs";
 import { GraphBuilder, classifyFailure, type ServiceGraph } from "./graph.js";
-
-export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
-
-export interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: SpanKind;
-  startNs: bigint;
-  endNs: bigint;
-  attributes: Record<string, AttributeValue>;
-  statusCode: "UNSET" | "OK" | "ERROR";
-  links: { traceId: string; spanId: string }[];
-  serviceName: string;
-  resource: Record<string, AttributeValue>;
-}
-
-export type SpanKind = "UNSPECIFIED" | "INTERNAL" | "SERVER" | "CLIENT" | "PRODUCER" | "CONSUMER";
-const KINDS: SpanKind[] = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
-const STATUS: OtlpSpan["statusCode"][] = ["UNSET", "OK", "ERROR"];
+import { SPAN_KINDS, STATUS_CODES, type AttributeValue, type Attributes, type Span } from "./span.js";
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
+/** Input a user gave that cannot be read (the CLI exits 2 on it). */
 export class InputError extends Error {}
 
 function isObject(value: Json | undefined): value is JsonObject {
@@ -58,15 +40,15 @@ function anyValue(value: Json | undefined): AttributeValue {
   return null;
 }
 
-function keyValues(list: Json | undefined): Record<string, AttributeValue> {
-  const out: Record<string, AttributeValue> = {};
+function keyValues(list: Json | undefined): Attributes {
+  const out: Attributes = {};
   for (const kv of array(list)) {
     if (isObject(kv) && typeof kv.key === "string") out[kv.key] = anyValue(kv.value);
   }
   return out;
 }
 
-function enumValue<T extends string>(value: Json | undefined, names: T[], prefix: string): T {
+function enumValue<T extends string>(value: Json | undefined, names: readonly T[], prefix: string): T {
   if (typeof value === "number") return names[value] ?? names[0];
   if (typeof value === "string") {
     const bare = value.startsWith(prefix) ? value.slice(prefix.length) : value;
@@ -76,12 +58,13 @@ function enumValue<T extends string>(value: Json | undefined, names: T[], prefix
   return names[0];
 }
 
-/** Spans from one ExportTraceServiceRequest (`{"resourceSpans":[…]}`) in OTLP/JSON. */
-export function spansFromRequest(request: Json): OtlpSpan[] {
+/** Spans from one ExportTraceServiceRequest (`{"resourceSpans":[…]}`) in OTLP/JSON, or protobuf's generic JSON
+ *  mapping of it (base64 ids, numeric enums). */
+export function spansFromRequest(request: Json): Span[] {
   if (!isObject(request) || !Array.isArray(request.resourceSpans)) {
     throw new InputError('not an OTLP/JSON traces request: no "resourceSpans" array');
   }
-  const spans: OtlpSpan[] = [];
+  const spans: Span[] = [];
   for (const rs of request.resourceSpans) {
     if (!isObject(rs)) continue;
     const resource = isObject(rs.resource) ? keyValues(rs.resource.attributes) : {};
@@ -89,23 +72,30 @@ export function spansFromRequest(request: Json): OtlpSpan[] {
     // "instrumentationLibrarySpans" is the pre-1.0 name some old files still carry.
     for (const ss of [...array(rs.scopeSpans), ...array(rs.instrumentationLibrarySpans)]) {
       if (!isObject(ss)) continue;
+      const scope = isObject(ss.scope) && typeof ss.scope.name === "string" ? ss.scope.name : "";
       for (const s of array(ss.spans)) {
         if (!isObject(s)) continue;
+        const status = isObject(s.status) ? s.status : {};
         spans.push({
           traceId: normalizeId(s.traceId),
           spanId: normalizeId(s.spanId),
           parentSpanId: normalizeId(s.parentSpanId),
           name: typeof s.name === "string" ? s.name : "",
-          kind: enumValue(s.kind, KINDS, "SPAN_KIND_"),
+          kind: enumValue(s.kind, SPAN_KINDS, "SPAN_KIND_"),
           startNs: BigInt(String(s.startTimeUnixNano ?? "0")),
           endNs: BigInt(String(s.endTimeUnixNano ?? "0")),
           attributes: keyValues(s.attributes),
-          statusCode: enumValue(isObject(s.status) ? s.status.code : undefined, STATUS, "STATUS_CODE_"),
+          statusCode: enumValue(status.code, STATUS_CODES, "STATUS_CODE_"),
+          statusMessage: typeof status.message === "string" ? status.message : "",
+          events: array(s.events)
+            .filter(isObject)
+            .map((e) => ({ name: typeof e.name === "string" ? e.name : "", attributes: keyValues(e.attributes) })),
           links: array(s.links)
             .filter(isObject)
             .map((l) => ({ traceId: normalizeId(l.traceId), spanId: normalizeId(l.spanId) })),
           serviceName,
           resource,
+          scope,
         });
       }
     }
@@ -142,8 +132,8 @@ export function readInputFile(file: string): string {
   }
 }
 
-export function spansFromOtlpFiles(files: readonly string[]): OtlpSpan[] {
-  const spans: OtlpSpan[] = [];
+export function spansFromOtlpFiles(files: readonly string[]): Span[] {
+  const spans: Span[] = [];
   for (const file of files) {
     for (const doc of parseJsonDocuments(readInputFile(file), file)) {
       try {
@@ -156,13 +146,30 @@ export function spansFromOtlpFiles(files: readonly string[]): OtlpSpan[] {
   return spans;
 }
 
-function str(attrs: Record<string, AttributeValue>, key: string): string | undefined {
+/**
+ * The spans in a file exporter's output that is still being written (a live Collector): lines that are not
+ * complete JSON yet are skipped, where spansFromOtlpFiles would refuse the file.
+ */
+export function parseOtlpJsonLines(text: string): Span[] {
+  return text
+    .split("\n")
+    .filter((line) => line.trim().startsWith("{"))
+    .flatMap((line) => {
+      try {
+        return spansFromRequest(JSON.parse(line) as Json);
+      } catch {
+        return [];
+      }
+    });
+}
+
+function str(attrs: Attributes, key: string): string | undefined {
   const v = attrs[key];
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
 /** The callee a CLIENT/PRODUCER span names by its attributes when no SERVER/CONSUMER span answers it. */
-function calleeFromAttributes(span: OtlpSpan): string | undefined {
+function calleeFromAttributes(span: Span): string | undefined {
   const a = span.attributes;
   return (
     str(a, "peer.service") ??
@@ -174,7 +181,7 @@ function calleeFromAttributes(span: OtlpSpan): string | undefined {
   );
 }
 
-function httpStatus(attrs: Record<string, AttributeValue>): number | undefined {
+function httpStatus(attrs: Attributes): number | undefined {
   const v = attrs["http.response.status_code"] ?? attrs["http.status_code"];
   return typeof v === "number" ? v : undefined;
 }
@@ -182,11 +189,11 @@ function httpStatus(attrs: Record<string, AttributeValue>): number | undefined {
 /** Builds the service graph from OTLP spans: an edge per CLIENT/PRODUCER span, from its service to the service of the
  *  SERVER/CONSUMER span that is its child (or links to it), else to the name its attributes give
  *  (peer.service, db.system.name/db.system, rpc.service, server.address). Latency = the client span's duration. */
-export function graphFromSpans(spans: readonly OtlpSpan[]): ServiceGraph {
+export function graphFromSpans(spans: readonly Span[]): ServiceGraph {
   const builder = new GraphBuilder("otlp");
-  const answering = new Map<string, OtlpSpan[]>(); // traceId/spanId of a client → SERVER/CONSUMER spans answering it
+  const answering = new Map<string, Span[]>(); // traceId/spanId of a client → SERVER/CONSUMER spans answering it
   const key = (traceId: string, spanId: string): string => `${traceId}/${spanId}`;
-  const add = (k: string, s: OtlpSpan): void => {
+  const add = (k: string, s: Span): void => {
     const list = answering.get(k) ?? [];
     list.push(s);
     answering.set(k, list);

@@ -1,24 +1,55 @@
 // The whole mesh as real processes on free loopback ports: users, activities, notifications and
 // api, each started the way its `start` script does (node --require @tracemesh/telemetry/register
-// dist/src/main.js), each waited for with a bounded readiness check. Used by the demo, the
-// end-to-end tests and the benchmarks.
+// <its main>), each waited for with a bounded readiness check. Used by the demo, the end-to-end
+// tests and the benchmarks. Every program it runs is a dependency of this package, found through
+// that package's `exports` map (`@tracemesh/users/main`…), never by a path into the repository.
 import fs from "node:fs";
 import path from "node:path";
-import { freePort } from "./ports.js";
-import { startProcess, type ManagedProcess } from "./process.js";
-import { startRedis, type LocalRedis } from "./redis-server.js";
-import { grpcServing } from "./grpc-health.js";
-import { httpStatus, waitFor } from "./wait.js";
-
-/** The repository root (this file is packages/devkit/dist/src/mesh.js once built). */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
+import {
+  freePort,
+  grpcServing,
+  httpStatus,
+  nodeArgsFrom,
+  resolveFrom,
+  startProcess,
+  startRedis,
+  waitFor,
+  type ExitStatus,
+  type LocalRedis,
+  type ManagedProcess,
+} from "@tracemesh/devkit";
 
 export const GRPC_SERVICES = ["users", "activities", "notifications"] as const;
 export type GrpcServiceName = (typeof GRPC_SERVICES)[number];
 export type MeshService = GrpcServiceName | "api";
 
-export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+/** The programs the mesh and its clients run, by the package entry point that names them. */
+export const ENTRY_POINTS = {
+  users: "@tracemesh/users/main",
+  activities: "@tracemesh/activities/main",
+  notifications: "@tracemesh/notifications/main",
+  api: "@tracemesh/api/main",
+  seed: "@tracemesh/api/seed",
+  loadgen: "@tracemesh/loadgen/main",
+} as const;
+export type EntryPoint = keyof typeof ENTRY_POINTS;
 
+const PACKAGE_DIR = path.resolve(__dirname, "..", "..");
+
+/** The file of one of the mesh's programs; throws, saying what to build, when it is not built. */
+export function entryPoint(name: EntryPoint): string {
+  const file = resolveFrom(PACKAGE_DIR, ENTRY_POINTS[name]);
+  if (!file) throw new Error(`${ENTRY_POINTS[name]} does not resolve (not built?): run pnpm -r run build`);
+  return file;
+}
+
+/** The package folder a program belongs to (its working directory, as with `pnpm start`). */
+export function packageDirOf(file: string): string {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+  }
+  throw new Error(`no package.json above ${file}`);
+}
 export interface MeshOtelOptions {
   /** OTLP/HTTP base endpoint the services export to, e.g. http://127.0.0.1:4318. */
   endpoint: string;
@@ -54,11 +85,9 @@ export interface Mesh {
   stop(): Promise<Record<MeshService, ExitStatus>>;
 }
 
-const TELEMETRY_REGISTER = path.join(REPO_ROOT, "packages", "telemetry", "dist", "src", "register.js");
-
 /** Node arguments that run `script` the way the services' start scripts do (telemetry preloaded when built). */
 export function nodeArgs(script: string): string[] {
-  return fs.existsSync(TELEMETRY_REGISTER) ? ["--require", TELEMETRY_REGISTER, script] : [script];
+  return nodeArgsFrom(PACKAGE_DIR, script);
 }
 
 /** OTEL_* variables for a process of the mesh (SDK off unless an endpoint is given). */
@@ -73,12 +102,6 @@ export function telemetryEnv(otel: MeshOtelOptions | undefined): NodeJS.ProcessE
     OTEL_METRICS_EXPORTER: "none",
     ...otel.env,
   };
-}
-
-function serviceMain(name: string): string {
-  const main = path.join(REPO_ROOT, "services", name, "dist", "src", "main.js");
-  if (!fs.existsSync(main)) throw new Error(`services/${name} is not built (${main} missing): run pnpm --filter @tracemesh/${name} build`);
-  return main;
 }
 
 function tail(text: string, lines = 40): string {
@@ -104,7 +127,7 @@ async function waitUntilReady(proc: ManagedProcess, what: string, check: () => P
 
 export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
-  const mains = Object.fromEntries([...GRPC_SERVICES, "api"].map((s) => [s, serviceMain(s)])) as Record<MeshService, string>;
+  const mains = Object.fromEntries([...GRPC_SERVICES, "api"].map((s) => [s, entryPoint(s as MeshService)])) as Record<MeshService, string>;
   const local = opts.redisUrl ? undefined : await startRedis({ echo: opts.echo });
   const redisUrl = opts.redisUrl ?? local!.url;
 
@@ -128,7 +151,7 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
     const env = { ...process.env, LOG_LEVEL: "info", ...clientEnv, ...opts.env, ...own, ...opts.serviceEnv?.[name] };
     processes[name] = startProcess(name, process.execPath, nodeArgs(mains[name]), {
       env,
-      cwd: path.join(REPO_ROOT, "services", name),
+      cwd: packageDirOf(mains[name]),
       echo: opts.echo,
     });
   };

@@ -1,5 +1,5 @@
-// The demo (`npm run demo` → scripts/demo.sh → this file): the real Collector with its sinks
-// (demo-telemetry.ts), Redis, the whole mesh, demo data, then loadgen for a bounded time; prints
+// The demo (`npm run demo` → scripts/demo.sh → `tracemesh demo`): the real Collector with its sinks
+// (telemetry.ts), Redis, the whole mesh, demo data, then loadgen for a bounded time; prints
 // loadgen's per-route summary, one trace as a waterfall and the service map, stops everything and
 // exits 0. `--keep-running` seeds and then keeps the mesh (and Collector) up, printing their URLs,
 // until Ctrl-C. `--no-collector` runs the mesh without tracing.
@@ -11,8 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { telemetryDemo } from "./demo-telemetry.js";
-import { REPO_ROOT, nodeArgs, startMesh, telemetryEnv, type ExitStatus, type Mesh, type MeshOtelOptions, type MeshService } from "./mesh.js";
+import type { ExitStatus } from "@tracemesh/devkit";
+import { entryPoint, nodeArgs, packageDirOf, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
 
 export interface DemoOptions {
   /** loadgen --duration, e.g. 30s. */
@@ -54,16 +54,17 @@ interface LoadSummary {
 const say = (line: string) => process.stderr.write(`\x1b[1;34m[demo]\x1b[0m ${line}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Runs a node script of the repo with inherited stdio; resolves its exit code (killed past timeoutMs). */
-function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<number> {
+/** Runs one of the mesh's programs with inherited stdio; resolves its exit code (killed past timeoutMs). */
+function runNode(program: EntryPoint, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<number> {
+  const script = entryPoint(program);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...nodeArgs(path.join(REPO_ROOT, script)), ...args], {
-      cwd: REPO_ROOT,
+    const child = spawn(process.execPath, [...nodeArgs(script), ...args], {
+      cwd: packageDirOf(script),
       env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit"],
     });
     const timer = setTimeout(() => {
-      say(`${script} still running after ${seconds(timeoutMs)}; stopping it`);
+      say(`${program} still running after ${seconds(timeoutMs)}; stopping it`);
       child.kill("SIGTERM");
       setTimeout(() => child.kill("SIGKILL"), 5000).unref();
     }, timeoutMs);
@@ -73,7 +74,7 @@ function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, timeout
     });
     child.on("error", (err) => {
       clearTimeout(timer);
-      say(`could not start ${script}: ${err.message}`);
+      say(`could not start ${program}: ${err.message}`);
       resolve(1);
     });
   });
@@ -134,7 +135,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}`);
 
     // Named, so its traffic is told apart from loadgen's in the traces.
-    const seedCode = await runNode("services/api/dist/src/seed.js", [], { ...mesh.clientEnv, OTEL_SERVICE_NAME: "seed" }, 60_000);
+    const seedCode = await runNode("seed", [], { ...mesh.clientEnv, OTEL_SERVICE_NAME: "seed" }, 60_000);
     if (seedCode !== 0) throw new Error(`seeding failed (exit ${seedCode})`);
 
     if (opts.keepRunning) {
@@ -154,7 +155,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
       ? { ...telemetryEnv(otel), OTEL_SERVICE_NAME: "loadgen", TRACEMESH_HTTP_PEERS: `${new URL(mesh.apiUrl).host}=api` }
       : telemetryEnv(otel);
     const loadCode = await runNode(
-      "services/loadgen/dist/src/main.js",
+      "loadgen",
       ["--base-url", mesh.apiUrl, "--rate", opts.rate, "--duration", opts.duration, "--json", jsonPath, "--max-error-rate", opts.maxErrorRate, "--wait-ready", "10s"],
       loadgenEnv,
       loadMs + 60_000,
@@ -179,7 +180,18 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   }
 }
 
-export function parseDemoArgs(argv: string[]): DemoOptions {
+export const DEMO_USAGE =
+  "usage: tracemesh demo [--duration 30s] [--rate 30] [--max-error-rate 0.01] [--keep-running] [--no-collector] [--echo]\n" +
+  "  Starts the OpenTelemetry Collector, Redis (or uses REDIS_URL) and every service, seeds demo data, runs\n" +
+  "  loadgen, prints its summary, one trace as a waterfall and the service map (X-Ray vs OTLP).\n" +
+  "  Sinks: HONEYCOMB_API_KEY set → real Honeycomb, else a local stand-in; AWS_REGION + credentials\n" +
+  "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in (moto).\n" +
+  "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
+  "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
+  "  --echo          copy every process's log lines to stderr\n";
+
+/** The demo's options from its arguments, or "help"; throws on bad usage. */
+export function parseDemoArgs(argv: string[]): DemoOptions | "help" {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -192,19 +204,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
       help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(
-      "usage: demo [--duration 30s] [--rate 30] [--max-error-rate 0.01] [--keep-running] [--no-collector] [--echo]\n" +
-        "  Starts the OpenTelemetry Collector, Redis (or uses REDIS_URL) and every service, seeds demo data, runs\n" +
-        "  loadgen, prints its summary, one trace as a waterfall and the service map (X-Ray vs OTLP).\n" +
-        "  Sinks: HONEYCOMB_API_KEY set → real Honeycomb, else a local stand-in; AWS_REGION + credentials\n" +
-        "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in (moto).\n" +
-        "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
-        "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
-        "  --echo          copy every process's log lines to stderr\n",
-    );
-    process.exit(0);
-  }
+  if (values.help) return "help";
   if (!/^\d+(\.\d+)?$/.test(values.rate)) throw new Error(`--rate must be a number, got "${values.rate}"`);
   durationMs(values.duration);
   return {
@@ -215,21 +215,4 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     echo: values.echo,
     collector: !values["no-collector"],
   };
-}
-
-if (require.main === module) {
-  let opts: DemoOptions;
-  try {
-    opts = parseDemoArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`demo: ${(err as Error).message}\n`);
-    process.exit(2);
-  }
-  runDemo(opts, opts.collector ? [telemetryDemo({ echo: opts.echo })] : []).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      say(`failed: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
 }
