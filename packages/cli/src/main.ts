@@ -4,6 +4,7 @@
 // every command and subcommand answers --help/-h with its own usage and exit 0.
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import {
   InputError,
   compareGraphs,
@@ -80,10 +81,10 @@ function out(text: string, file: string | undefined): void {
   else process.stdout.write(text);
 }
 
-function parseDuration(text: string): number {
-  const m = /^(\d+)(s|m|h)$/.exec(text);
-  if (!m) throw new UsageError(`--since: expected e.g. 30s, 15m or 2h, got "${text}"`);
-  return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as "s" | "m" | "h"];
+function sinceMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`--since: expected ${DURATION_GRAMMAR}, got "${text}"`);
+  return ms;
 }
 
 function parseDate(text: string, flag: string): Date {
@@ -140,7 +141,7 @@ async function compareCommand(args: string[]): Promise<void> {
     xray = graphFromXrayFiles(values["xray-segments"]);
   } else {
     const end = values.end ? parseDate(values.end, "--end") : new Date();
-    const start = values.start ? parseDate(values.start, "--start") : new Date(end.getTime() - parseDuration(values.since));
+    const start = values.start ? parseDate(values.start, "--start") : new Date(end.getTime() - sinceMs(values.since));
     const live = await fetchXrayGraph({
       start,
       end,

@@ -28,18 +28,26 @@ const GRPC_TO_HTTP: Partial<Record<status, [number, string]>> = {
 };
 
 /**
- * The HttpError to answer with for anything a handler threw, or undefined for a bug (→ 500).
- * `dependency` names the service called, for 503 messages.
+ * The 503 for a call to `dependency` that did not answer (UNAVAILABLE, DEADLINE_EXCEEDED), naming it;
+ * undefined for any other error. Without a name the message says "a dependency".
  */
+export function unavailableError(err: unknown, dependency?: string): HttpError | undefined {
+  if (!isServiceError(err)) return undefined;
+  const mapped = GRPC_TO_HTTP[err.code];
+  if (!mapped || mapped[0] !== 503) return undefined;
+  const code = mapped[1];
+  // A fixed text: the details of a transport failure are not for the client.
+  return new HttpError(503, code, dependency ? `${dependency} did not answer (${code})` : `a dependency did not answer (${err.details || code})`);
+}
+
+/** The HttpError to answer with for anything a handler threw, or undefined for a bug (→ 500). */
 export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
-  if (isServiceError(err)) {
-    const mapped = GRPC_TO_HTTP[err.code];
-    if (!mapped) return undefined;
-    const [httpStatus, code] = mapped;
-    // 4xx details come from our own services' validation and are safe to show; 503s get a fixed text.
-    const message = httpStatus === 503 ? `a dependency did not answer (${err.details || code})` : err.details || code;
-    return new HttpError(httpStatus, code, message);
-  }
-  return undefined;
+  if (!isServiceError(err)) return undefined;
+  const unavailable = unavailableError(err);
+  if (unavailable) return unavailable;
+  const mapped = GRPC_TO_HTTP[err.code];
+  if (!mapped) return undefined;
+  // 4xx details come from our own services' validation and are safe to show.
+  return new HttpError(mapped[0], mapped[1], err.details || mapped[1]);
 }

@@ -7,7 +7,7 @@ import { Backends } from "./clients.js";
 import { loadConfig } from "./config.js";
 import { buildRouter } from "./handlers.js";
 import { createServer } from "./server.js";
-import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "./telemetry.js";
+import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 
 /** The OpenAPI document kept in the repo next to package.json (dist/src/main.js → ../../). */
 export const OPENAPI_PATH = path.join(__dirname, "..", "..", "openapi.json");

@@ -6,7 +6,7 @@ import { SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Logger } from "@tracemesh/runtime";
 import { HttpError, toHttpError } from "./errors.js";
 import { Router } from "./router.js";
-import { reportError, setHttpRoute } from "./telemetry.js";
+import { reportError, setHttpRoute } from "@tracemesh/telemetry";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 

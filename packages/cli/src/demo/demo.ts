@@ -12,6 +12,7 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 import type { ExitStatus } from "@tracemesh/devkit";
+import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import { entryPoint, nodeArgs, packageDirOf, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
 
 export interface DemoOptions {
@@ -80,10 +81,11 @@ function runNode(program: EntryPoint, args: string[], env: NodeJS.ProcessEnv, ti
   });
 }
 
+/** loadgen's --duration, read with the same grammar loadgen uses. */
 function durationMs(text: string): number {
-  const m = /^(\d+)(ms|s|m)$/.exec(text);
-  if (!m) throw new Error(`--duration must look like 30s, 2m or 500ms, got "${text}"`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as "ms" | "s" | "m"];
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new Error(`--duration must be ${DURATION_GRAMMAR}, got "${text}"`);
+  return ms;
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
