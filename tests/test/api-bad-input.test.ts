@@ -1,3 +1,4 @@
+// tools: redis
 // Bad input at the HTTP edge, against the whole mesh as processes: every case gets its documented
 // status and `{error: {code, message}}`, no process crashes, nothing is stored. Also: /readyz names
 // a dependency that is down while the home feed degrades instead of failing, and the OpenAPI

@@ -1,3 +1,4 @@
+// tools: collector moto
 /**
  * The Collector configuration, checked by the real Collector (otelcol-tracemesh, built by
  * scripts/tools/20-collector.sh): `validate` on every Collector config in the repo, then a live run

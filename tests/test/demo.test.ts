@@ -1,3 +1,4 @@
+// tools: redis collector moto
 // The demo's tracing step: the waterfall formatter and sink choice as units, then the whole demo in-process
 // (runDemo with a 5 s load) against the real Collector, with the local Honeycomb stand-in and the X-Ray stand-in
 // (moto behind a proxy that checks SigV4 and segment documents like the real PutTraceSegments) — the only fakes,

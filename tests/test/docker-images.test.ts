@@ -1,3 +1,4 @@
+// tools: docker
 // The service images, built for real with Docker from deploy/docker/Dockerfile on the locally made
 // bases (no container registry is reachable: scripts/docker-base-image.sh), then run: each image's
 // size and user, each container's gRPC health or /healthz, the whole mesh on a user-defined Docker

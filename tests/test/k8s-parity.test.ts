@@ -1,3 +1,4 @@
+// tools: helm
 // The Helm chart and the kustomize manifests must describe the same cluster: same objects (kind,
 // namespace, name) and the same content, after removing only what legitimately differs — Helm's
 // bookkeeping labels, its checksum annotations, and kustomize's hash suffix on generated ConfigMaps.

@@ -1,3 +1,4 @@
+// tools: skaffold
 // skaffold.yaml checked by skaffold itself (v2.16.1, scripts/tools/33-skaffold.sh), offline:
 // `skaffold diagnose --yaml-only` (the effective config per module and profile, including activation by
 // kube context from a throw-away kubeconfig) and `skaffold render --offline=true --digest-source=none`

@@ -1,3 +1,4 @@
+// tools: redis
 // The whole mesh as processes (real redis-server, the four services on free ports), driven
 // through the HTTP API: sign-up → post with an @mention → reply → like → notifications.
 import { after, before, describe, test } from "node:test";

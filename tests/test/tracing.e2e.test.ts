@@ -1,3 +1,4 @@
+// tools: redis collector moto
 // One trace across every hop, end to end: real redis-server, the four services as processes (started
 // like their `start` scripts, with --require @tracemesh/telemetry/register), the real Collector
 // (otelcol-tracemesh with deploy/collector/config.yaml + local.yaml) exporting to local stand-ins for

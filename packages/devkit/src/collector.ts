@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { freePort } from "./ports.js";
 import { startProcess, type ManagedProcess } from "./process.js";
-import { repoRoot } from "./paths.js";
+import { TOOL_BIN, repoRoot } from "./paths.js";
 import { httpStatus, waitFor } from "./wait.js";
 import { parseOtlpJsonLines, type Span } from "@tracemesh/trace-model";
 
@@ -16,8 +16,7 @@ export function localCollectorConfigs(): string[] {
 
 /** Path of the Collector binary: OTELCOL_BIN, else the one scripts/tools/20-collector.sh builds. */
 export function findCollector(): string {
-  const cache = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
-  for (const candidate of [process.env.OTELCOL_BIN, path.join(cache, "bin", "otelcol-tracemesh")]) {
+  for (const candidate of [process.env.OTELCOL_BIN, path.join(TOOL_BIN, "otelcol-tracemesh")]) {
     if (candidate && fs.existsSync(candidate)) return candidate;
   }
   throw new Error("otelcol-tracemesh not found: run `bash scripts/tools/20-collector.sh` (builds the Collector, ~5 min once)");

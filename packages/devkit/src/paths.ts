@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 
 /** The repository root (the folder holding pnpm-workspace.yaml) above this file. */
@@ -11,6 +12,11 @@ export function repoRoot(): string {
 }
 
 export const REPO_ROOT = repoRoot();
+
+/** Where scripts/tools/*.sh install the tools: TRACEMESH_CACHE, by default the same folder scripts/lib.sh uses. */
+export const TOOL_CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
+/** The tools' binaries (TRACEMESH_BIN, as scripts/lib.sh exports it). */
+export const TOOL_BIN = process.env.TRACEMESH_BIN ?? path.join(TOOL_CACHE, "bin");
 
 /**
  * The file `specifier` names as seen from the package in `packageDir`: through that package's own

@@ -1,3 +1,4 @@
+// tools: redis
 // Redis access and the error classification that decides UNAVAILABLE, against a real redis-server (paused
 // with SIGSTOP for a hang) behind a real gRPC server on a loopback port: a storage outage must reach the
 // caller as UNAVAILABLE, a bug as INTERNAL without its message. (A stopped Redis is issue 15's: today it

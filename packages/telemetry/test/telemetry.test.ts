@@ -1,3 +1,4 @@
+// tools: redis
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";

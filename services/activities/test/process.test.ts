@@ -1,3 +1,4 @@
+// tools: redis
 // activities as a real process: health, reflection, SIGTERM and invalid configuration (the checks every
 // gRPC service shares live in @tracemesh/devkit).
 import path from "node:path";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
+import { TOOL_BIN } from "../paths.js";
 import { freePort } from "../ports.js";
 import { startProcess, type ManagedProcess } from "../process.js";
 import { httpStatus, waitFor } from "../wait.js";
@@ -53,8 +53,7 @@ export function checkSegmentDocument(doc: unknown): string | undefined {
 
 /** Path of moto_server: MOTO_SERVER_BIN, else the one scripts/tools/25-moto.sh installs. */
 export function findMotoServer(): string {
-  const cache = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
-  for (const candidate of [process.env.MOTO_SERVER_BIN, path.join(cache, "bin", "moto_server")]) {
+  for (const candidate of [process.env.MOTO_SERVER_BIN, path.join(TOOL_BIN, "moto_server")]) {
     if (candidate && fs.existsSync(candidate)) return candidate;
   }
   throw new Error("moto_server not found: run `bash scripts/tools/25-moto.sh` (installs moto[server] from PyPI)");
