@@ -13,7 +13,9 @@ PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/p
 [ -n "$PNPM_VERSION" ] || { echo "package.json has no \"packageManager\": \"pnpm@…\"" >&2; exit 1; }
 
 # Daemons a tool script starts for this run (dockerd) write their pid here; the run stops them at exit.
-export TRACEMESH_STARTED_PIDS="${TRACEMESH_STARTED_PIDS:-$TRACEMESH_CACHE/run/pids}"
+# One folder per top-level run (the scripts it runs inherit it), so a run never stops a daemon that another
+# run on the same machine started and still uses.
+export TRACEMESH_STARTED_PIDS="${TRACEMESH_STARTED_PIDS:-$TRACEMESH_CACHE/run/pids/$$}"
 mkdir -p "$TRACEMESH_STARTED_PIDS"
 
 # Stops every daemon a tool script started during this run (bounded: SIGTERM, then SIGKILL after 20 s).
@@ -29,6 +31,7 @@ stop_started_daemons() {
     for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  rmdir "$TRACEMESH_STARTED_PIDS" 2>/dev/null || true
 }
 
 log() { printf '\033[1;34m[tracemesh]\033[0m %s\n' "$*" >&2; }
