@@ -1,5 +1,5 @@
 // Programmatic API of @tracemesh/cli (used by the end-to-end test to compare real Collector output).
-export { compareGraphs, type Comparison, type CompareOptions, type EdgeComparison, type MatchCategory } from "./compare.js";
+export { compareGraphs, type Comparison, type CompareOptions, type EdgeComparison, type ExplainedDifference, type MatchCategory } from "./compare.js";
 export { type GraphEdge, type GraphNode, type ServiceGraph, classifyFailure, percentile } from "./graph.js";
 export { InputError, graphFromOtlp, graphFromSpans, spansFromOtlpFiles, spansFromRequest, type OtlpSpan } from "./otlp.js";
 export {

@@ -321,7 +321,8 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       collector = await startCollector({ env: collectorEnv, tracesFile, echo: options.echo });
       say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${tracesFile}`);
       // Spans reach the Collector within a second, so the demo need not wait out the default 5 s batches.
-      return { endpoint: collector.otlpHttpUrl, env: { OTEL_BSP_SCHEDULE_DELAY: "1000" } };
+      // moderation (X-Ray SDK) sends its segments to the Collector's awsxray receiver, as to a daemon.
+      return { endpoint: collector.otlpHttpUrl, env: { OTEL_BSP_SCHEDULE_DELAY: "1000" }, xrayDaemonAddress: `127.0.0.1:${collector.xrayUdpPort}` };
     },
 
     urls(mesh: Mesh): string[] {

@@ -30,7 +30,8 @@ import {
   type Logger,
 } from "@tracemesh/runtime";
 import type { ActivitiesStore, ActivityRecord, StoredActivity, TimelineEntry } from "./store.js";
-import { assembleTimeline, sendEvent, setActingUser, setResultLength } from "./tracing.js";
+import type { ModerationClient } from "./moderation.js";
+import { assembleTimeline, sendEvent, setActingUser, setModerationOutcome, setResultLength } from "./tracing.js";
 
 const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -118,6 +119,9 @@ export interface ActivitiesHandlersDeps {
   users: UsersServiceClient;
   logger: Logger;
   usersDeadlineMs: number;
+  /** Asked before a post or reply is stored; undefined = no moderation. */
+  moderation?: ModerationClient;
+  moderationDeadlineMs: number;
   /** Milliseconds since the epoch; replaceable so tests can control time. */
   now: () => number;
 }
@@ -195,6 +199,7 @@ export class ActivitiesHandlers {
     if (ttlMs === undefined) throw invalidArgument("ttl must be one of the Ttl values (not TTL_UNSPECIFIED)");
     setActingUser(handle);
     await this.requireUser(handle);
+    await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
     const activity: StoredActivity = { uuid: randomUUID(), handle, message, createdAt, expiresAt: createdAt + ttlMs };
     await sendEvent(async (trace) => {
@@ -220,6 +225,7 @@ export class ActivitiesHandlers {
     setActingUser(handle);
     await this.requireUser(handle);
     const parent = await this.liveActivity(parentUuid);
+    await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
     const reply = { uuid: randomUUID(), handle, message, createdAt, expiresAt: parent.expiresAt, replyTo: parent.uuid };
     await sendEvent(async (trace) => {
@@ -259,6 +265,21 @@ export class ActivitiesHandlers {
     });
     const names = await this.displayNames([activity.handle], call);
     return { activity: toActivity({ ...activity, likesCount: liked.likesCount }, names), newlyLiked: liked.newlyLiked };
+  }
+
+  /**
+   * Asks moderation whether `message` may be stored, within moderationDeadlineMs and the incoming
+   * call's deadline: refused → INVALID_ARGUMENT with the reasons; no answer in time → stored anyway,
+   * the span says app.moderation.skipped=true and why.
+   */
+  private async moderate(message: string, handle: string, call: AnyCall): Promise<void> {
+    if (!this.deps.moderation) return;
+    const outcome = await this.deps.moderation.check(message, handle, deadlineIn(this.deps.moderationDeadlineMs, call));
+    setModerationOutcome(outcome);
+    if (outcome.verdict === "refused") throw invalidArgument(`message refused by moderation: ${outcome.reasons.join("; ")}`);
+    if (outcome.verdict === "skipped") {
+      this.deps.logger.warn({ reason: outcome.reason, detail: outcome.detail }, "moderation unavailable; storing without a verdict");
+    }
   }
 
   /** The activity, or NOT_FOUND when it is unknown or expired. */

@@ -2,3 +2,4 @@ export * from "./otlp.js";
 export * from "./honeycomb.js";
 export * from "./rollbar.js";
 export * from "./xray.js";
+export * from "./xray-daemon.js";
