@@ -59,6 +59,7 @@ describe("Helm ↔ kustomize parity", { timeout: 120_000 }, () => {
       "services.users.replicas": "2",
       "services.activities.replicas": "2",
       "services.notifications.replicas": "2",
+      "services.moderation.replicas": "2",
     });
     assertSame(helm, eks);
   });
