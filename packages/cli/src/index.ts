@@ -31,3 +31,4 @@ export {
   type XraySetupPlan,
 } from "./xray.js";
 export { main } from "./main.js";
+export { segmentDocumentsFromSpans, xrayTraceIdOf } from "./xray-otlp.js";

@@ -13,10 +13,11 @@ import {
   setupHoneycomb,
   type HoneycombOptions,
 } from "./honeycomb.js";
-import { InputError, graphFromOtlp } from "./otlp.js";
+import { InputError, graphFromOtlp, spansFromOtlpFiles } from "./otlp.js";
 import { renderMermaid, renderSvg, renderTable } from "./render.js";
 import { MESH_SERVICES, fetchXrayGraph, setupXray, xraySetupPlan } from "./xray.js";
-import { graphFromXrayFiles } from "./xray-segments.js";
+import { graphFromXrayFiles, graphFromXraySegments } from "./xray-segments.js";
+import { segmentDocumentsFromSpans } from "./xray-otlp.js";
 
 const USAGE = `tracemesh — compare X-Ray with Honeycomb, and set both up as code
 
@@ -24,8 +25,11 @@ Usage:
   tracemesh compare --otlp FILE... [--xray-segments FILE...] [options]
       --otlp FILE            OTLP/JSON written by the Collector's file exporter (repeatable)
       --xray-segments FILE   X-Ray segment documents: one per line, PutTraceSegments bodies or BatchGetTraces
-                             output (repeatable). Without it, X-Ray is queried live (GetServiceGraph, else
-                             GetTraceSummaries + BatchGetTraces) over --since (default 15m) or --start/--end
+                             output (repeatable). Without it (or --xray-otlp), X-Ray is queried live
+                             (GetServiceGraph, else GetTraceSummaries + BatchGetTraces) over --since (default
+                             15m) or --start/--end
+      --xray-otlp FILE       instead: the OTLP X-Ray's OTLP endpoint received (when the Collector uses
+                             otlphttp/xray), read as the segments X-Ray makes of those spans (repeatable)
       --xray-endpoint URL    X-Ray endpoint override (env XRAY_ENDPOINT); --region (env AWS_REGION)
       --format table|json|mermaid|svg   (default table; --json = --format json)
       --output FILE          write there instead of stdout
@@ -78,6 +82,7 @@ async function compareCommand(args: string[]): Promise<void> {
     options: {
       otlp: { type: "string", multiple: true },
       "xray-segments": { type: "string", multiple: true },
+      "xray-otlp": { type: "string", multiple: true },
       "xray-endpoint": { type: "string" },
       region: { type: "string" },
       since: { type: "string", default: "15m" },
@@ -102,8 +107,11 @@ async function compareCommand(args: string[]): Promise<void> {
   }
   const otlp = graphFromOtlp(values.otlp);
   let xray: ServiceGraph;
+  if (values["xray-segments"]?.length && values["xray-otlp"]?.length) throw new UsageError("--xray-segments or --xray-otlp, not both");
   if (values["xray-segments"]?.length) {
     xray = graphFromXrayFiles(values["xray-segments"]);
+  } else if (values["xray-otlp"]?.length) {
+    xray = graphFromXraySegments(segmentDocumentsFromSpans(spansFromOtlpFiles(values["xray-otlp"])));
   } else {
     const end = values.end ? parseDate(values.end, "--end") : new Date();
     const start = values.start ? parseDate(values.start, "--start") : new Date(end.getTime() - parseDuration(values.since));

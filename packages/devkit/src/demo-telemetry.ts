@@ -13,7 +13,9 @@ import type { GraphEdge, ServiceGraph } from "@tracemesh/cli/dist/src/graph.js";
 import { graphFromSpans, spansFromOtlpFiles, type OtlpSpan } from "@tracemesh/cli/dist/src/otlp.js";
 import { renderTable } from "@tracemesh/cli/dist/src/render.js";
 import { graphFromXraySegments, type XraySegmentDocument } from "@tracemesh/cli/dist/src/xray-segments.js";
-import { startCollector, standInCollectorEnv, type LocalCollector } from "./collector.js";
+import { segmentDocumentsFromSpans } from "@tracemesh/cli/dist/src/xray-otlp.js";
+import { startCollector, standInCollectorEnv, xrayExporterFromEnv, type LocalCollector } from "./collector.js";
+import type { FlatSpan } from "./sinks/otlp.js";
 import type { DemoExtension, DemoOptions } from "./demo.js";
 import type { ExitStatus, Mesh, MeshOtelOptions, MeshService } from "./mesh.js";
 import { startHoneycombStandIn, type HoneycombStandIn } from "./sinks/honeycomb.js";
@@ -285,6 +287,8 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
   const tracesFile = path.join(outDir, "traces.jsonl");
   const segmentsFile = path.join(outDir, "xray-segments.jsonl");
   const plan = planSinks(env);
+  // XRAY_EXPORTER=otlphttp/xray: X-Ray's OTLP endpoint instead of PutTraceSegments (docs/compare.md).
+  const xrayExporter = xrayExporterFromEnv(env);
   const statuses: Record<string, ExitStatus> = {};
   let collector: LocalCollector | undefined;
   let honeycomb: HoneycombStandIn | undefined;
@@ -318,7 +322,8 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
         say(`X-Ray:     local stand-in ${xray.endpoint} (moto; no AWS_REGION + credentials)`);
       }
       const collectorEnv = sinkCollectorEnv(plan, env, { honeycombUrl: honeycomb?.url, xrayEndpoint: xray?.endpoint });
-      collector = await startCollector({ env: collectorEnv, tracesFile, echo: options.echo });
+      collector = await startCollector({ env: collectorEnv, tracesFile, echo: options.echo, xrayExporter });
+      if (xrayExporter !== "awsxray") say(`X-Ray path: ${xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
       say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${tracesFile}`);
       // Spans reach the Collector within a second, so the demo need not wait out the default 5 s batches.
       // moderation (X-Ray SDK) sends its segments to the Collector's awsxray receiver, as to a daemon.
@@ -360,10 +365,18 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       const traceCount = new Set(allSpans.map((s) => s.traceId)).size;
       say(`Collector wrote ${allSpans.length} spans in ${traceCount} traces to ${tracesFile}`);
       if (honeycomb) say(`Honeycomb stand-in accepted ${honeycomb.spans().length} spans in ${honeycomb.requests().length} requests (${honeycomb.rejected()} refused)`);
-      const allSegments = xray?.segments() ?? [];
+      // On the OTLP path X-Ray receives spans: the map's X-Ray side is the segments X-Ray makes of them.
+      const allSegments =
+        xrayExporter === "otlphttp/xray"
+          ? (segmentDocumentsFromSpans((xray?.otlpSpans() ?? []).map(otlpSpanOf)) as unknown as XraySegment[])
+          : (xray?.segments() ?? []);
       if (xray) {
         fs.writeFileSync(segmentsFile, allSegments.map((s) => JSON.stringify(s)).join("\n") + (allSegments.length ? "\n" : ""));
-        say(`X-Ray stand-in accepted ${allSegments.length} segment documents in ${xray.puts().length} PutTraceSegments calls (${xray.rejected().length} refused)`);
+        say(
+          xrayExporter === "otlphttp/xray"
+            ? `X-Ray stand-in accepted ${xray.otlpSpans().length} spans in ${xray.otlpExports().length} signed OTLP exports (${xray.rejected().length} refused); ${segmentsFile}: the segments X-Ray makes of them`
+            : `X-Ray stand-in accepted ${allSegments.length} segment documents in ${xray.puts().length} PutTraceSegments calls (${xray.rejected().length} refused)`,
+        );
       }
       // The map describes the load; seeding (service "seed") ran before it and stays in the files only.
       const { spans, segments, leftOut } = loadWindow(allSpans, allSegments, loadStartNs);
@@ -428,5 +441,26 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       const summary = Object.entries(statuses).map(([n, s]) => `${n} ${s.code !== null ? `exit ${s.code}` : s.signal}`);
       if (summary.length) say(`stopped ${summary.join(", ")}${honeycomb ? ", Honeycomb stand-in closed" : ""}`);
     },
+  };
+}
+
+const KINDS = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"] as const;
+const STATUSES = ["UNSET", "OK", "ERROR"] as const;
+
+/** A span the X-Ray stand-in decoded, in the shape `compare` reads. */
+function otlpSpanOf(s: FlatSpan): OtlpSpan {
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId,
+    name: s.name,
+    kind: KINDS[s.kind] ?? "UNSPECIFIED",
+    startNs: BigInt(s.startTimeUnixNano),
+    endNs: BigInt(s.endTimeUnixNano),
+    attributes: s.attributes,
+    statusCode: STATUSES[s.statusCode] ?? "UNSET",
+    links: s.links,
+    serviceName: String(s.resource["service.name"] ?? ""),
+    resource: s.resource,
   };
 }

@@ -3,3 +3,4 @@ export * from "./honeycomb.js";
 export * from "./rollbar.js";
 export * from "./xray.js";
 export * from "./xray-daemon.js";
+export * from "./sigv4.js";
