@@ -1,18 +1,7 @@
 // Validation and logic of POST /v1/check; the rules themselves live in rules.ts.
+import { HttpError } from "@tracemesh/runtime";
 import { moderate, type Verdict } from "./rules.js";
 import { inSubsegment, type Segment } from "./xray.js";
-
-/** An error answered as `{"error": {"code", "message"}}` with its HTTP status. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "HttpError";
-  }
-}
 
 export const badRequest = (message: string) => new HttpError(400, "invalid_argument", message);
 

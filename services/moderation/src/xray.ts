@@ -61,22 +61,32 @@ function isClientError(err: unknown): boolean {
 }
 
 /**
- * Runs `fn` in a subsegment of `parent` and rethrows what it throws: a 4xx error flags the subsegment
- * `error` (with the message as metadata), anything else is recorded as its fault with the exception.
+ * Runs `fn` (sync or async) in a subsegment of `parent` and rethrows what it throws: a 4xx error flags
+ * the subsegment `error` (with the message as metadata), anything else is recorded as its fault with
+ * the exception.
  */
 export function inSubsegment<T>(parent: AWSXRay.Segment | AWSXRay.Subsegment, name: string, fn: (sub: AWSXRay.Subsegment) => T): T {
   const sub = parent.addNewSubsegment(name);
-  try {
-    const result = fn(sub);
-    sub.close();
-    return result;
-  } catch (err) {
+  const fail = (err: unknown): never => {
     if (isClientError(err)) {
       sub.addErrorFlag();
       sub.addMetadata("error", (err as Error).message);
       sub.close();
     } else sub.close(err instanceof Error ? err : String(err));
     throw err;
+  };
+  try {
+    const result = fn(sub);
+    if (result instanceof Promise) {
+      return result.then((value: unknown) => {
+        sub.close();
+        return value;
+      }, fail) as T;
+    }
+    sub.close();
+    return result;
+  } catch (err) {
+    return fail(err);
   }
 }
 
