@@ -28,6 +28,7 @@ import {
   type HoneycombStandIn,
   type LocalCollector,
   type RollbarStandIn,
+  type XrayExporter,
   type XrayStandIn,
 } from "@tracemesh/devkit";
 
@@ -183,6 +184,40 @@ function otlpJsonTrace(traceId: string, serverSpanId: string, clientSpanId: stri
   };
 }
 
+interface Running {
+  honeycomb: HoneycombStandIn;
+  xray: XrayStandIn;
+  collector: LocalCollector;
+}
+
+/** The Honeycomb and X-Ray stand-ins and the real Collector exporting to them, on one X-Ray path. */
+async function startStandInsAndCollector(xrayExporter: XrayExporter): Promise<Running> {
+  const honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
+  const xray = await startXrayStandIn();
+  const collector = await startCollector({
+    xrayExporter,
+    env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
+  });
+  return { honeycomb, xray, collector };
+}
+
+async function stopStandInsAndCollector(running: Partial<Running>): Promise<void> {
+  await running.collector?.stop();
+  await running.xray?.stop();
+  await running.honeycomb?.stop();
+}
+
+/** Sends one server + client span pair to the Collector over OTLP/HTTP (JSON). */
+async function sendTrace(collector: LocalCollector, traceId: string, serverSpanId: string, clientSpanId: string): Promise<void> {
+  const res = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(otlpJsonTrace(traceId, serverSpanId, clientSpanId)),
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
 describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml + local.yaml)", { timeout: 180_000 }, () => {
   let honeycomb: HoneycombStandIn;
   let xray: XrayStandIn;
@@ -193,17 +228,9 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
   const xrayTraceId = `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
 
   before(async () => {
-    honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
-    xray = await startXrayStandIn();
-    collector = await startCollector({
-      env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
-    });
+    ({ honeycomb, xray, collector } = await startStandInsAndCollector("awsxray"));
   });
-  after(async () => {
-    await collector?.stop();
-    await xray?.stop();
-    await honeycomb?.stop();
-  });
+  after(() => stopStandInsAndCollector({ honeycomb, xray, collector }));
 
   test("accepts OTLP/HTTP and answers a browser's CORS preflight", async () => {
     const preflight = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
@@ -214,13 +241,7 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     assert.ok(preflight.status === 200 || preflight.status === 204, `preflight ${preflight.status}`);
     assert.equal(preflight.headers.get("access-control-allow-origin"), "http://localhost:5173");
 
-    const res = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(otlpJsonTrace(traceId, serverSpanId, clientSpanId)),
-      signal: AbortSignal.timeout(5000),
-    });
-    assert.equal(res.status, 200, await res.text());
+    await sendTrace(collector, traceId, serverSpanId, clientSpanId);
   });
 
   test("Honeycomb stand-in received the spans, with x-honeycomb-team", async () => {
@@ -315,27 +336,12 @@ describe("X-Ray's OTLP endpoint instead of PutTraceSegments (config.yaml + local
   const clientSpanId = hex(8);
 
   before(async () => {
-    honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
-    xray = await startXrayStandIn();
-    collector = await startCollector({
-      xrayExporter: "otlphttp/xray",
-      env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
-    });
+    ({ honeycomb, xray, collector } = await startStandInsAndCollector("otlphttp/xray"));
   });
-  after(async () => {
-    await collector?.stop();
-    await xray?.stop();
-    await honeycomb?.stop();
-  });
+  after(() => stopStandInsAndCollector({ honeycomb, xray, collector }));
 
   test("spans reach X-Ray's OTLP endpoint SigV4-signed for xray, as protobuf; no PutTraceSegments; Honeycomb unchanged", async () => {
-    const res = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(otlpJsonTrace(traceId, serverSpanId, clientSpanId)),
-      signal: AbortSignal.timeout(5000),
-    });
-    assert.equal(res.status, 200, await res.text());
+    await sendTrace(collector, traceId, serverSpanId, clientSpanId);
     const spans = await waitFor(
       "both spans at X-Ray's OTLP endpoint",
       () => {

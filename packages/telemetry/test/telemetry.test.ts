@@ -271,14 +271,11 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.deepEqual(uploads.map((s) => s.name), [], "no client span for the Rollbar upload");
   });
 
+  /** The fixture's Redis and this test's OTLP receiver (JSON). */
+  const exportingToReceiver = () => ({ REDIS_URL: redis.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" });
+
   test("OTEL_NODE_ENABLED_INSTRUMENTATIONS=http leaves only HTTP spans", async () => {
-    const app = runFixture({
-      REDIS_URL: redis.url,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_SERVICE_NAME: "only-http",
-      OTEL_NODE_ENABLED_INSTRUMENTATIONS: "http",
-    });
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "only-http", OTEL_NODE_ENABLED_INSTRUMENTATIONS: "http" });
     apps.push(app);
     const done = await summary(app);
     assert.equal(done.status, 200, app.output());
@@ -294,13 +291,7 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
   });
 
   test("OTEL_NODE_DISABLED_INSTRUMENTATIONS=ioredis removes Redis spans from the default set", async () => {
-    const app = runFixture({
-      REDIS_URL: redis.url,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_SERVICE_NAME: "no-redis",
-      OTEL_NODE_DISABLED_INSTRUMENTATIONS: "ioredis",
-    });
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "no-redis", OTEL_NODE_DISABLED_INSTRUMENTATIONS: "ioredis" });
     apps.push(app);
     await summary(app);
     const scopes = new Set(receiver.spans.filter((s) => s.resource["service.name"] === "no-redis").map((s) => s.scope));
