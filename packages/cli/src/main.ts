@@ -10,9 +10,12 @@ import {
   compareGraphs,
   graphFromOtlp,
   graphFromXrayFiles,
+  graphFromXraySegments,
   renderMermaid,
   renderSvg,
   renderTable,
+  segmentDocumentsFromSpans,
+  spansFromOtlpFiles,
   type ServiceGraph,
 } from "@tracemesh/trace-model";
 import { DEMO_USAGE, parseDemoArgs, runDemo } from "./demo/demo.js";
@@ -32,8 +35,11 @@ const COMPARE_USAGE = `usage:
   tracemesh compare --otlp FILE... [--xray-segments FILE...] [options]
       --otlp FILE            OTLP/JSON written by the Collector's file exporter (repeatable)
       --xray-segments FILE   X-Ray segment documents: one per line, PutTraceSegments bodies or BatchGetTraces
-                             output (repeatable). Without it, X-Ray is queried live (GetServiceGraph, else
-                             GetTraceSummaries + BatchGetTraces) over --since (default 15m) or --start/--end
+                             output (repeatable). Without it (or --xray-otlp), X-Ray is queried live
+                             (GetServiceGraph, else GetTraceSummaries + BatchGetTraces) over --since (default
+                             15m) or --start/--end
+      --xray-otlp FILE       instead: the OTLP X-Ray's OTLP endpoint received (when the Collector uses
+                             otlphttp/xray), read as the segments X-Ray makes of those spans (repeatable)
       --xray-endpoint URL    X-Ray endpoint override (env XRAY_ENDPOINT); --region (env AWS_REGION)
       --format table|json|mermaid|svg   (default table; --json = --format json)
       --output FILE          write there instead of stdout
@@ -111,6 +117,7 @@ async function compareCommand(args: string[]): Promise<void> {
     options: {
       otlp: { type: "string", multiple: true },
       "xray-segments": { type: "string", multiple: true },
+      "xray-otlp": { type: "string", multiple: true },
       "xray-endpoint": { type: "string" },
       region: { type: "string" },
       since: { type: "string", default: "15m" },
@@ -137,8 +144,11 @@ async function compareCommand(args: string[]): Promise<void> {
   }
   const otlp = graphFromOtlp(values.otlp);
   let xray: ServiceGraph;
+  if (values["xray-segments"]?.length && values["xray-otlp"]?.length) throw new UsageError("--xray-segments or --xray-otlp, not both");
   if (values["xray-segments"]?.length) {
     xray = graphFromXrayFiles(values["xray-segments"]);
+  } else if (values["xray-otlp"]?.length) {
+    xray = graphFromXraySegments(segmentDocumentsFromSpans(spansFromOtlpFiles(values["xray-otlp"])));
   } else {
     const end = values.end ? parseDate(values.end, "--end") : new Date();
     const start = values.start ? parseDate(values.start, "--start") : new Date(end.getTime() - sinceMs(values.since));

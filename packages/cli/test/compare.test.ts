@@ -191,7 +191,7 @@ describe("compareGraphs", { timeout: 30_000 }, () => {
   };
 
   test("the fixtures line up: same edges, renamed edges with reasons, sampling differences", { timeout: 5_000 }, () => {
-    assert.deepEqual(c.summary, { both: 4, renamed: 4, "only-xray": 0, "only-otlp": 0, differing: 3 });
+    assert.deepEqual(c.summary, { both: 4, renamed: 4, "only-xray": 0, "only-otlp": 0, differing: 3, explained: 0 });
     assert.equal(row("api", "users").category, "both");
     assert.deepEqual(row("api", "users").differences, []);
   });

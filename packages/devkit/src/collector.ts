@@ -7,11 +7,27 @@ import { startProcess, type ManagedProcess } from "./process.js";
 import { TOOL_BIN, repoRoot } from "./paths.js";
 import { httpStatus, waitFor } from "./wait.js";
 import { parseOtlpJsonLines, type Span } from "@tracemesh/trace-model";
+import { STAND_IN_AWS_CREDENTIALS } from "./sinks/xray.js";
 
-/** The Collector configs local runs use: the shared config plus the local overlay. */
-export function localCollectorConfigs(): string[] {
+/** The two ways to X-Ray: PutTraceSegments (the awsxray exporter) or X-Ray's OTLP endpoint (SigV4). */
+export const XRAY_EXPORTERS = ["awsxray", "otlphttp/xray"] as const;
+export type XrayExporter = (typeof XRAY_EXPORTERS)[number];
+
+/** XRAY_EXPORTER from the environment (the one local setting), awsxray when unset. */
+export function xrayExporterFromEnv(env: NodeJS.ProcessEnv = process.env): XrayExporter {
+  const value = env.XRAY_EXPORTER?.trim() || "awsxray";
+  if (!(XRAY_EXPORTERS as readonly string[]).includes(value)) throw new Error(`XRAY_EXPORTER must be ${XRAY_EXPORTERS.join(" or ")}, got "${value}"`);
+  return value as XrayExporter;
+}
+
+/**
+ * The Collector configs local runs use: the shared config plus the local overlay, and for X-Ray's
+ * OTLP endpoint the xray-otlp overlay (the Collector also needs XRAY_EXPORTER: collectorXrayEnv).
+ */
+export function localCollectorConfigs(xrayExporter: XrayExporter = "awsxray"): string[] {
   const dir = path.join(repoRoot(), "deploy", "collector");
-  return [path.join(dir, "config.yaml"), path.join(dir, "local.yaml")];
+  const configs = [path.join(dir, "config.yaml"), path.join(dir, "local.yaml")];
+  return xrayExporter === "otlphttp/xray" ? [...configs, path.join(dir, "xray-otlp.yaml")] : configs;
 }
 
 /** Path of the Collector binary: OTELCOL_BIN, else the one scripts/tools/20-collector.sh builds. */
@@ -44,9 +60,11 @@ export function standInCollectorEnv(opts: { honeycombUrl: string; honeycombKey: 
     HONEYCOMB_ENDPOINT: opts.honeycombUrl,
     HONEYCOMB_API_KEY: opts.honeycombKey,
     XRAY_ENDPOINT: opts.xrayEndpoint,
+    // The same stand-in answers X-Ray's OTLP endpoint (used when XRAY_EXPORTER=otlphttp/xray).
+    XRAY_OTLP_ENDPOINT: `${opts.xrayEndpoint}/v1/traces`,
     AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "AKIDSTANDIN0000000000",
-    AWS_SECRET_ACCESS_KEY: "stand-in-secret",
+    AWS_ACCESS_KEY_ID: STAND_IN_AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: STAND_IN_AWS_CREDENTIALS.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: "true",
   };
 }
@@ -73,7 +91,15 @@ export interface LocalCollector {
  * `env` is added to a clean environment (PATH, HOME): the host's keys never leak in by accident.
  */
 export async function startCollector(
-  opts: { configs?: string[]; env?: NodeJS.ProcessEnv; echo?: boolean; readyTimeoutMs?: number; tracesFile?: string } = {},
+  opts: {
+    configs?: string[];
+    env?: NodeJS.ProcessEnv;
+    echo?: boolean;
+    readyTimeoutMs?: number;
+    tracesFile?: string;
+    /** Which X-Ray exporter the pipeline uses (default awsxray); picks the configs when `configs` is not given. */
+    xrayExporter?: XrayExporter;
+  } = {},
 ): Promise<LocalCollector> {
   const [grpcPort, httpPort, healthPort, proxyPort, udpPort] = await Promise.all([
     freePort(),
@@ -84,7 +110,8 @@ export async function startCollector(
   ]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-collector-"));
   const tracesFile = opts.tracesFile ?? path.join(dir, "traces.jsonl");
-  const configs = opts.configs ?? localCollectorConfigs();
+  const xrayExporter = opts.xrayExporter ?? "awsxray";
+  const configs = opts.configs ?? localCollectorConfigs(xrayExporter);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -96,6 +123,7 @@ export async function startCollector(
     XRAY_UDP_ENDPOINT: `127.0.0.1:${udpPort}`,
     XRAY_PROXY_ENDPOINT: `127.0.0.1:${proxyPort}`,
     TRACEMESH_TRACES_FILE: tracesFile,
+    XRAY_EXPORTER: xrayExporter,
   };
   const args = configs.flatMap((c) => ["--config", c]);
   const proc = startProcess("otelcol", findCollector(), args, { env, echo: opts.echo });

@@ -1,8 +1,9 @@
-// The whole mesh as real processes on free loopback ports: users, activities, notifications and
-// api, each started the way its `start` script does (node --require @tracemesh/telemetry/register
-// <its main>), each waited for with a bounded readiness check. Used by the demo, the end-to-end
-// tests and the benchmarks. Every program it runs is a dependency of this package, found through
-// that package's `exports` map (`@tracemesh/users/main`…), never by a path into the repository.
+// The whole mesh as real processes on free loopback ports: users, activities, notifications, api and
+// moderation, each started the way its `start` script does (node --require @tracemesh/telemetry/register
+// <its main>; moderation, on the X-Ray SDK, without it), each waited for with a bounded readiness check.
+// Used by the demo, the end-to-end tests and the benchmarks. Every program it runs is a dependency of
+// this package, found through that package's `exports` map (`@tracemesh/users/main`…), never by a path
+// into the repository.
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -21,7 +22,7 @@ import {
 
 export const GRPC_SERVICES = ["users", "activities", "notifications"] as const;
 export type GrpcServiceName = (typeof GRPC_SERVICES)[number];
-export type MeshService = GrpcServiceName | "api";
+export type MeshService = GrpcServiceName | "api" | "moderation";
 
 /** The programs the mesh and its clients run, by the package entry point that names them. */
 export const ENTRY_POINTS = {
@@ -29,6 +30,7 @@ export const ENTRY_POINTS = {
   activities: "@tracemesh/activities/main",
   notifications: "@tracemesh/notifications/main",
   api: "@tracemesh/api/main",
+  moderation: "@tracemesh/moderation/main",
   seed: "@tracemesh/api/seed",
   loadgen: "@tracemesh/loadgen/main",
 } as const;
@@ -55,6 +57,8 @@ export interface MeshOtelOptions {
   endpoint: string;
   /** More OTEL_* (or other telemetry) variables: headers, sampler, resource attributes… */
   env?: NodeJS.ProcessEnv;
+  /** host:port where moderation's X-Ray SDK sends segments (the Collector's awsxray receiver, UDP). */
+  xrayDaemonAddress?: string;
 }
 
 export interface StartMeshOptions {
@@ -74,6 +78,8 @@ export interface StartMeshOptions {
 
 export interface Mesh {
   apiUrl: string;
+  /** Base URL of moderation (activities' MODERATION_URL). */
+  moderationUrl: string;
   /** host:port of each gRPC service. */
   addrs: Record<GrpcServiceName, string>;
   ports: Record<MeshService, number>;
@@ -127,17 +133,18 @@ async function waitUntilReady(proc: ManagedProcess, what: string, check: () => P
 
 export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
-  const mains = Object.fromEntries([...GRPC_SERVICES, "api"].map((s) => [s, entryPoint(s as MeshService)])) as Record<MeshService, string>;
+  const mains = Object.fromEntries([...GRPC_SERVICES, "api", "moderation"].map((s) => [s, entryPoint(s as MeshService)])) as Record<MeshService, string>;
   const local = opts.redisUrl ? undefined : await startRedis({ echo: opts.echo });
   const redisUrl = opts.redisUrl ?? local!.url;
 
   const ports = {} as Record<MeshService, number>;
-  for (const s of [...GRPC_SERVICES, "api"] as MeshService[]) ports[s] = await freePort();
+  for (const s of [...GRPC_SERVICES, "api", "moderation"] as MeshService[]) ports[s] = await freePort();
   const addrs = {
     users: `127.0.0.1:${ports.users}`,
     activities: `127.0.0.1:${ports.activities}`,
     notifications: `127.0.0.1:${ports.notifications}`,
   };
+  const moderationUrl = `http://127.0.0.1:${ports.moderation}`;
   const clientEnv: NodeJS.ProcessEnv = {
     REDIS_URL: redisUrl,
     USERS_ADDR: addrs.users,
@@ -149,7 +156,9 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
 
   const start = (name: MeshService, own: NodeJS.ProcessEnv) => {
     const env = { ...process.env, LOG_LEVEL: "info", ...clientEnv, ...opts.env, ...own, ...opts.serviceEnv?.[name] };
-    processes[name] = startProcess(name, process.execPath, nodeArgs(mains[name]), {
+    // moderation runs on the X-Ray SDK only: no OpenTelemetry preload.
+    const args = name === "moderation" ? [mains[name]] : nodeArgs(mains[name]);
+    processes[name] = startProcess(name, process.execPath, args, {
       env,
       cwd: packageDirOf(mains[name]),
       echo: opts.echo,
@@ -161,7 +170,7 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
     // api first so no new calls reach the backends while they drain.
     if (processes.api) statuses.api = await processes.api.stop(15_000);
     await Promise.all(
-      GRPC_SERVICES.filter((s) => processes[s]).map(async (s) => {
+      [...GRPC_SERVICES, "moderation" as const].filter((s) => processes[s]).map(async (s) => {
         statuses[s] = await processes[s].stop(15_000);
       }),
     );
@@ -170,16 +179,25 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
   };
 
   try {
-    for (const s of GRPC_SERVICES) start(s, { GRPC_PORT: String(ports[s]) });
-    await Promise.all(
-      GRPC_SERVICES.map((s) =>
+    // Without tracing moderation still gets an address, but activities then sends no trace header
+    // and moderation traces only requests that arrive with a sampling decision.
+    start("moderation", { PORT: String(ports.moderation), ...(opts.otel?.xrayDaemonAddress ? { AWS_XRAY_DAEMON_ADDRESS: opts.otel.xrayDaemonAddress } : {}) });
+    for (const s of GRPC_SERVICES) {
+      const own: NodeJS.ProcessEnv = { GRPC_PORT: String(ports[s]) };
+      // activities asks moderation before storing; its fetch spans name moderation as peer.service.
+      if (s === "activities") Object.assign(own, { MODERATION_URL: moderationUrl, TRACEMESH_HTTP_PEERS: `127.0.0.1:${ports.moderation}=moderation` });
+      start(s, own);
+    }
+    await Promise.all([
+      ...GRPC_SERVICES.map((s) =>
         waitUntilReady(processes[s], `${s} gRPC health on ${addrs[s]}`, () => grpcServing(addrs[s], "", 500), readyTimeoutMs),
       ),
-    );
+      waitUntilReady(processes.moderation, `moderation ${moderationUrl}/healthz`, async () => (await httpStatus(`${moderationUrl}/healthz`, 1500)) === 200, readyTimeoutMs),
+    ]);
     start("api", { PORT: String(ports.api) });
     const apiUrl = `http://127.0.0.1:${ports.api}`;
     await waitUntilReady(processes.api, `api ${apiUrl}/readyz`, async () => (await httpStatus(`${apiUrl}/readyz`, 1500)) === 200, readyTimeoutMs);
-    return { apiUrl, addrs, ports, processes, redis: { url: redisUrl, local }, clientEnv, stop };
+    return { apiUrl, moderationUrl, addrs, ports, processes, redis: { url: redisUrl, local }, clientEnv, stop };
   } catch (err) {
     await stop();
     throw err;

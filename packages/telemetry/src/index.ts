@@ -1,4 +1,4 @@
-export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute } from "./telemetry.js";
+export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute, DEFAULT_INSTRUMENTATIONS } from "./telemetry.js";
 export { xrayTraceId, traceIdFromXray, currentTraceIds, pinoLogHook, type TraceIds } from "./ids.js";
 export { peerServiceFor, parseHttpPeers, PeerServiceSpanProcessor, GRPC_PEER_SERVICES } from "./peer-service.js";
 export {

@@ -27,28 +27,34 @@ function isDisabled(env: NodeJS.ProcessEnv): boolean {
   return (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
 }
 
-/** Creates the instrumentations: only what the mesh uses (no net, dns or fs spans). */
-function createInstrumentations(logsShipped: boolean): Instrumentation[] {
+/**
+ * The instrumentations the mesh uses, when OTEL_NODE_ENABLED_INSTRUMENTATIONS does not say otherwise:
+ * the metapackage's own default would add net and dns (root spans of their own), express, fs…
+ */
+export const DEFAULT_INSTRUMENTATIONS = ["http", "grpc", "ioredis", "pino", "undici"] as const;
+
+/**
+ * The instrumentation list from @opentelemetry/auto-instrumentations-node. It reads the standard
+ * OTEL_NODE_ENABLED_INSTRUMENTATIONS / OTEL_NODE_DISABLED_INSTRUMENTATIONS (short names: `http,grpc`)
+ * from process.env; unset, ENABLED becomes DEFAULT_INSTRUMENTATIONS. The settings below apply to
+ * whichever of these end up enabled.
+ */
+function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): Instrumentation[] {
+  if (!env.OTEL_NODE_ENABLED_INSTRUMENTATIONS?.trim()) env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = DEFAULT_INSTRUMENTATIONS.join(",");
   // Loaded here, not at the top, so that importing this module for setHttpRoute stays cheap.
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { HttpInstrumentation } = require("@opentelemetry/instrumentation-http") as typeof import("@opentelemetry/instrumentation-http");
-  const { GrpcInstrumentation } = require("@opentelemetry/instrumentation-grpc") as typeof import("@opentelemetry/instrumentation-grpc");
-  const { IORedisInstrumentation } = require("@opentelemetry/instrumentation-ioredis") as typeof import("@opentelemetry/instrumentation-ioredis");
-  const { PinoInstrumentation } = require("@opentelemetry/instrumentation-pino") as typeof import("@opentelemetry/instrumentation-pino");
-  const { UndiciInstrumentation } = require("@opentelemetry/instrumentation-undici") as typeof import("@opentelemetry/instrumentation-undici");
-  return [
-    new HttpInstrumentation({
+  const { getNodeAutoInstrumentations } = require("@opentelemetry/auto-instrumentations-node") as typeof import("@opentelemetry/auto-instrumentations-node");
+  return getNodeAutoInstrumentations({
+    "@opentelemetry/instrumentation-http": {
       ignoreIncomingRequestHook: (req) => UNTRACED_HTTP_PATHS.has((req.url ?? "").split("?")[0] ?? ""),
       // Rollbar's own item uploads are reporting, not the service's work: traced, they would add a
       // `POST` node (the Rollbar host) to every failing trace and to the service maps.
       ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token"),
-    }),
-    new GrpcInstrumentation({ ignoreGrpcMethods: UNTRACED_GRPC_METHODS }),
-    new IORedisInstrumentation(),
+    },
+    "@opentelemetry/instrumentation-grpc": { ignoreGrpcMethods: UNTRACED_GRPC_METHODS },
     // Logs go to stdout (and from there to CloudWatch): shipping them over OTLP too would double them.
-    new PinoInstrumentation({ disableLogSending: !logsShipped, logHook: pinoLogHook }),
-    new UndiciInstrumentation(),
-  ];
+    "@opentelemetry/instrumentation-pino": { disableLogSending: !logsShipped, logHook: pinoLogHook },
+  });
 }
 
 function hasHeader(headers: unknown, name: string): boolean {
@@ -85,7 +91,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   env.OTEL_LOGS_EXPORTER ??= "none";
   const logsShipped = !env.OTEL_LOGS_EXPORTER.split(",").map((s) => s.trim()).includes("none");
 
-  const instrumentations = createInstrumentations(logsShipped);
+  const instrumentations = createInstrumentations(env, logsShipped);
   const { NodeSDK } = require("@opentelemetry/sdk-node") as typeof import("@opentelemetry/sdk-node");
   const { defaultResource, resourceFromAttributes, envDetector, hostDetector, processDetector } =
     require("@opentelemetry/resources") as typeof import("@opentelemetry/resources");

@@ -271,6 +271,35 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.deepEqual(uploads.map((s) => s.name), [], "no client span for the Rollbar upload");
   });
 
+  /** The fixture's Redis and this test's OTLP receiver (JSON). */
+  const exportingToReceiver = () => ({ REDIS_URL: redis.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" });
+
+  test("OTEL_NODE_ENABLED_INSTRUMENTATIONS=http leaves only HTTP spans", async () => {
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "only-http", OTEL_NODE_ENABLED_INSTRUMENTATIONS: "http" });
+    apps.push(app);
+    const done = await summary(app);
+    assert.equal(done.status, 200, app.output());
+    const spans = receiver.spans.filter((s) => s.resource["service.name"] === "only-http");
+    const scopes = new Set(spans.map((s) => s.scope));
+    // The fixture's own pipeline() span is tracemesh's manual instrumentation, not an auto-instrumentation.
+    assert.deepEqual([...scopes].filter((s) => s !== "@tracemesh/runtime"), ["@opentelemetry/instrumentation-http"], JSON.stringify([...scopes]));
+    const server = spans.find((s) => s.kind === "SERVER");
+    assert.equal(server?.name, "GET /api/users/:handle", "today's HTTP settings still apply (route naming)");
+    assert.equal(server?.parentSpanId, "", "fetch() (undici) is not traced: the server span is the root");
+    // pino is not instrumented either: no trace ids in the log lines.
+    assert.equal(app.jsonLines().find((l) => l.msg === "GetUser")?.trace_id, undefined);
+  });
+
+  test("OTEL_NODE_DISABLED_INSTRUMENTATIONS=ioredis removes Redis spans from the default set", async () => {
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "no-redis", OTEL_NODE_DISABLED_INSTRUMENTATIONS: "ioredis" });
+    apps.push(app);
+    await summary(app);
+    const scopes = new Set(receiver.spans.filter((s) => s.resource["service.name"] === "no-redis").map((s) => s.scope));
+    assert.ok(scopes.has("@opentelemetry/instrumentation-grpc") && scopes.has("@opentelemetry/instrumentation-undici"), JSON.stringify([...scopes]));
+    assert.equal(scopes.has("@opentelemetry/instrumentation-ioredis"), false);
+    assert.ok(app.jsonLines().find((l) => l.msg === "GetUser")?.trace_id, "pino still instrumented");
+  });
+
   test("OTEL_SDK_DISABLED=true starts nothing and exports nothing", async () => {
     const before = receiver.requests;
     const app = runFixture({

@@ -8,10 +8,17 @@ export interface EdgeComparison {
   /** The edge as X-Ray shows it (several X-Ray edges may stand for one OTLP edge, e.g. per-command Redis nodes). */
   xray: GraphEdge[];
   otlp: GraphEdge | null;
-  /** Count/latency/failure differences beyond the tolerance. */
+  /** Count/latency/failure differences beyond the tolerance that nothing known accounts for. */
   differences: string[];
+  /** Differences beyond the tolerance that a known behaviour accounts for exactly: not a problem. */
+  explained: ExplainedDifference[];
   /** Likely reasons, in plain words. */
   reasons: string[];
+}
+
+export interface ExplainedDifference {
+  difference: string;
+  explanation: string;
 }
 
 export interface Comparison {
@@ -19,7 +26,8 @@ export interface Comparison {
   xray: ServiceGraph;
   otlp: ServiceGraph;
   edges: EdgeComparison[];
-  summary: Record<MatchCategory | "differing", number>;
+  /** `differing`: edges with unexplained differences; `explained`: edges whose differences are all explained. */
+  summary: Record<MatchCategory | "differing" | "explained", number>;
 }
 
 export interface CompareOptions {
@@ -83,6 +91,35 @@ function differences(x: GraphEdge, o: GraphEdge, tolerance: number, slackMs: num
     if (Math.abs(a - b) > slackMs && beyond(a, b, tolerance)) out.push(`${label} ${a}ms vs ${b}ms`);
   }
   return out;
+}
+
+/**
+ * Splits differences into explained and unexplained. Known today: the awsxray exporter turns each
+ * local-root CONSUMER/CLIENT span into a service segment plus a dependency subsegment, which X-Ray
+ * counts as one more call to the remote node lasting the whole span. When X-Ray's extra calls on the
+ * edge are exactly those subsegments, the count — and the latencies they pull up — are explained.
+ */
+function explainDifferences(diffs: string[], x: GraphEdge, o: GraphEdge): { explained: ExplainedDifference[]; unexplained: string[] } {
+  const dependencies = x.localRootDependencyCalls;
+  if (dependencies === 0 || x.calls - o.calls !== dependencies) return { explained: [], unexplained: diffs };
+  const explained: ExplainedDifference[] = [];
+  const unexplained: string[] = [];
+  for (const difference of diffs) {
+    if (difference.startsWith("calls")) {
+      explained.push({
+        difference,
+        explanation:
+          `all ${dependencies} extra X-Ray calls are the exporter's dependency subsegments of local-root spans ` +
+          `(aws.span.kind=LOCAL_ROOT, e.g. the stream consumer); the OTLP side has no client span for them`,
+      });
+    } else if (/^p(50|99)/.test(difference)) {
+      explained.push({
+        difference,
+        explanation: `X-Ray's samples include the ${dependencies} dependency subsegments, each as long as its whole local-root span`,
+      });
+    } else unexplained.push(difference);
+  }
+  return { explained, unexplained };
 }
 
 function differenceReasons(diffs: string[], x: GraphEdge, o: GraphEdge, xray: ServiceGraph, otlp: ServiceGraph): string[] {
@@ -213,18 +250,18 @@ export function compareGraphs(xray: ServiceGraph, otlp: ServiceGraph, options: C
           "not in the X-Ray data: sampled out by X-Ray sampling rules, dropped by the exporter (translation failure, " +
             "only a debug log), or outside the X-Ray time window",
         );
-      edges.push({ category: "only-otlp", xray: [], otlp: o, differences: [], reasons });
+      edges.push({ category: "only-otlp", xray: [], otlp: o, differences: [], explained: [], reasons });
       continue;
     }
     const x = combined(xs);
     const isExact = exact.has(o) && xs.length === 1;
-    const diffs = differences(x, o, tolerance, slackMs);
+    const { explained, unexplained: diffs } = explainDifferences(differences(x, o, tolerance, slackMs), x, o);
     const reasons = [
       ...(isExact ? [] : namingReasons(xs, o, xray)),
       ...bothReasons(xs.find((e) => e.to === o.to) ?? x, o, xray, otlp),
       ...differenceReasons(diffs, x, o, xray, otlp),
     ];
-    edges.push({ category: isExact ? "both" : "renamed", xray: xs, otlp: o, differences: diffs, reasons });
+    edges.push({ category: isExact ? "both" : "renamed", xray: xs, otlp: o, differences: diffs, explained, reasons });
   }
   for (const x of onlyXray) {
     const node = nodeOf(xray, x.to);
@@ -234,7 +271,7 @@ export function compareGraphs(xray: ServiceGraph, otlp: ServiceGraph, options: C
             `names it (peer.service/db.system.name/rpc.service)`,
         ]
       : ["not in the OTLP capture: the file exporter saw other traffic (window, head sampling) or the spans were dropped"];
-    edges.push({ category: "only-xray", xray: [x], otlp: null, differences: [], reasons });
+    edges.push({ category: "only-xray", xray: [x], otlp: null, differences: [], explained: [], reasons });
   }
   const order: MatchCategory[] = ["both", "renamed", "only-xray", "only-otlp"];
   edges.sort((a, b) => {
@@ -254,6 +291,7 @@ export function compareGraphs(xray: ServiceGraph, otlp: ServiceGraph, options: C
       "only-xray": count("only-xray"),
       "only-otlp": count("only-otlp"),
       differing: edges.filter((e) => e.differences.length > 0).length,
+      explained: edges.filter((e) => e.explained.length > 0 && e.differences.length === 0).length,
     },
   };
 }

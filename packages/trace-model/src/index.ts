@@ -33,6 +33,7 @@ export {
   segmentDocumentsFromFiles,
   type XraySegment,
 } from "./xray-segments.js";
+export { segmentDocumentsFromSpans } from "./xray-otlp.js";
 export {
   GraphBuilder,
   classifyFailure,
@@ -43,6 +44,14 @@ export {
   type GraphSource,
   type ServiceGraph,
 } from "./graph.js";
-export { combined, compareGraphs, type Comparison, type CompareOptions, type EdgeComparison, type MatchCategory } from "./compare.js";
+export {
+  combined,
+  compareGraphs,
+  type Comparison,
+  type CompareOptions,
+  type EdgeComparison,
+  type ExplainedDifference,
+  type MatchCategory,
+} from "./compare.js";
 export { formatMs, renderEdgeTable, renderMermaid, renderSvg, renderTable } from "./render.js";
 export { renderWaterfall, spanTree, waterfallSpan, type WaterfallSpan } from "./waterfall.js";

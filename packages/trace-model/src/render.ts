@@ -64,11 +64,16 @@ export function renderTable(c: Comparison): string {
       lines.push(`  ${pad(r.edge, wEdge)} | ${pad(r.x, wX)} | ${pad(r.o, wO)}`);
       if (r.row.category === "renamed") lines.push(`      X-Ray: ${r.row.xray.map((e) => `${e.from} → ${e.to}`).join(", ")}`);
       for (const d of r.row.differences) lines.push(`      differs: ${d}`);
+      for (const e of r.row.explained) lines.push(`      explained: ${e.difference} — ${e.explanation}`);
       for (const reason of r.row.reasons) lines.push(`      why: ${reason}`);
     }
   }
+  // Known, explained differences apart from the ones nobody can account for: only the latter need a look.
+  const explained = rows.filter((r) => r.row.explained.length > 0);
+  lines.push("", `Explained differences (${explained.length}): known behaviour, not a problem`);
+  for (const r of explained) lines.push(`  ${r.edge}: ${r.row.explained.map((e) => e.difference).join("; ")}`);
   const differing = rows.filter((r) => r.row.differences.length > 0);
-  lines.push("", `Differing beyond tolerance (${differing.length})`);
+  lines.push("", `Unexplained differences beyond tolerance (${differing.length})`);
   for (const r of differing) lines.push(`  ${r.edge}: ${r.row.differences.join("; ")}`);
   return lines.join("\n") + "\n";
 }

@@ -31,7 +31,8 @@ import {
 } from "@tracemesh/runtime";
 import { FEED_LIMIT, HANDLE_PATTERN, MESSAGE_MAX, REPLIES_MAX, characters, isHandle, isUuid } from "@tracemesh/domain";
 import type { ActivitiesStore, ActivityRecord, StoredActivity, TimelineEntry } from "./store.js";
-import { assembleTimeline, sendEvent, setActingUser, setResultLength } from "./tracing.js";
+import type { ModerationClient } from "./moderation.js";
+import { assembleTimeline, sendEvent, setActingUser, setModerationOutcome, setResultLength } from "./tracing.js";
 
 const { default: DEFAULT_FEED_LIMIT, max: MAX_FEED_LIMIT } = FEED_LIMIT;
 // A page scans at most this many slices of the timeline; expired members met on the way are removed,
@@ -114,6 +115,9 @@ export interface ActivitiesHandlersDeps {
   users: UsersServiceClient;
   logger: Logger;
   usersDeadlineMs: number;
+  /** Asked before a post or reply is stored; undefined = no moderation. */
+  moderation?: ModerationClient;
+  moderationDeadlineMs: number;
   /** Milliseconds since the epoch; replaceable so tests can control time. */
   now: () => number;
 }
@@ -191,6 +195,7 @@ export class ActivitiesHandlers {
     if (ttlMs === undefined) throw invalidArgument("ttl must be one of the Ttl values (not TTL_UNSPECIFIED)");
     setActingUser(handle);
     await this.requireUser(handle);
+    await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
     const activity: StoredActivity = { uuid: randomUUID(), handle, message, createdAt, expiresAt: createdAt + ttlMs };
     await sendEvent(async (trace) => {
@@ -216,6 +221,7 @@ export class ActivitiesHandlers {
     setActingUser(handle);
     await this.requireUser(handle);
     const parent = await this.liveActivity(parentUuid);
+    await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
     const reply = { uuid: randomUUID(), handle, message, createdAt, expiresAt: parent.expiresAt, replyTo: parent.uuid };
     await sendEvent(async (trace) => {
@@ -255,6 +261,21 @@ export class ActivitiesHandlers {
     });
     const names = await this.displayNames([activity.handle], call);
     return { activity: toActivity({ ...activity, likesCount: liked.likesCount }, names), newlyLiked: liked.newlyLiked };
+  }
+
+  /**
+   * Asks moderation whether `message` may be stored, within moderationDeadlineMs and the incoming
+   * call's deadline: refused → INVALID_ARGUMENT with the reasons; no answer in time → stored anyway,
+   * the span says app.moderation.skipped=true and why.
+   */
+  private async moderate(message: string, handle: string, call: AnyCall): Promise<void> {
+    if (!this.deps.moderation) return;
+    const outcome = await this.deps.moderation.check(message, handle, deadlineIn(this.deps.moderationDeadlineMs, call));
+    setModerationOutcome(outcome);
+    if (outcome.verdict === "refused") throw invalidArgument(`message refused by moderation: ${outcome.reasons.join("; ")}`);
+    if (outcome.verdict === "skipped") {
+      this.deps.logger.warn({ reason: outcome.reason, detail: outcome.detail }, "moderation unavailable; storing without a verdict");
+    }
   }
 
   /** The activity, or NOT_FOUND when it is unknown or expired. */

@@ -2,6 +2,7 @@
 // SDK (tests, `node dist/src/main.js`) every call here is a no-op.
 import { context, SpanKind, trace, type Span } from "@opentelemetry/api";
 import { endSpanAfter, eventSpanAttributes, injectEventTraceContext, EVENTS_STREAM, type EventTraceContext } from "@tracemesh/runtime";
+import type { ModerationOutcome } from "./moderation.js";
 
 const tracer = trace.getTracer("@tracemesh/activities");
 
@@ -39,4 +40,16 @@ export function setResultLength(n: number, extra?: Span): void {
 /** Marks the active span with the acting user. */
 export function setActingUser(handle: string): void {
   trace.getActiveSpan()?.setAttributes({ "enduser.id": handle, "app.user.handle": handle });
+}
+
+/** Marks the active (gRPC server) span with what moderation said, or why it was skipped. */
+export function setModerationOutcome(outcome: ModerationOutcome): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  if (outcome.verdict === "skipped") {
+    span.setAttributes({ "app.moderation.skipped": true, "app.moderation.skip_reason": outcome.reason, "app.moderation.skip_detail": outcome.detail });
+    return;
+  }
+  span.setAttributes({ "app.moderation.skipped": false, "app.moderation.allowed": outcome.verdict === "allowed" });
+  if (outcome.verdict === "refused") span.setAttribute("app.moderation.reasons", outcome.reasons);
 }

@@ -1,17 +1,8 @@
 import { status } from "@grpc/grpc-js";
-import { isServiceError } from "@tracemesh/runtime";
+import { HttpError, isServiceError } from "@tracemesh/runtime";
 
-/** An error the API answers with as `{error: {code, message}}`. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "HttpError";
-  }
-}
+// HttpError (answered as `{error: {code, message}}`) is the one in runtime, shared with moderation.
+export { HttpError };
 
 export const badRequest = (message: string) => new HttpError(400, "invalid_argument", message);
 export const unauthorized = (message: string) => new HttpError(401, "unauthenticated", message);

@@ -102,6 +102,7 @@ function printUrls(mesh: Mesh, extensions: DemoExtension[]): void {
     `  users          ${mesh.addrs.users}   (gRPC, reflection on)`,
     `  activities     ${mesh.addrs.activities}`,
     `  notifications  ${mesh.addrs.notifications}`,
+    `  moderation     ${mesh.moderationUrl}   (HTTP, X-Ray SDK)`,
     `  redis          ${mesh.redis.url}`,
     ...extensions.flatMap((ext) => ext.urls?.(mesh) ?? []),
     `try: curl -s '${mesh.apiUrl}/api/activities/home?limit=3'`,

@@ -13,6 +13,7 @@ import {
   startHoneycombStandIn,
   startXrayStandIn,
   standInCollectorEnv,
+  xrayExporterFromEnv,
   type ExitStatus,
   type HoneycombStandIn,
   type LocalCollector,
@@ -26,6 +27,7 @@ import {
   renderEdgeTable,
   renderTable,
   renderWaterfall,
+  segmentDocumentsFromSpans,
   spansFromOtlpFiles,
   waterfallSpan,
   xrayTraceId,
@@ -193,6 +195,8 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
   const tracesFile = path.join(outDir, "traces.jsonl");
   const segmentsFile = path.join(outDir, "xray-segments.jsonl");
   const plan = planSinks(env);
+  // XRAY_EXPORTER=otlphttp/xray: X-Ray's OTLP endpoint instead of PutTraceSegments (docs/compare.md).
+  const xrayExporter = xrayExporterFromEnv(env);
   const statuses: Record<string, ExitStatus> = {};
   let collector: LocalCollector | undefined;
   let honeycomb: HoneycombStandIn | undefined;
@@ -226,10 +230,12 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
         say(`X-Ray:     local stand-in ${xray.endpoint} (moto; no AWS_REGION + credentials)`);
       }
       const collectorEnv = sinkCollectorEnv(plan, env, { honeycombUrl: honeycomb?.url, xrayEndpoint: xray?.endpoint });
-      collector = await startCollector({ env: collectorEnv, tracesFile, echo: options.echo });
+      collector = await startCollector({ env: collectorEnv, tracesFile, echo: options.echo, xrayExporter });
+      if (xrayExporter !== "awsxray") say(`X-Ray path: ${xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
       say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${tracesFile}`);
       // Spans reach the Collector within a second, so the demo need not wait out the default 5 s batches.
-      return { endpoint: collector.otlpHttpUrl, env: { OTEL_BSP_SCHEDULE_DELAY: "1000" } };
+      // moderation (X-Ray SDK) sends its segments to the Collector's awsxray receiver, as to a daemon.
+      return { endpoint: collector.otlpHttpUrl, env: { OTEL_BSP_SCHEDULE_DELAY: "1000" }, xrayDaemonAddress: `127.0.0.1:${collector.xrayUdpPort}` };
     },
 
     urls(mesh: Mesh): string[] {
@@ -267,10 +273,18 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       const traceCount = new Set(allSpans.map((s) => s.traceId)).size;
       say(`Collector wrote ${allSpans.length} spans in ${traceCount} traces to ${tracesFile}`);
       if (honeycomb) say(`Honeycomb stand-in accepted ${honeycomb.spans().length} spans in ${honeycomb.requests().length} requests (${honeycomb.rejected()} refused)`);
-      const allSegments = xray?.segments() ?? [];
+      // On the OTLP path X-Ray receives spans: the map's X-Ray side is the segments X-Ray makes of them.
+      const allSegments =
+        xrayExporter === "otlphttp/xray"
+          ? segmentDocumentsFromSpans(xray?.otlpSpans() ?? [])
+          : (xray?.segments() ?? []);
       if (xray) {
         fs.writeFileSync(segmentsFile, allSegments.map((s) => JSON.stringify(s)).join("\n") + (allSegments.length ? "\n" : ""));
-        say(`X-Ray stand-in accepted ${allSegments.length} segment documents in ${xray.puts().length} PutTraceSegments calls (${xray.rejected().length} refused)`);
+        say(
+          xrayExporter === "otlphttp/xray"
+            ? `X-Ray stand-in accepted ${xray.otlpSpans().length} spans in ${xray.otlpExports().length} signed OTLP exports (${xray.rejected().length} refused); ${segmentsFile}: the segments X-Ray makes of them`
+            : `X-Ray stand-in accepted ${allSegments.length} segment documents in ${xray.puts().length} PutTraceSegments calls (${xray.rejected().length} refused)`,
+        );
       }
       // The map describes the load; seeding (service "seed") ran before it and stays in the files only.
       const { spans, segments, leftOut } = loadWindow(allSpans, allSegments, loadStartNs);

@@ -5,8 +5,19 @@ import { TOOL_BIN } from "../paths.js";
 import { freePort } from "../ports.js";
 import { startProcess, type ManagedProcess } from "../process.js";
 import { httpStatus, waitFor } from "../wait.js";
-import { isXrayTraceId, type XraySegment } from "@tracemesh/trace-model";
+import { decodeOtlpTraces, isXrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
+import { verifySigV4, type SigV4Credentials } from "./sigv4.js";
+
+/** The placeholder AWS keys the Collector gets in local runs; the stand-in checks signatures with them. */
+export const STAND_IN_AWS_CREDENTIALS: SigV4Credentials = { accessKeyId: "AKIDSTANDIN0000000000", secretAccessKey: "stand-in-secret" };
+
+/** One accepted export to X-Ray's OTLP endpoint (POST /v1/traces). */
+export interface XrayOtlpExport {
+  credentialScope: string;
+  contentEncoding: string;
+  spans: Span[];
+}
 
 export interface XrayPut {
   /** The SigV4 credential scope from the Authorization header, e.g. `…/us-east-1/xray/aws4_request`. */
@@ -22,6 +33,10 @@ export interface XrayStandIn {
   puts(): XrayPut[];
   /** Every segment document received so far. */
   segments(): XraySegment[];
+  /** Every accepted export to the OTLP endpoint (POST /v1/traces), spans decoded. */
+  otlpExports(): XrayOtlpExport[];
+  /** Every span received on the OTLP endpoint. */
+  otlpSpans(): Span[];
   /** Reads traces back from moto with BatchGetTraces (what the X-Ray console does). */
   batchGetTraces(traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>>;
   /** Calls moto's GetTraceSummaries for the last `windowSeconds`. */
@@ -66,6 +81,12 @@ export function findMotoServer(): string {
  * `{"TraceSegmentDocuments": [<JSON string>…]}` or whose documents lack a valid id, X-Ray trace id,
  * name or times (400) — and keeps the parsed documents; moto stores the segments so the test reads
  * them back with BatchGetTraces as from the real API.
+ *
+ * It also stands in for X-Ray's OTLP endpoint (`https://xray.<region>.amazonaws.com/v1/traces`, used
+ * with Transaction Search): POST /v1/traces must carry a valid SigV4 signature for service `xray` —
+ * verified with STAND_IN_AWS_CREDENTIALS, as AWS verifies it with the account's key (403 otherwise) —
+ * and a binary OTLP protobuf body (415 for anything else, 400 when it does not decode). Those spans
+ * are kept, not forwarded to moto (which has no OTLP API).
  */
 export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<XrayStandIn> {
   const motoPort = await freePort();
@@ -105,8 +126,30 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
     upstream.end(body);
   };
 
+  const otlpExports: XrayOtlpExport[] = [];
+  const otlp = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
+    if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "the OTLP endpoint is POST /v1/traces");
+    const signature = verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS);
+    if (signature.problem) return refuse(res, 403, "AccessDeniedException", signature.problem);
+    const contentType = String(req.headers["content-type"] ?? "");
+    if (!contentType.startsWith("application/x-protobuf")) {
+      return refuse(res, 415, "UnsupportedMediaTypeException", `the X-Ray OTLP endpoint takes application/x-protobuf, got ${contentType || "none"}`);
+    }
+    const contentEncoding = String(req.headers["content-encoding"] ?? "");
+    let spans: Span[];
+    try {
+      spans = decodeOtlpTraces(body, contentType, contentEncoding);
+    } catch (err) {
+      return refuse(res, 400, "InvalidRequestException", `not an OTLP ExportTraceServiceRequest: ${(err as Error).message}`);
+    }
+    otlpExports.push({ credentialScope: signature.credentialScope ?? "", contentEncoding, spans });
+    res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
+    res.end();
+  };
+
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const body = await readBody(req);
+    if ((req.url ?? "").split("?")[0] === "/v1/traces") return otlp(req, body, res);
     const auth = String(req.headers.authorization ?? "");
     const sig = SIGV4.exec(auth);
     if (!sig) return refuse(res, 403, "MissingAuthenticationTokenException", "Missing or malformed SigV4 Authorization header for xray");
@@ -165,6 +208,8 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
     port: listener.port,
     puts: () => [...puts],
     segments: () => puts.flatMap((p) => p.segments),
+    otlpExports: () => [...otlpExports],
+    otlpSpans: () => otlpExports.flatMap((e) => e.spans),
     batchGetTraces: async (traceIds) => {
       const out = await call<{ Traces?: Array<{ Id: string; Segments: Array<{ Id: string; Document: string }> }> }>(
         "/Traces",
