@@ -8,3 +8,4 @@ export * from "./mesh.js";
 export * from "./demo.js";
 export * from "./collector.js";
 export * from "./demo-telemetry.js";
+export * from "./frontend.js";

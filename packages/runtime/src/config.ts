@@ -78,6 +78,21 @@ export function redisUrl(env: Env, name: string, fallback: string): string {
   return value;
 }
 
+/** An http(s) base URL such as `http://api:8080` (a trailing slash is dropped). */
+export function httpUrl(env: Env, name: string, fallback: string): string {
+  const value = raw(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be an http:// URL, got "${value}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConfigError(name, `must be an http:// or https:// URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
