@@ -19,8 +19,11 @@ const SDK_KEY = Symbol.for("tracemesh.telemetry.sdk");
 type Global = typeof globalThis & { [SDK_KEY]?: NodeSDK };
 const global = globalThis as Global;
 
-/** Kubernetes probes and gRPC health/reflection calls would each make a trace of their own. */
-const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez"]);
+/**
+ * Kubernetes probes and gRPC health/reflection calls would each make a trace of their own; so would
+ * every upload of browser spans through the frontend server's OTLP proxy.
+ */
+const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez", "/otlp/v1/traces"]);
 const UNTRACED_GRPC_METHODS = ["Check", "Watch", "ServerReflectionInfo"];
 
 function isDisabled(env: NodeJS.ProcessEnv): boolean {

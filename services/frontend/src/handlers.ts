@@ -165,8 +165,9 @@ function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, 
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > upstream.bodyLimitBytes) {
-        res.setHeader("connection", "close");
+      if (size > upstream.bodyLimitBytes && !settled) {
+        req.unpipe(outgoing);
+        if (!res.headersSent) res.setHeader("connection", "close");
         fail(413, "payload_too_large", `body must be at most ${upstream.bodyLimitBytes} bytes`);
       }
     });
