@@ -148,6 +148,30 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.match(stored ?? "", new RegExp(`"handle":"${aliceHandle}"`), "the token and handle are kept in localStorage");
   });
 
+  test("the home feed scrolls on by cursor: the next page loads when the end of the list comes into view", async () => {
+    // Another person's posts, straight through the frontend's /api proxy: more than one page (20).
+    const signup = await fetch(`${frontend.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ handle: `carol_${run}`, display_name: "Carol Crud" }) });
+    assert.equal(signup.status, 201);
+    const { token } = (await signup.json()) as { token: string };
+    const lines = ["Shipping the frontend today", "Spans from the browser, finally", "Who else reads waterfalls for fun?", "Redis Streams carry the context", "Latency budget: 100 ms, spent 12"];
+    for (let i = 0; i < 25; i++) {
+      const res = await fetch(`${frontend.url}/api/activities`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ message: `${lines[i % lines.length]} (#${i + 1})`, ttl: i % 2 ? "3-days" : "12-hours" }),
+      });
+      assert.equal(res.status, 201);
+    }
+    const page = bob.page;
+    await page.reload();
+    await page.getByRole("article").first().waitFor();
+    assert.equal(await page.getByRole("article").count(), 20, "the first page");
+    await page.getByRole("article").nth(19).scrollIntoViewIfNeeded();
+    await waitFor("the second page", async () => (await page.getByRole("article").count()) > 20, { timeoutMs: 10_000 });
+    assert.ok((await page.getByRole("article").filter({ hasText: "(#1)" }).count()) === 1, "the oldest post arrived");
+    await checkA11y(page, "home (signed in, long feed)");
+  });
+
   test("alice posts with an @mention: the post tops her home feed, with the TTL she chose", async () => {
     const page = alice.page;
     await page.getByLabel("What's happening?").fill(postText);

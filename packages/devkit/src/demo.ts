@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
+import { frontendDemo } from "./demo-frontend.js";
 import { telemetryDemo } from "./demo-telemetry.js";
 import { REPO_ROOT, nodeArgs, startMesh, telemetryEnv, type ExitStatus, type Mesh, type MeshOtelOptions, type MeshService } from "./mesh.js";
 
@@ -31,6 +32,8 @@ export interface DemoExtension {
   name: string;
   /** Runs before the mesh starts; may return where every process exports spans. */
   beforeMesh?(opts: DemoOptions): Promise<MeshOtelOptions | void>;
+  /** Runs once the mesh is up, before seeding (the web frontend starts here). */
+  meshUp?(mesh: Mesh, opts: DemoOptions): Promise<void>;
   /** Runs right before loadgen starts (after seeding). */
   beforeLoad?(mesh: Mesh, opts: DemoOptions): Promise<void>;
   /** Runs after loadgen finished, with the mesh still up. */
@@ -132,6 +135,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     const t0 = Date.now();
     mesh = await startMesh({ redisUrl: process.env.REDIS_URL || undefined, otel, echo: opts.echo });
     say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}`);
+    for (const ext of extensions) await ext.meshUp?.(mesh, opts);
 
     // Named, so its traffic is told apart from loadgen's in the traces.
     const seedCode = await runNode("services/api/dist/src/seed.js", [], { ...mesh.clientEnv, OTEL_SERVICE_NAME: "seed" }, 60_000);
@@ -225,7 +229,7 @@ if (require.main === module) {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  runDemo(opts, opts.collector ? [telemetryDemo({ echo: opts.echo })] : []).then(
+  runDemo(opts, [...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : []), frontendDemo({ echo: opts.echo })]).then(
     (code) => process.exit(code),
     (err: unknown) => {
       say(`failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -9,3 +9,4 @@ export * from "./demo.js";
 export * from "./collector.js";
 export * from "./demo-telemetry.js";
 export * from "./frontend.js";
+export * from "./demo-frontend.js";
