@@ -20,13 +20,16 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { AxeBuilder } from "@axe-core/playwright";
 import {
   REPO_ROOT,
+  nodeArgs,
   renderWaterfall,
   standInCollectorEnv,
   startCollector,
   startFrontend,
   startHoneycombStandIn,
   startMesh,
+  startProcess,
   startXrayStandIn,
+  telemetryEnv,
   waitFor,
   SPAN_KIND,
   type FlatSpan,
@@ -174,6 +177,8 @@ describe("the web frontend in chromium, traced from the click through the real C
 
   test("alice posts with an @mention: the post tops her home feed, with the TTL she chose", async () => {
     const page = alice.page;
+    await page.reload();
+    await page.getByRole("article").filter({ hasText: "(#25)" }).waitFor();
     await page.getByLabel("What's happening?").fill(postText);
     await page.getByLabel("Expires after").selectOption("1-day");
     await page.getByRole("button", { name: "Post" }).click();
@@ -316,6 +321,38 @@ describe("the web frontend in chromium, traced from the click through the real C
       fs.mkdirSync(artifacts, { recursive: true });
       fs.writeFileSync(path.join(artifacts, "frontend-post-click-waterfall.txt"), `trace ${fetchSpan.traceId}\n${waterfall}${breakdown}\n`);
     }
+  });
+
+  test("loadgen drives the frontend server's proxy as an entry point: loadgen → frontend → api in one trace", { timeout: 60_000 }, async () => {
+    const frontendPort = new URL(frontend.url).port;
+    const proc = startProcess("loadgen via frontend", process.execPath, [
+      ...nodeArgs(path.join(REPO_ROOT, "services", "loadgen", "dist", "src", "main.js")),
+      "--base-url", frontend.url, "--rate", "10", "--duration", "2s", "--users", "3", "--timeout", "10s", "--max-error-rate", "0", "--wait-ready", "10s",
+    ], {
+      cwd: path.join(REPO_ROOT, "services", "loadgen"),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...telemetryEnv({ endpoint: collector.otlpHttpUrl, env: FAST_EXPORT }), OTEL_SERVICE_NAME: "loadgen", TRACEMESH_HTTP_PEERS: `127.0.0.1:${frontendPort}=frontend` },
+    });
+    const status = await Promise.race([
+      proc.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("loadgen did not exit in 40 s")), 40_000).unref()),
+    ]).catch(async (err: unknown) => {
+      await proc.stop();
+      throw err;
+    });
+    assert.equal(status.code, 0, `loadgen through the frontend failed:\n${proc.output()}`);
+    const trace = await waitFor("a loadgen flow through the frontend to api", () => {
+      const spans = collector.fileSpans();
+      for (const root of spans.filter((s) => service(s) === "loadgen" && s.name.startsWith("flow "))) {
+        const trace = spans.filter((s) => s.traceId === root.traceId);
+        const feServer = trace.find((s) => service(s) === "frontend" && s.kind === SPAN_KIND.SERVER);
+        const apiServer = trace.find((s) => service(s) === "api" && s.kind === SPAN_KIND.SERVER);
+        if (feServer && apiServer) return { trace, feServer, apiServer };
+      }
+      return undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
+    const loadgenClient = trace.trace.find((s) => s.spanId === trace.feServer.parentSpanId);
+    assert.equal(loadgenClient && service(loadgenClient), "loadgen", "frontend's server span is a child of loadgen's client span");
+    assert.equal(loadgenClient?.attributes["peer.service"], "frontend");
   });
 
   test("a document-load trace from frontend-web exists, and the web vitals arrive when the page is hidden", { timeout: 60_000 }, async () => {

@@ -77,7 +77,7 @@ describe("skaffold", { timeout: 240_000 }, () => {
         assert.deepEqual(effective.manifests.kustomize.paths, [path.join(ROOT, dirs[profile])]);
         assert.ok(effective.deploy.kubectl);
         if (module === "tracemesh") {
-          assert.deepEqual(effective.portForward?.map((p) => `${p.resourceType}/${p.resourceName}:${p.port}`), ["service/api:8080"]);
+          assert.deepEqual(effective.portForward?.map((p) => `${p.resourceType}/${p.resourceName}:${p.port}`), ["service/api:8080", "service/frontend:3000"]);
         }
 
         const rendered = parseYamlStream(render(["--digest-source=none", ...selection]));

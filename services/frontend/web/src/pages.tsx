@@ -165,7 +165,7 @@ export function NotificationsPage({ onSeen }: { onSeen: () => void }) {
           {items.map((n) => (
             <li key={n.id} className={`notification ${n.kind}`}>
               <Link to={`/@${n.actor_handle}`}>@{n.actor_handle}</Link> {KIND_TEXT[n.kind]}{" "}
-              <Link to={`/activities/${n.activity_uuid}`}>“{n.excerpt}”</Link>{" "}
+              <Link to={`/activities/${n.activity_uuid}`}>{n.excerpt ? `“${n.excerpt}”` : "(open the post)"}</Link>{" "}
               <time className="when" dateTime={n.created_at ?? undefined}>{ago(n.created_at, now)}</time>
             </li>
           ))}
