@@ -62,6 +62,24 @@ const waterfallRow = (s: FlatSpan) => ({
   status: (s.statusCode === 2 ? "ERROR" : s.statusCode === 1 ? "OK" : "UNSET") as "ERROR" | "OK" | "UNSET",
 });
 
+/**
+ * The resource-timing events the fetch instrumentation put on one span (fetchStart, requestStart,
+ * responseStart, responseEnd…), in ms since the span's start, read from the Collector's OTLP JSON lines.
+ */
+function fetchTimings(tracesFile: string, spanId: string): Record<string, number> {
+  interface RawSpan { spanId: string; startTimeUnixNano: string; events?: Array<{ name: string; timeUnixNano: string }> }
+  for (const line of fs.readFileSync(tracesFile, "utf8").split("\n")) {
+    if (!line.includes(spanId)) continue;
+    const doc = JSON.parse(line) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: RawSpan[] }> }> };
+    for (const span of doc.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((ss) => ss.spans))) {
+      if (span.spanId !== spanId) continue;
+      const start = BigInt(span.startTimeUnixNano);
+      return Object.fromEntries((span.events ?? []).map((e) => [e.name, Number(BigInt(e.timeUnixNano) - start) / 1e6]));
+    }
+  }
+  return {};
+}
+
 describe("the web frontend in chromium, traced from the click through the real Collector", { timeout: 300_000 }, () => {
   let honeycomb: HoneycombStandIn;
   let xray: XrayStandIn;
@@ -290,6 +308,9 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.equal(service(click), "frontend-web");
     assert.equal(click.parentSpanId, "", "the click is the trace's root");
     assert.equal(click.attributes["app.ui.target"], "Post");
+    const render = trace.find((s) => s.name === "render post");
+    assert.ok(render && render.parentSpanId === click.spanId, "the render after the answer is a child of the click");
+    assert.ok(BigInt(render.startTimeUnixNano) >= BigInt(fetchSpan.startTimeUnixNano), "it starts after the fetch did");
     const feServer = trace.find((s) => service(s) === "frontend" && s.kind === SPAN_KIND.SERVER);
     assert.ok(feServer, "the frontend server's span");
     assert.equal(feServer.parentSpanId, fetchSpan.spanId, "frontend server span ← browser fetch span");
@@ -313,9 +334,15 @@ describe("the web frontend in chromium, traced from the click through the real C
     for (const s of trace.filter((x) => service(x) === "frontend-web")) assert.match(String(s.attributes["session.id"]), /^[0-9a-f]{32}$/, `session.id on ${s.name}`);
 
     const waterfall = renderWaterfall(trace.map(waterfallRow), { width: 130 });
+    // The browser's own view of the request (resource timing): until requestStart the request waits in the
+    // browser (queueing, connection), requestStart → responseStart is the round trip to the first byte.
+    const t = fetchTimings(collector.tracesFile, fetchSpan.spanId);
+    assert.ok(t.requestStart !== undefined && t.responseStart !== undefined && t.responseEnd !== undefined, `resource timing events on the fetch span: ${JSON.stringify(t)}`);
+    const fmt = (v: number | undefined) => (v === undefined ? "?" : v.toFixed(1));
     const breakdown =
-      `click → response: ${durationMs(fetchSpan).toFixed(1)} ms fetch (${networkMs} ms network + ${backendMs} ms api as the frontend server saw it); ` +
-      `api server span ${durationMs(apiServer).toFixed(1)} ms; frontend server span ${durationMs(feServer).toFixed(1)} ms`;
+      `click handler ${durationMs(click).toFixed(1)} ms, render after the answer ${durationMs(render).toFixed(1)} ms; fetch ${durationMs(fetchSpan).toFixed(1)} ms = ${networkMs} ms network + ${backendMs} ms api (Server-Timing from the frontend server)\n` +
+      `fetch, resource timing: fetchStart ${fmt(t.fetchStart)}, requestStart ${fmt(t.requestStart)}, responseStart ${fmt(t.responseStart)}, responseEnd ${fmt(t.responseEnd)} ms; ` +
+      `spans: frontend server ${durationMs(feServer).toFixed(1)} ms, api server ${durationMs(apiServer).toFixed(1)} ms`;
     process.stderr.write(`\nthe post click's trace ${fetchSpan.traceId}:\n${waterfall}${breakdown}\n`);
     if (artifacts) {
       fs.mkdirSync(artifacts, { recursive: true });

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState, type MouseEvent, type ReactNode } from "react";
 import { api, errorMessage, expired, TTLS, type Activity, type Feed, type Ttl } from "./api";
 import { Link } from "./router";
+import { renderSpan } from "./tracing";
 import { useAccount } from "./session";
 import { ago, shortDuration } from "./time";
 
@@ -31,10 +32,12 @@ export function ActivityCard({ activity, now, onChange, headingLevel = 2 }: { ac
   const name = activity.display_name ?? activity.handle;
   const like = () => {
     setError("");
+    const rendered = renderSpan("like");
     api.like(activity.uuid).then(
       (r) => {
         setLiked(true);
         onChange(r.activity);
+        rendered();
       },
       (err: unknown) => setError(errorMessage(err)),
     );
@@ -166,11 +169,13 @@ function MessageForm({ id, formLabel, label, submitLabel, action, withTtl, onDon
     }
     setBusy(true);
     setError("");
+    const rendered = renderSpan(action);
     // onDone calls fetch synchronously, inside this click's span.
     onDone(message, ttl).then(
       () => {
         setMessage("");
         setBusy(false);
+        rendered();
       },
       (err: unknown) => {
         setError(errorMessage(err));

@@ -3,7 +3,7 @@
 // trace: the `click` span → the fetch span (traceparent + baggage on the request) → the frontend
 // server → api → … Spans go through the frontend server's /otlp/v1/traces to the Collector, in
 // batches, and are flushed when the page is hidden or left.
-import { propagation, type Context, type Span as ApiSpan, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from "@opentelemetry/api";
+import { context, propagation, trace, type Context, type Span as ApiSpan, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from "@opentelemetry/api";
 import { CompositePropagator, hrTimeToMilliseconds, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { AWSXRayIdGenerator } from "@opentelemetry/id-generator-aws-xray";
@@ -133,4 +133,25 @@ export function startTracing(): WebTracerProvider {
   });
   addEventListener("pagehide", flush);
   return provider;
+}
+
+/**
+ * The browser's share after the answer: call it synchronously in the event handler (where the click's
+ * span is the active context); call what it returns when the answer is in. That records a span
+ * `render <what>`, a child of the click, from then until the next frame is painted.
+ */
+export function renderSpan(what: string): () => void {
+  const parent = context.active();
+  return () => {
+    const span = trace.getTracer("frontend-web/ui").startSpan(`render ${what}`, {}, parent);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      span.end();
+    };
+    // After the next paint; a hidden page paints nothing, so the span is closed after a second anyway.
+    requestAnimationFrame(() => setTimeout(end));
+    setTimeout(end, 1000);
+  };
 }
