@@ -2,7 +2,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { createLogger, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
+import { createLogger, drainHttpServer, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
 import { shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { createHandler } from "./handlers.js";
@@ -28,18 +28,7 @@ async function main(): Promise<void> {
   exitOnSignal(
     logger,
     [
-      {
-        name: "drain http",
-        run: () =>
-          new Promise<void>((resolve) => {
-            const cut = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
-            cut.unref();
-            server.close(() => {
-              clearTimeout(cut);
-              resolve();
-            });
-          }),
-      },
+      drainHttpServer(server, config.drainTimeoutMs),
       { name: "close upstream sockets", run: async () => [api.agent, collector.agent].forEach((a) => a.destroy()) },
       { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
     ],
