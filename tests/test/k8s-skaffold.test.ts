@@ -105,7 +105,7 @@ describe("skaffold", { timeout: 240_000 }, () => {
     const rendered = render(["--digest-source=tag", "-p", "kind"]);
     const images = [...rendered.matchAll(/image: (\S+)/g)].map((m) => m[1]);
     const ours = images.filter((i) => i.startsWith("tracemesh/"));
-    assert.equal(ours.length, 5);
+    assert.equal(ours.length, 6, `tracemesh images: ${ours.join(", ")}`);
     for (const image of ours) assert.doesNotMatch(image, /:0\.1\.0$/, `${image} was not replaced by skaffold`);
   });
 });
