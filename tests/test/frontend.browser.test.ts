@@ -390,7 +390,15 @@ describe("the web frontend in chromium, traced from the click through the real C
       const trace = spans.filter((s) => s.traceId === root.traceId);
       return trace.some((s) => s.name === "documentFetch") && trace.some((s) => s.name === "resourceFetch") ? trace : undefined;
     }, { timeoutMs: 20_000, intervalMs: 250 });
-    assert.ok(docLoad.every((s) => service(s) === "frontend-web"));
+    // The page came with <meta name="traceparent"> of the frontend server's span: the load continues it.
+    const loadSpan = docLoad.find((s) => s.name === "documentLoad")!;
+    const served = docLoad.find((s) => s.spanId === loadSpan.parentSpanId);
+    assert.ok(served, "the documentLoad span's parent is in its trace");
+    assert.equal(service(served), "frontend");
+    assert.equal(served.kind, SPAN_KIND.SERVER);
+    assert.equal(served.name, "GET /*");
+    assert.deepEqual([...new Set(docLoad.map(service))].sort(), ["frontend", "frontend-web"]);
+    assert.ok(!collector.fileSpans().some((s) => service(s) === "frontend" && /assets|otlp/.test(String(s.attributes["url.path"] ?? s.attributes["http.target"] ?? s.name))), "asset and span-upload requests are not traced");
 
     // Closing the pages hides them: web-vitals reports INP/CLS, tracing.ts flushes with keepalive fetches.
     await alice.page.close();

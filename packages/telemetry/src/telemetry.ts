@@ -24,6 +24,13 @@ const global = globalThis as Global;
  * every upload of browser spans through the frontend server's OTLP proxy.
  */
 const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez", "/otlp/v1/traces"]);
+/** The web frontend's hashed static files: the browser's own resourceFetch spans time them. */
+const UNTRACED_HTTP_PREFIXES = ["/assets/"];
+
+function untracedPath(url: string | undefined): boolean {
+  const path = (url ?? "").split("?")[0] ?? "";
+  return UNTRACED_HTTP_PATHS.has(path) || UNTRACED_HTTP_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
 const UNTRACED_GRPC_METHODS = ["Check", "Watch", "ServerReflectionInfo"];
 
 function isDisabled(env: NodeJS.ProcessEnv): boolean {
@@ -41,7 +48,7 @@ function createInstrumentations(logsShipped: boolean): Instrumentation[] {
   const { UndiciInstrumentation } = require("@opentelemetry/instrumentation-undici") as typeof import("@opentelemetry/instrumentation-undici");
   return [
     new HttpInstrumentation({
-      ignoreIncomingRequestHook: (req) => UNTRACED_HTTP_PATHS.has((req.url ?? "").split("?")[0] ?? ""),
+      ignoreIncomingRequestHook: (req) => untracedPath(req.url),
       // Rollbar's own item uploads are reporting, not the service's work: traced, they would add a
       // `POST` node (the Rollbar host) to every failing trace and to the service maps.
       ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token"),

@@ -5,7 +5,7 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerRespon
 import https from "node:https";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { context } from "@opentelemetry/api";
+import { context, propagation, trace } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import { setHttpRoute } from "@tracemesh/telemetry";
 import { apiRoute } from "./routes.js";
@@ -95,11 +95,12 @@ function serveApp(req: IncomingMessage, res: ServerResponse, files: StaticFiles,
     file = files.index();
   }
   setHttpRoute(file.immutable ? "/assets/*" : "/*");
-  res.setHeader("content-type", file.contentType);
+  if (file === files.index()) {
+    const page = withTraceparent(file.body);
+    if (page) return sendPage(req, res, file, page);
+  }
+  fileHeaders(res, file, file.immutable ? "public, max-age=31536000, immutable" : "no-cache");
   res.setHeader("etag", file.etag);
-  res.setHeader("cache-control", file.immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  res.setHeader("x-content-type-options", "nosniff");
-  res.setHeader("referrer-policy", "same-origin");
   res.setHeader("vary", "accept-encoding");
   if (req.headers["if-none-match"] === file.etag) {
     res.statusCode = 304;
@@ -111,6 +112,33 @@ function serveApp(req: IncomingMessage, res: ServerResponse, files: StaticFiles,
   res.setHeader("content-length", body.length);
   res.statusCode = 200;
   res.end(req.method === "HEAD" ? undefined : body);
+}
+
+/**
+ * index.html with `<meta name="traceparent">` of this request's span, so the browser's documentLoad
+ * span continues the trace of the request that served the page. Undefined when nothing is traced.
+ */
+function withTraceparent(html: Buffer): Buffer | undefined {
+  if (!trace.getActiveSpan()?.isRecording()) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  if (!/^[0-9a-f-]{55}$/.test(carrier.traceparent ?? "")) return undefined;
+  return Buffer.from(html.toString("utf8").replace("<head>", `<head>\n    <meta name="traceparent" content="${carrier.traceparent}" />`), "utf8");
+}
+
+function fileHeaders(res: ServerResponse, file: StaticFile, cacheControl: string): void {
+  res.setHeader("content-type", file.contentType);
+  res.setHeader("cache-control", cacheControl);
+  res.setHeader("x-content-type-options", "nosniff");
+  res.setHeader("referrer-policy", "same-origin");
+}
+
+/** A page made for this request: never cached, no ETag (the traceparent differs every time). */
+function sendPage(req: IncomingMessage, res: ServerResponse, file: StaticFile, page: Buffer): void {
+  res.statusCode = 200;
+  fileHeaders(res, file, "no-store");
+  res.setHeader("content-length", page.length);
+  res.end(req.method === "HEAD" ? undefined : page);
 }
 
 /**
