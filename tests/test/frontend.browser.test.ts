@@ -333,6 +333,19 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.equal(fetchSpan.attributes["http.route"], "/api/activities");
     for (const s of trace.filter((x) => service(x) === "frontend-web")) assert.match(String(s.attributes["session.id"]), /^[0-9a-f]{32}$/, `session.id on ${s.name}`);
 
+    // X-Ray (moto behind the SigV4/segment checks) took the browser's segments under the same trace id.
+    const xrayId = `1-${fetchSpan.traceId.slice(0, 8)}-${fetchSpan.traceId.slice(8)}`;
+    let seen: string[] = [];
+    await waitFor("the click's trace at the X-Ray stand-in with frontend-web, frontend and api segments", () => {
+      const docs = xray.segments().filter((d) => d.trace_id === xrayId);
+      seen = docs.map((d) => `${d.name}${d.parent_id ? "" : " (root)"}`);
+      const names = new Set(docs.map((d) => d.name));
+      return ["frontend-web", "frontend", "api"].every((n) => names.has(n));
+    }, { timeoutMs: 20_000, intervalMs: 250 }).catch((err: Error) => {
+      throw new Error(`${err.message}; segments of ${xrayId}: ${seen.join(", ") || "none"}; all names: ${[...new Set(xray.segments().map((d) => d.name))].join(", ")}`);
+    });
+    assert.deepEqual(xray.rejected(), [], "no segment refused");
+
     const waterfall = renderWaterfall(trace.map(waterfallRow), { width: 130 });
     // The browser's own view of the request (resource timing): until requestStart the request waits in the
     // browser (queueing, connection), requestStart → responseStart is the round trip to the first byte.

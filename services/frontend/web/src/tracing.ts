@@ -3,7 +3,7 @@
 // trace: the `click` span → the fetch span (traceparent + baggage on the request) → the frontend
 // server → api → … Spans go through the frontend server's /otlp/v1/traces to the Collector, in
 // batches, and are flushed when the page is hidden or left.
-import { context, propagation, trace, type Context, type Span as ApiSpan, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from "@opentelemetry/api";
+import { context, propagation, SpanKind, trace, type Context, type Span as ApiSpan, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from "@opentelemetry/api";
 import { CompositePropagator, hrTimeToMilliseconds, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { AWSXRayIdGenerator } from "@opentelemetry/id-generator-aws-xray";
@@ -13,17 +13,24 @@ import { FetchInstrumentation } from "@opentelemetry/instrumentation-fetch";
 import { UserInteractionInstrumentation } from "@opentelemetry/instrumentation-user-interaction";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, WebTracerProvider, type ReadableSpan, type Span, type SpanProcessor } from "@opentelemetry/sdk-trace-web";
+// The services' X-Ray naming rule (a browser-safe module of packages/telemetry): local-root spans that
+// are not SERVER spans become segments named after service.name, not after the span.
+import { XrayNamingSpanProcessor } from "@tracemesh/telemetry/xray-naming";
 import { apiRoute } from "../../src/routes";
 import { currentAccount, sessionId } from "./session";
 
 export const SERVICE_NAME = "frontend-web";
 const OTLP_PATH = "/otlp/v1/traces";
 
-/** Puts `session.id` (and who is signed in) on every span as it starts. */
+/**
+ * Puts `session.id` (and who is signed in) on every span as it starts, and `peer.service=frontend` on
+ * fetch spans: every request the page makes goes to the frontend server (same origin).
+ */
 class SessionSpanProcessor implements SpanProcessor {
   constructor(private readonly session: string) {}
   onStart(span: Span): void {
     span.setAttribute("session.id", this.session);
+    if (span.kind === SpanKind.CLIENT) span.setAttribute("peer.service", "frontend");
     const account = currentAccount();
     if (account) span.setAttributes({ "enduser.id": account.handle, "app.user.handle": account.handle });
   }
@@ -111,7 +118,7 @@ export function startTracing(): WebTracerProvider {
     ),
     // X-Ray accepts these ids everywhere (time-ordered first 8 hex digits), like the services' ids.
     idGenerator: new AWSXRayIdGenerator(),
-    spanProcessors: [new SessionSpanProcessor(session), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxExportBatchSize: 64 })],
+    spanProcessors: [new SessionSpanProcessor(session), new XrayNamingSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxExportBatchSize: 64 })],
   });
   provider.register({
     propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new SessionBaggagePropagator(session)] }),
