@@ -229,7 +229,8 @@ if (require.main === module) {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  runDemo(opts, [...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : []), frontendDemo({ echo: opts.echo })]).then(
+  // The frontend first: extensions stop in order, so it flushes its spans before the Collector stops.
+  runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : [])]).then(
     (code) => process.exit(code),
     (err: unknown) => {
       say(`failed: ${err instanceof Error ? err.message : String(err)}`);

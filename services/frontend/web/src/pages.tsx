@@ -1,12 +1,12 @@
 // The screens: home feed, a profile, one activity with its replies, sign up, notifications.
-import { useEffect, useState, type MouseEvent } from "react";
+import { useEffect, useState, type MouseEvent, type ReactNode } from "react";
 import { api, errorMessage, expired, type Activity, type Notification, type User } from "./api";
 import { ActivityCard, Compose, ErrorLine, FeedList, ReplyForm } from "./components";
 import { Link, navigate } from "./router";
 import { markNotificationsSeen, signIn, useAccount } from "./session";
 import { ago, useNow } from "./time";
 
-function Title({ children }: { children: React.ReactNode }) {
+function Title({ children }: { children: ReactNode }) {
   // tabIndex -1: focus moves here after a navigation, so screen readers start at the new page.
   return <h1 tabIndex={-1}>{children}</h1>;
 }
