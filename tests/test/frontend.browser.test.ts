@@ -93,6 +93,7 @@ describe("the web frontend in chromium, traced from the click through the real C
   const aliceHandle = `alice_${run}`;
   const bobHandle = `bob_${run}`;
   const postText = `Traced from the click: hello @${bobHandle}!`;
+  let carolToken = "";
   const replyText = `Replying from the second browser, ${run}`;
   /** Every /api request the pages sent, with its headers (traceparent, baggage). */
   const apiRequests: Array<{ url: string; headers: Record<string, string> }> = [];
@@ -174,6 +175,7 @@ describe("the web frontend in chromium, traced from the click through the real C
     const signup = await fetch(`${frontend.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ handle: `carol_${run}`, display_name: "Carol Crud" }) });
     assert.equal(signup.status, 201);
     const { token } = (await signup.json()) as { token: string };
+    carolToken = token;
     const lines = ["Shipping the frontend today", "Spans from the browser, finally", "Who else reads waterfalls for fun?", "Redis Streams carry the context", "Latency budget: 100 ms, spent 12"];
     for (let i = 0; i < 25; i++) {
       const res = await fetch(`${frontend.url}/api/activities`, {
@@ -272,6 +274,33 @@ describe("the web frontend in chromium, traced from the click through the real C
     const page = bob.page;
     await page.goto("/activities/00000000-0000-4000-8000-000000000000");
     assert.match(await page.getByRole("alert").innerText(), /activity 00000000-0000-4000-8000-000000000000 not found/);
+  });
+
+  test("an activity disappears from the page once its TTL has run out (the page's clock moved 13 h on)", async () => {
+    // A context of its own: playwright's fake clock applies to a whole context. Carol is signed in through
+    // the same localStorage entry the sign-up page writes.
+    const context = await browser.newContext({ viewport: PHONE, baseURL: frontend.url });
+    try {
+      context.setDefaultTimeout(15_000);
+      const account = JSON.stringify({ token: carolToken, handle: `carol_${run}`, displayName: "Carol Crud" });
+      await context.addInitScript(`localStorage.setItem("tracemesh.account", ${JSON.stringify(account)})`);
+      await context.clock.install();
+      const page = await context.newPage();
+      await page.goto("/");
+      const text = `This one lasts an hour (${run})`;
+      await page.getByLabel("What's happening?").fill(text);
+      await page.getByLabel("Expires after").selectOption("1-hour");
+      await page.getByRole("button", { name: "Post" }).click();
+      const post = page.getByRole("article").filter({ hasText: text });
+      await post.waitFor();
+      assert.match(await post.innerText(), /expires in (59m|1h)/);
+      await page.clock.fastForward("13:00:00");
+      await post.waitFor({ state: "detached" });
+      assert.ok((await page.getByRole("article").filter({ hasText: "(#25)" }).count()) === 0, "the 12-hour posts are gone too");
+      assert.ok((await page.getByRole("article").filter({ hasText: "(#24)" }).count()) === 1, "the 3-day posts stay");
+    } finally {
+      await context.close();
+    }
   });
 
   test("no serious or critical accessibility violation on any screen (axe-core)", () => {
