@@ -361,6 +361,10 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.ok(backendMs > 0 && networkMs >= 0, `backend ${backendMs} ms, network ${networkMs} ms on the fetch span`);
     assert.equal(fetchSpan.attributes["http.route"], "/api/activities");
     for (const s of trace.filter((x) => service(x) === "frontend-web")) assert.match(String(s.attributes["session.id"]), /^[0-9a-f]{32}$/, `session.id on ${s.name}`);
+    // The session id rode along in the baggage: the services copy it onto their spans too.
+    for (const s of [feServer, apiServer, ...trace.filter((x) => ["users", "activities"].includes(service(x)) && x.kind === SPAN_KIND.SERVER)]) {
+      assert.equal(s.attributes["session.id"], click.attributes["session.id"], `session.id on ${service(s)} ${s.name}`);
+    }
 
     // X-Ray (moto behind the SigV4/segment checks) took the browser's segments under the same trace id.
     const xrayId = `1-${fetchSpan.traceId.slice(0, 8)}-${fetchSpan.traceId.slice(8)}`;

@@ -9,6 +9,7 @@ import {
 import type { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Instrumentation } from "@opentelemetry/instrumentation";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
 import { serviceResourceAttributes } from "./resource.js";
@@ -115,6 +116,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     // Attribute setters first (peer.service, then the X-Ray naming that reads it) so the batch
     // processor exports spans that already carry them.
     spanProcessors: [
+      new BaggageAttributesSpanProcessor(),
       new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
       new XrayNamingSpanProcessor(),
       new BatchSpanProcessor(createTraceExporter(env)),
