@@ -132,7 +132,7 @@ export interface Edge {
 
 /**
  * Resolves each address variable of each container to a Service and port in its namespace: *_ADDR
- * (host:port), REDIS_URL (redis://host:port), LOADGEN_BASE_URL and MODERATION_URL (http://host:port). Returns the edges, and
+ * (host:port), REDIS_URL (redis://host:port), LOADGEN_BASE_URL, MODERATION_URL and API_URL (http://host:port). Returns the edges, and
  * problems for any address whose Service or port does not exist, or whose Service selects no pod that
  * exposes the target port.
  */
@@ -151,7 +151,7 @@ export function addressEdges(objects: K8sObject[]): { edges: Edge[]; problems: s
           const m = /^([a-z0-9.-]+):([0-9]+)$/.exec(e.value ?? "");
           if (!m) { problems.push(`${id(w.object)} ${e.name}=${e.value ?? "(from a reference)"} is not host:port`); continue; }
           [host, port] = [m[1], Number(m[2])];
-        } else if (e.name === "REDIS_URL" || e.name === "LOADGEN_BASE_URL" || e.name === "MODERATION_URL") {
+        } else if (e.name === "REDIS_URL" || e.name === "LOADGEN_BASE_URL" || e.name === "MODERATION_URL" || e.name === "API_URL") {
           let url: URL;
           try { url = new URL(e.value ?? ""); } catch { problems.push(`${id(w.object)} ${e.name}=${e.value} is not a URL`); continue; }
           host = url.hostname;

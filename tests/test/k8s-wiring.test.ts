@@ -144,7 +144,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
     for (const m of skaffoldModules()) {
       for (const a of m.build.artifacts) artifacts.set(a.image, { module: m.metadata.name, service: a.docker?.buildArgs?.SERVICE, dockerfile: a.docker?.dockerfile, context: a.context });
     }
-    assert.deepEqual([...artifacts.keys()].sort(), ["tracemesh/activities", "tracemesh/api", "tracemesh/loadgen", "tracemesh/moderation", "tracemesh/notifications", "tracemesh/users"]);
+    assert.deepEqual([...artifacts.keys()].sort(), ["tracemesh/activities", "tracemesh/api", "tracemesh/frontend", "tracemesh/loadgen", "tracemesh/moderation", "tracemesh/notifications", "tracemesh/users"]);
     for (const [image, a] of artifacts) {
       assert.equal(a.dockerfile, "deploy/docker/Dockerfile", image);
       assert.equal(a.context, ".", image);
@@ -273,13 +273,13 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
 
   test("shutdown: preStop pause + the services' ~10 s drain fit terminationGracePeriodSeconds; probes", { timeout: 60_000 }, () => {
     const objects = renders.kind();
-    for (const name of ["api", "users", "activities", "notifications", "moderation"]) {
+    for (const name of ["api", "users", "activities", "notifications", "moderation", "frontend"]) {
       const pod = podOf(find(objects, "Deployment", name)!);
       const c = pod.containers[0];
       const pause = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
       assert.ok(pause >= 3, `${name}: preStop pause ${pause}s is too short for endpoint removal`);
       assert.ok(pause + 10 < (pod.terminationGracePeriodSeconds ?? 30), `${name}: ${pause}s + 10s drain exceed the grace period`);
-      if (name === "api") {
+      if (name === "api" || name === "frontend") {
         assert.equal((c.readinessProbe!.httpGet as { path: string }).path, "/readyz");
         assert.equal((c.livenessProbe!.httpGet as { path: string }).path, "/healthz");
       } else if (name === "moderation") {

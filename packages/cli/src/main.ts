@@ -19,6 +19,7 @@ import {
   type ServiceGraph,
 } from "@tracemesh/trace-model";
 import { DEMO_USAGE, parseDemoArgs, runDemo } from "./demo/demo.js";
+import { frontendDemo } from "./demo/frontend.js";
 import { telemetryDemo } from "./demo/telemetry.js";
 import {
   ALL_DATASETS,
@@ -261,7 +262,8 @@ async function demoCommand(args: string[]): Promise<number> {
     throw e.code?.startsWith("ERR_PARSE_ARGS") ? e : new UsageError(`demo: ${e.message}`);
   }
   if (opts === "help") throw new HelpRequested(DEMO_USAGE);
-  return runDemo(opts, opts.collector ? [telemetryDemo({ echo: opts.echo })] : []);
+  // The frontend first: extensions stop in order, so it flushes its spans before the Collector stops.
+  return runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : [])]);
 }
 
 export async function main(argv: string[]): Promise<number> {

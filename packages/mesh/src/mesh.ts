@@ -31,6 +31,7 @@ export const ENTRY_POINTS = {
   notifications: "@tracemesh/notifications/main",
   api: "@tracemesh/api/main",
   moderation: "@tracemesh/moderation/main",
+  frontend: "@tracemesh/frontend/main",
   seed: "@tracemesh/api/seed",
   loadgen: "@tracemesh/loadgen/main",
 } as const;

@@ -20,3 +20,4 @@ export {
   type InfoLogger,
   type ErrorReportingOptions,
 } from "./rollbar.js";
+export { BaggageAttributesSpanProcessor, BAGGAGE_SPAN_ATTRIBUTES } from "./baggage-attributes.js";

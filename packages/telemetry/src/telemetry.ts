@@ -9,6 +9,7 @@ import {
 import type { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Instrumentation } from "@opentelemetry/instrumentation";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
 import { serviceResourceAttributes } from "./resource.js";
@@ -19,8 +20,18 @@ const SDK_KEY = Symbol.for("tracemesh.telemetry.sdk");
 type Global = typeof globalThis & { [SDK_KEY]?: NodeSDK };
 const global = globalThis as Global;
 
-/** Kubernetes probes and gRPC health/reflection calls would each make a trace of their own. */
-const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez"]);
+/**
+ * Kubernetes probes and gRPC health/reflection calls would each make a trace of their own; so would
+ * every upload of browser spans through the frontend server's OTLP proxy.
+ */
+const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez", "/otlp/v1/traces"]);
+/** The web frontend's hashed static files: the browser's own resourceFetch spans time them. */
+const UNTRACED_HTTP_PREFIXES = ["/assets/"];
+
+function untracedPath(url: string | undefined): boolean {
+  const path = (url ?? "").split("?")[0] ?? "";
+  return UNTRACED_HTTP_PATHS.has(path) || UNTRACED_HTTP_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
 const UNTRACED_GRPC_METHODS = ["Check", "Watch", "ServerReflectionInfo"];
 
 function isDisabled(env: NodeJS.ProcessEnv): boolean {
@@ -46,7 +57,7 @@ function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): I
   const { getNodeAutoInstrumentations } = require("@opentelemetry/auto-instrumentations-node") as typeof import("@opentelemetry/auto-instrumentations-node");
   return getNodeAutoInstrumentations({
     "@opentelemetry/instrumentation-http": {
-      ignoreIncomingRequestHook: (req) => UNTRACED_HTTP_PATHS.has((req.url ?? "").split("?")[0] ?? ""),
+      ignoreIncomingRequestHook: (req) => untracedPath(req.url),
       // Rollbar's own item uploads are reporting, not the service's work: traced, they would add a
       // `POST` node (the Rollbar host) to every failing trace and to the service maps.
       ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token"),
@@ -111,6 +122,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     // Attribute setters first (peer.service, then the X-Ray naming that reads it) so the batch
     // processor exports spans that already carry them.
     spanProcessors: [
+      new BaggageAttributesSpanProcessor(),
       new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
       new XrayNamingSpanProcessor(),
       new BatchSpanProcessor(createTraceExporter(env)),

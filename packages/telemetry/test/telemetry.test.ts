@@ -15,6 +15,7 @@ import {
 } from "@tracemesh/devkit";
 import { decodeOtlpTraces, type Span } from "@tracemesh/trace-model";
 import {
+  BaggageAttributesSpanProcessor,
   parseHttpPeers,
   peerServiceFor,
   serviceIdentity,
@@ -23,7 +24,8 @@ import {
   xrayNamingAttributes,
   xrayTraceId,
 } from "../src/index.js";
-import { SpanKind } from "@opentelemetry/api";
+import { context, propagation, SpanKind } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 
 const PACKAGE_DIR = path.resolve(__dirname, "../..");
 const FIXTURE = path.join(__dirname, "fixtures", "traced-app.js");
@@ -88,6 +90,25 @@ describe("X-Ray segment naming (aws.* attributes on local roots)", { timeout: 50
   test("SERVER spans and spans with a local parent are left alone", () => {
     assert.deepEqual(xrayNamingAttributes({ kind: SpanKind.SERVER, localRoot: true, serviceName: "api", attributes: {} }), {});
     assert.deepEqual(xrayNamingAttributes({ kind: SpanKind.CLIENT, localRoot: false, serviceName: "api", attributes: {} }), {});
+  });
+});
+
+describe("baggage → span attributes", { timeout: 5000 }, () => {
+  test("session.id from the parent context's baggage lands on the span; other keys and overlong values do not", () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new BaggageAttributesSpanProcessor(), new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer("test");
+    const withBaggage = (entries: Record<string, string>) =>
+      propagation.setBaggage(context.active(), propagation.createBaggage(Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { value: v }]))));
+    tracer.startSpan("from the browser", {}, withBaggage({ "session.id": "0123abcd", synthetic: "true" })).end();
+    tracer.startSpan("overlong", {}, withBaggage({ "session.id": "x".repeat(129) })).end();
+    tracer.startSpan("set by the caller", { attributes: { "session.id": "own" } }, withBaggage({ "session.id": "0123abcd" })).end();
+    tracer.startSpan("no baggage").end();
+    const attrs = Object.fromEntries(exporter.getFinishedSpans().map((s) => [s.name, s.attributes]));
+    assert.deepEqual(attrs["from the browser"], { "session.id": "0123abcd" });
+    assert.deepEqual(attrs["overlong"], {});
+    assert.deepEqual(attrs["set by the caller"], { "session.id": "own" });
+    assert.deepEqual(attrs["no baggage"], {});
   });
 });
 

@@ -32,6 +32,8 @@ export interface DemoExtension {
   name: string;
   /** Runs before the mesh starts; may return where every process exports spans. */
   beforeMesh?(opts: DemoOptions): Promise<MeshOtelOptions | void>;
+  /** Runs once the mesh is up, before seeding (the web frontend starts here). */
+  meshUp?(mesh: Mesh, opts: DemoOptions): Promise<void>;
   /** Runs right before loadgen starts (after seeding). */
   beforeLoad?(mesh: Mesh, opts: DemoOptions): Promise<void>;
   /** Runs after loadgen finished, with the mesh still up. */
@@ -136,6 +138,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     const t0 = Date.now();
     mesh = await startMesh({ redisUrl: process.env.REDIS_URL || undefined, otel, echo: opts.echo });
     say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}`);
+    for (const ext of extensions) await ext.meshUp?.(mesh, opts);
 
     // Named, so its traffic is told apart from loadgen's in the traces.
     const seedCode = await runNode("seed", [], { ...mesh.clientEnv, OTEL_SERVICE_NAME: "seed" }, 60_000);
