@@ -64,7 +64,7 @@ describe("config parsers", () => {
   test("redisUrl: redis:// or rediss:// only", () => {
     assert.equal(redisUrl({ R: "rediss://user:pw@cache:6380/2" }, "R", "redis://x"), "rediss://user:pw@cache:6380/2");
     refused(() => redisUrl({ R: "http://x" }, "R", "redis://x"), "R", /redis:\/\/ or rediss:\/\//);
-    refused(() => redisUrl({ R: "not a url" }, "R", "redis://x"), "R", /must be a redis:\/\/ URL/);
+    refused(() => redisUrl({ R: "not a url" }, "R", "redis://x"), "R", /must be a URL starting with redis:\/\/ or rediss:\/\//);
   });
 
   test("grpcServiceConfig: what every Redis-backed gRPC service reads, with its defaults", () => {
