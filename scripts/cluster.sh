@@ -225,6 +225,8 @@ cmd_up() {
   check_address_range
   mkdir -p "$STATE/logs" "$RUN/pids"
   record_machine
+  # The ci overlay's Collector writes the spans it exports here (uid 10001, its DaemonSet's user).
+  mkdir -p "$STATE/export" && chown 10001:10001 "$STATE/export"
   local started=$SECONDS
 
   # The bridge: node IP, apiserver address, pods' gateway. Nothing else is touched.
@@ -673,7 +675,7 @@ remove_iptables_chains() {
     cmd=iptables
     [ "$fam" = 6 ] && cmd=ip6tables
     # every rule anywhere in this table that jumps to a new chain
-    "$cmd" -t "$table" -S | grep -E -- "-j $chain( |$)" | while read -r rule; do
+    { "$cmd" -t "$table" -S | grep -E -- "-j $chain( |\$)" || true; } | while read -r rule; do
       eval "$cmd -t $table ${rule/-A /-D }" 2>/dev/null || true
     done
   done <"$RUN/new-chains"

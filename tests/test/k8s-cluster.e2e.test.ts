@@ -10,12 +10,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ROOT, run, runStatus, tool } from "./k8s-helpers.js";
+import { spansFromOtlpFiles, type OtlpSpan } from "@tracemesh/cli";
+import { ROOT, parseYamlStream, run, runStatus, tool, type K8sObject } from "./k8s-helpers.js";
 
 const CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
 const CLUSTER_BIN = path.join(CACHE, "cluster", "bin");
 const CLUSTER_SH = path.join(ROOT, "scripts", "cluster.sh");
 const CONTEXT = "tracemesh-ci";
+// The ci overlay's Collector writes every span it exports here too (hostPath; Honeycomb and X-Ray are offline).
+const EXPORTED_SPANS = "/var/lib/tracemesh-ci/export/traces.jsonl";
 const NS = "tracemesh";
 
 let kubeconfig = "";
@@ -85,6 +88,16 @@ async function api(base: string, method: string, route: string, opts: { body?: u
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const res = await fetch(`${base}${route}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function signUp(base: string, handles: string[]): Promise<Record<string, string>> {
+  const tokens: Record<string, string> = {};
+  for (const handle of handles) {
+    const res = await api(base, "POST", "/api/users", { body: { handle, display_name: handle } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    tokens[handle] = res.body.token as string;
+  }
+  return tokens;
 }
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -177,12 +190,7 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
 
   test("the HTTP API through kubectl port-forward svc/api: sign-up → post with @mention → reply → like → notifications", { timeout: 120_000 }, async () => {
     const base = await portForward("api", 8080);
-    const tokens: Record<string, string> = {};
-    for (const handle of ["alice", "bob", "carol"]) {
-      const res = await api(base, "POST", "/api/users", { body: { handle, display_name: `${handle} (cluster)` } });
-      assert.equal(res.status, 201, JSON.stringify(res.body));
-      tokens[handle] = res.body.token as string;
-    }
+    const tokens = await signUp(base, ["alice", "bob", "carol"]);
     const post = await api(base, "POST", "/api/activities", { token: tokens.alice, body: { message: "on a real cluster, @bob", ttl: "1-day" } });
     assert.equal(post.status, 201, JSON.stringify(post.body));
     const uuid = post.body.uuid as string;
@@ -197,6 +205,35 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     await until("alice's notifications (reply, like)", 30_000, async () => ((await kinds("alice")) === "like:carol,reply:bob" ? true : undefined));
     await until("bob's mention", 30_000, async () => ((await kinds("bob")) === "mention:alice" ? true : undefined));
     await until("carol's mention", 30_000, async () => ((await kinds("carol")) === "mention:bob" ? true : undefined));
+  });
+
+  test("the Collector's export: the post is one trace api → activities → users → notifications (stream hop), with Kubernetes attributes", { timeout: 60_000 }, async () => {
+    const postTrace = await until("the post's trace, complete in the Collector's file export", 30_000, async () => {
+      if (!fs.existsSync(EXPORTED_SPANS)) return undefined;
+      const spans = spansFromOtlpFiles([EXPORTED_SPANS]);
+      const root = spans.find((s) => s.serviceName === "api" && s.kind === "SERVER" && s.attributes["http.route"] === "/api/activities" && (s.attributes["http.request.method"] ?? s.attributes["http.method"]) === "POST");
+      if (!root) return undefined;
+      const trace = spans.filter((s) => s.traceId === root.traceId);
+      return trace.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications") ? trace : undefined;
+    });
+    const services = new Set(postTrace.map((s) => s.serviceName));
+    for (const service of ["api", "activities", "users", "notifications"]) assert.ok(services.has(service), `${service} in the post's trace (${[...services].join(", ")})`);
+    const producer = postTrace.find((s: OtlpSpan) => s.kind === "PRODUCER" && s.serviceName === "activities");
+    const consumer = postTrace.find((s: OtlpSpan) => s.kind === "CONSUMER" && s.serviceName === "notifications");
+    assert.ok(producer && consumer, "the stream hop: activities' PRODUCER and notifications' CONSUMER");
+    assert.equal(consumer.parentSpanId, producer.spanId, "the consumer continues the producer's context");
+    // Set by the services (downward API) and by the Collector's k8sattributes processor, for every span.
+    for (const span of postTrace) {
+      const r = span.resource;
+      const where = `${span.serviceName} ${span.name}`;
+      assert.equal(r["k8s.namespace.name"], NS, where);
+      assert.equal(r["k8s.node.name"], CONTEXT, where);
+      assert.match(String(r["k8s.pod.name"]), new RegExp(`^${span.serviceName}-`), where);
+      assert.match(String(r["k8s.pod.uid"]), /^[0-9a-f-]{36}$/, `k8sattributes k8s.pod.uid: ${where}`);
+      assert.equal(r["k8s.deployment.name"], span.serviceName, `k8sattributes k8s.deployment.name: ${where}`);
+      assert.equal(r["app.kubernetes.io/name"], span.serviceName, `k8sattributes label: ${where}`);
+      assert.ok(r["k8s.pod.start_time"], `k8sattributes k8s.pod.start_time: ${where}`);
+    }
   });
 
   test("skaffold run -m loadgen: the Indexed Job completes and its exit status is the SLO verdict", { timeout: 15 * 60_000 }, async () => {
@@ -246,4 +283,76 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     assert.ok(total.reqCpu <= 2000 && total.reqMem <= 4096, "requests fit a 2-CPU / 4-GiB node");
     assert.ok(total.cpu < 2000, `CPU ${total.cpu} m fits 2 CPUs`);
   });
+
+  test("fault: the notifications pod deleted while posts stream in — no notification lost or doubled", { timeout: 180_000 }, async () => {
+    const base = await portForward("api", 8080);
+    const tokens = await signUp(base, ["dora", "eve"]);
+    const posted: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      if (i === 10) kubectl(["-n", NS, "delete", "pod", "-l", "app.kubernetes.io/name=notifications", "--wait=false"]);
+      const res = await api(base, "POST", "/api/activities", { token: tokens.eve, body: { message: `fault ${i} for @dora`, ttl: "1-day" } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      posted.push(res.body.uuid as string);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const mentions = async () =>
+      ((await api(base, "GET", "/api/notifications?limit=100", { token: tokens.dora })).body.notifications as Array<{ kind: string; activity_uuid: string }>)
+        .filter((n) => n.kind === "mention")
+        .map((n) => n.activity_uuid);
+    await until("all 30 mentions after the notifications pod was replaced", 90_000, async () => ((await mentions()).length >= posted.length ? true : undefined));
+    kubectl(["-n", NS, "rollout", "status", "deploy/notifications", "--timeout=60s"]);
+    const seen = await mentions();
+    assert.deepEqual([...seen].sort(), [...posted].sort(), "each post notified exactly once");
+  });
+
+  test("fault: the Redis pod deleted — every acknowledged write is still there (PVC + append-only file)", { timeout: 240_000 }, async () => {
+    const base = await portForward("api", 8080);
+    const tokens = await signUp(base, ["frank"]);
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await api(base, "POST", "/api/activities", { token: tokens.frank, body: { message: `durable ${i}`, ttl: "1-day" } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      acknowledged.push(res.body.uuid as string);
+    }
+    const uid = kubectl(["-n", NS, "get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"]);
+    kubectl(["-n", NS, "delete", "pod", "redis-0", "--wait=true", "--timeout=60s"], 90_000);
+    await until("a new redis-0", 60_000, async () => (kubectl(["-n", NS, "get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"]) !== uid ? true : undefined));
+    kubectl(["-n", NS, "rollout", "status", "statefulset/redis", "--timeout=120s"], 130_000);
+    await until("the api to read from the new Redis", 60_000, async () => ((await api(base, "GET", `/api/activities/${acknowledged[0]}`)).status === 200 ? true : undefined));
+    for (const uuid of acknowledged) {
+      const res = await api(base, "GET", `/api/activities/${uuid}`);
+      assert.equal(res.status, 200, `${uuid} after the Redis restart: ${JSON.stringify(res.body)}`);
+    }
+    const feed = await api(base, "GET", "/api/activities/@frank?limit=50");
+    assert.equal((feed.body.activities as unknown[]).length, acknowledged.length);
+  });
+
+  test("fault: kubectl rollout restart deploy/api during load — not one failed request", { timeout: 300_000 }, async () => {
+    // The same load Job with no error budget at all, under another name (a Job's template is immutable).
+    const image = kubectl(["-n", NS, "get", "job", "loadgen", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+    const rendered = parseYamlStream(kubectl(["kustomize", path.join(ROOT, "deploy", "k8s", "loadgen")]));
+    const job = rendered.find((o) => o.kind === "Job") as K8sObject & { spec: { template: { spec: { containers: Array<{ image: string; env: Array<{ name: string; value?: string }> }> } } } };
+    job.metadata.name = "loadgen-restart";
+    const container = job.spec.template.spec.containers[0]!;
+    container.image = image;
+    const setEnv = (name: string, value: string) => (container.env.find((e) => e.name === name)!.value = value);
+    setEnv("LOADGEN_MAX_ERROR_RATE", "0");
+    setEnv("LOADGEN_DURATION", "45s");
+    const file = path.join(os.tmpdir(), `tracemesh-loadgen-restart-${process.pid}.json`);
+    fs.writeFileSync(file, JSON.stringify(job));
+    kubectl(["apply", "-f", file]);
+    fs.rmSync(file);
+    // Both pods print "loadgen: R req/s for D s against …" once their users are signed up and the load begins.
+    await until("the load to start in both pods", 90_000, async () => ((kubectl(["-n", NS, "logs", "job/loadgen-restart", "--all-pods=true", "--tail=20"]).match(/req\/s for/g) ?? []).length >= 2 ? true : undefined));
+    kubectl(["-n", NS, "rollout", "restart", "deploy/api"]);
+    kubectl(["-n", NS, "rollout", "status", "deploy/api", "--timeout=120s"], 130_000);
+    const verdict = await until("the restart load Job to finish", 150_000, async () => {
+      const status = kubectlJson<{ status: { conditions?: Array<{ type: string; status: string }> } }>(["-n", NS, "get", "job", "loadgen-restart"]).status;
+      return status.conditions?.find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")?.type;
+    });
+    const logs = kubectl(["-n", NS, "logs", "job/loadgen-restart", "--all-pods=true", "--tail=40"]);
+    console.log(logs);
+    assert.equal(verdict, "Complete", `requests failed while api restarted:\n${logs}`);
+  });
+
 });
