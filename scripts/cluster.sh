@@ -234,6 +234,14 @@ cmd_up() {
   echo "$BRIDGE" >"$RUN/bridge"
   ip addr add "$NODE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
+  # Service IPs not (yet) translated by kube-proxy stay on the bridge instead of following the default route out.
+  ip route add "$SERVICE_CIDR" dev "$BRIDGE"
+  # Docker sets FORWARD's policy to DROP: accept the bridge's traffic, in a chain of ours, appended — so the rules
+  # kube-proxy puts first (e.g. REJECT for a Service without endpoints) still apply.
+  iptables -N TRACEMESH-CI-FORWARD
+  iptables -A TRACEMESH-CI-FORWARD -i "$BRIDGE" -j ACCEPT
+  iptables -A TRACEMESH-CI-FORWARD -o "$BRIDGE" -j ACCEPT
+  iptables -A FORWARD -j TRACEMESH-CI-FORWARD
   sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1
 
   make_certs
@@ -311,8 +319,7 @@ check_address_range() {
 
 start_containerd() {
   mkdir -p "$STATE/containerd" "$RUN/containerd" "$STATE/cni/net.d" "$STATE/cni/ipam"
-  # CNI: the bridge plugin on our bridge (its address is the pods' gateway), portmap for the Collector's hostPorts,
-  # firewall so bridged pod traffic is accepted in FORWARD (Docker sets that chain's policy to DROP).
+  # CNI: the bridge plugin on our bridge (its address is the pods' gateway), portmap for the Collector's hostPorts.
   cat >"$STATE/cni/net.d/10-tracemesh-ci.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -331,8 +338,7 @@ start_containerd() {
         "routes": [{ "dst": "0.0.0.0/0" }]
       }
     },
-    { "type": "portmap", "capabilities": { "portMappings": true } },
-    { "type": "firewall" }
+    { "type": "portmap", "capabilities": { "portMappings": true } }
   ]
 }
 EOF
@@ -664,12 +670,12 @@ unmount_under() {
   done
 }
 
-# Removes the chains kubelet, kube-proxy and the CNI plugins created (KUBE-*, CNI-*): first the rules that jump to
+# Removes the chains kubelet, kube-proxy, the CNI plugins and `up` created (KUBE-*, CNI-*, TRACEMESH-CI-*): first the rules that jump to
 # them from chains that existed before, then the chains.
 remove_iptables_chains() {
   local before="$RUN/before/iptables-chains" fam table chain cmd rule
   [ -f "$before" ] || before=/dev/null
-  iptables_chains | grep -vxF -f "$before" | awk '$3 ~ /^(KUBE-|CNI-)/' >"$RUN/new-chains" || true
+  iptables_chains | grep -vxF -f "$before" | awk '$3 ~ /^(KUBE-|CNI-|TRACEMESH-CI-)/' >"$RUN/new-chains" || true
   [ -s "$RUN/new-chains" ] || return 0
   while read -r fam table chain; do
     cmd=iptables
@@ -735,10 +741,14 @@ cmd_status() {
 # Loads Docker images into the node's containerd (what `kind load docker-image` does for kind).
 cmd_import() {
   [ -S "$CONTAINERD_SOCK" ] || die "the cluster is not up (no $CONTAINERD_SOCK)"
-  local image
+  local image id name
   for image in "$@"; do
     log "importing $image into the node's containerd"
-    docker save "$image" | ctr_ci images import --no-unpack=false - >/dev/null
+    docker save "$image" | ctr_ci images import - >/dev/null 2>&1
+    # skaffold deploys an image it did not push as NAME:<image id>: give it that name too.
+    id="$(docker image inspect -f '{{.Id}}' "$image")"
+    name="$(ctr_ci images ls -q 2>/dev/null | grep -E "^(docker\.io/)?(library/)?${image%:*}:${image##*:}\$")" || die "import of $image failed"
+    ctr_ci images tag --force "$name" "${name%:*}:${id#sha256:}" >/dev/null 2>&1
   done
 }
 
