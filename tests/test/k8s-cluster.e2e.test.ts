@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { spansFromOtlpFiles, type OtlpSpan } from "@tracemesh/cli";
-import { ROOT, parseYamlStream, run, runStatus, tool, type K8sObject } from "./k8s-helpers.js";
+import { ROOT, run, runStatus, tool } from "./k8s-helpers.js";
 
 const CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
 const CLUSTER_BIN = path.join(CACHE, "cluster", "bin");
@@ -152,7 +152,7 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     for (const key of Object.keys(machineBefore)) assert.equal(machineAfter[key], machineBefore[key], `after down, ${key} differs from before up`);
   });
 
-  test("the node is Ready, CoreDNS answers, PodSecurity admission refuses a privileged pod in tracemesh", { timeout: 60_000 }, () => {
+  test("the node is Ready (Kubernetes 1.37, containerd 2) and CoreDNS is rolled out", { timeout: 60_000 }, () => {
     const node = kubectlJson<{ items: Array<{ status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } } }> }>(["get", "nodes"]);
     assert.equal(node.items.length, 1);
     assert.ok(node.items[0]!.status.conditions.some((c) => c.type === "Ready" && c.status === "True"));
@@ -182,8 +182,8 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     for (const expected of ["deployment.apps/api", "deployment.apps/users", "deployment.apps/activities", "deployment.apps/notifications", "statefulset.apps/redis", "daemonset.apps/otel-collector"]) {
       assert.ok(workloads.includes(expected), `${expected} deployed (${workloads.join(", ")})`);
     }
-    // PodSecurity "restricted" is enforced: the apiserver refuses a privileged pod in the mesh's namespace.
-    const refused = runStatus(path.join(CLUSTER_BIN, "kubectl"), ["--kubeconfig", kubeconfig, "-n", NS, "run", "privileged-probe", "--image=tracemesh.local/pause:v1.37.2", "--privileged", "--dry-run=server"]);
+    // PodSecurity "restricted" is enforced: the apiserver refuses a pod without the restricted securityContext.
+    const refused = runStatus(path.join(CLUSTER_BIN, "kubectl"), ["--kubeconfig", kubeconfig, "-n", NS, "run", "unrestricted-probe", "--image=tracemesh.local/pause:v1.37.2", "--dry-run=server"]);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /violates PodSecurity "restricted/);
   });
@@ -287,9 +287,15 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
   test("fault: the notifications pod deleted while posts stream in — no notification lost or doubled", { timeout: 180_000 }, async () => {
     const base = await portForward("api", 8080);
     const tokens = await signUp(base, ["dora", "eve"]);
+    const podOf = () => kubectl(["-n", NS, "get", "pod", "-l", "app.kubernetes.io/name=notifications", "-o", "jsonpath={.items[*].metadata.name}"]).trim();
+    const before = podOf();
+    let deletedAt = 0;
     const posted: string[] = [];
     for (let i = 0; i < 30; i++) {
-      if (i === 10) kubectl(["-n", NS, "delete", "pod", "-l", "app.kubernetes.io/name=notifications", "--wait=false"]);
+      if (i === 10) {
+        kubectl(["-n", NS, "delete", "pod", "-l", "app.kubernetes.io/name=notifications", "--wait=false"]);
+        deletedAt = Date.now();
+      }
       const res = await api(base, "POST", "/api/activities", { token: tokens.eve, body: { message: `fault ${i} for @dora`, ttl: "1-day" } });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       posted.push(res.body.uuid as string);
@@ -301,8 +307,17 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
         .map((n) => n.activity_uuid);
     await until("all 30 mentions after the notifications pod was replaced", 90_000, async () => ((await mentions()).length >= posted.length ? true : undefined));
     kubectl(["-n", NS, "rollout", "status", "deploy/notifications", "--timeout=60s"]);
-    const seen = await mentions();
-    assert.deepEqual([...seen].sort(), [...posted].sort(), "each post notified exactly once");
+    // The old pod drains and exits (SIGTERM → its shutdown steps), the new one is the only one left.
+    kubectl(["-n", NS, "wait", "--for=delete", `pod/${before}`, "--timeout=60s"], 70_000);
+    assert.ok(podOf() && podOf() !== before, `the notifications pod ${before} was replaced (now ${podOf()})`);
+    // A redelivery would come from the new pod claiming the old one's pending entries once they are idle for
+    // EVENTS_CLAIM_IDLE_MS (30 s, checked every 5 s): watch until that window has passed.
+    const claimWindowEnd = deletedAt + 30_000 + 5_000 + 5_000;
+    do {
+      const seen = await mentions();
+      assert.deepEqual([...seen].sort(), [...posted].sort(), "each post notified exactly once");
+      await new Promise((r) => setTimeout(r, 2_000));
+    } while (Date.now() < claimWindowEnd);
   });
 
   test("fault: the Redis pod deleted — every acknowledged write is still there (PVC + append-only file)", { timeout: 240_000 }, async () => {
@@ -325,34 +340,6 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     }
     const feed = await api(base, "GET", "/api/activities/@frank?limit=50");
     assert.equal((feed.body.activities as unknown[]).length, acknowledged.length);
-  });
-
-  test("fault: kubectl rollout restart deploy/api during load — not one failed request", { timeout: 300_000 }, async () => {
-    // The same load Job with no error budget at all, under another name (a Job's template is immutable).
-    const image = kubectl(["-n", NS, "get", "job", "loadgen", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
-    const rendered = parseYamlStream(kubectl(["kustomize", path.join(ROOT, "deploy", "k8s", "loadgen")]));
-    const job = rendered.find((o) => o.kind === "Job") as K8sObject & { spec: { template: { spec: { containers: Array<{ image: string; env: Array<{ name: string; value?: string }> }> } } } };
-    job.metadata.name = "loadgen-restart";
-    const container = job.spec.template.spec.containers[0]!;
-    container.image = image;
-    const setEnv = (name: string, value: string) => (container.env.find((e) => e.name === name)!.value = value);
-    setEnv("LOADGEN_MAX_ERROR_RATE", "0");
-    setEnv("LOADGEN_DURATION", "45s");
-    const file = path.join(os.tmpdir(), `tracemesh-loadgen-restart-${process.pid}.json`);
-    fs.writeFileSync(file, JSON.stringify(job));
-    kubectl(["apply", "-f", file]);
-    fs.rmSync(file);
-    // Both pods print "loadgen: R req/s for D s against …" once their users are signed up and the load begins.
-    await until("the load to start in both pods", 90_000, async () => ((kubectl(["-n", NS, "logs", "job/loadgen-restart", "--all-pods=true", "--tail=20"]).match(/req\/s for/g) ?? []).length >= 2 ? true : undefined));
-    kubectl(["-n", NS, "rollout", "restart", "deploy/api"]);
-    kubectl(["-n", NS, "rollout", "status", "deploy/api", "--timeout=120s"], 130_000);
-    const verdict = await until("the restart load Job to finish", 150_000, async () => {
-      const status = kubectlJson<{ status: { conditions?: Array<{ type: string; status: string }> } }>(["-n", NS, "get", "job", "loadgen-restart"]).status;
-      return status.conditions?.find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")?.type;
-    });
-    const logs = kubectl(["-n", NS, "logs", "job/loadgen-restart", "--all-pods=true", "--tail=40"]);
-    console.log(logs);
-    assert.equal(verdict, "Complete", `requests failed while api restarted:\n${logs}`);
   });
 
 });
