@@ -86,7 +86,16 @@ async function api(base: string, method: string, route: string, opts: { body?: u
   const headers: Record<string, string> = {};
   if (opts.body !== undefined) headers["content-type"] = "application/json";
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const res = await fetch(`${base}${route}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(10_000) });
+  const send = () => fetch(`${base}${route}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(10_000) });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // A kept-alive socket to kubectl port-forward may have been closed while this process was blocked in a
+    // synchronous kubectl call; a read is safe to send again on a fresh one (writes are never retried).
+    if (method !== "GET" || !(err instanceof Error && /other side closed|ECONNRESET/.test(String((err as Error & { cause?: unknown }).cause)))) throw err;
+    res = await send();
+  }
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
