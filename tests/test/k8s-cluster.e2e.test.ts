@@ -1,0 +1,355 @@
+// tools: cluster-packages docker collector skaffold kubernetes etcd containerd coredns pause
+// The golden path on a real Kubernetes: scripts/cluster.sh brings up a one-node cluster built from upstream
+// sources (etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, containerd, CoreDNS), then
+// the real `skaffold run -m tracemesh` (Docker builds, images loaded into the node's containerd), every workload
+// rolls out under PodSecurity admission, the HTTP flow runs through `kubectl port-forward svc/api`, the load Job
+// runs to its SLO verdict, faults are injected, the footprint is read from the kubelet, and `down` must leave the
+// machine exactly as it was. scripts/test.sh runs this file alone, after all others (it shares dockerd).
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
+import { ROOT, run, runStatus, tool } from "./k8s-helpers.js";
+
+const CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
+const CLUSTER_BIN = path.join(CACHE, "cluster", "bin");
+const CLUSTER_SH = path.join(ROOT, "scripts", "cluster.sh");
+const CONTEXT = "tracemesh-ci";
+// The ci overlay's Collector writes every span it exports here too (hostPath; Honeycomb and X-Ray are offline).
+const EXPORTED_SPANS = "/var/lib/tracemesh-ci/export/traces.jsonl";
+const NS = "tracemesh";
+
+let kubeconfig = "";
+const portForwards: ChildProcess[] = [];
+
+function env(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KUBECONFIG: kubeconfig,
+    // skaffold deploys with the kubectl on PATH: ours, the cluster's own version.
+    PATH: `${CLUSTER_BIN}:${path.dirname(tool("skaffold", "33-skaffold.sh"))}:${process.env.PATH ?? ""}`,
+    SKAFFOLD_UPDATE_CHECK: "false",
+    SKAFFOLD_INTERACTIVE: "false",
+    DOCKER_BUILDKIT: "0",
+  };
+}
+
+function kubectl(args: string[], timeoutMs = 60_000): string {
+  return run(path.join(CLUSTER_BIN, "kubectl"), ["--context", CONTEXT, ...args], { env: env(), timeoutMs });
+}
+
+function kubectlJson<T>(args: string[]): T {
+  return JSON.parse(kubectl([...args, "-o", "json"])) as T;
+}
+
+/** What `down` must put back: links, iptables rules, mounts, the sysctls kubelet touches. */
+function machineSnapshot(): Record<string, string> {
+  const sh = (cmd: string) => run("bash", ["-c", cmd], { timeoutMs: 30_000 }).trim();
+  return {
+    links: sh("ip -o link show | awk -F': ' '{print $2}' | sort"),
+    addresses: sh("ip -o addr show | awk '{print $2, $4}' | sort"),
+    iptables: sh("iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sort"),
+    ip6tables: sh("ip6tables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sort"),
+    mounts: sh("findmnt -rn -o TARGET | sort"),
+    sysctls: sh("sysctl vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet"),
+    paths: sh("for p in /var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/netns /etc/cni /var/lib/tracemesh-ci /run/tracemesh-ci; do [ -e $p ] && echo $p; done; true"),
+  };
+}
+
+/** `kubectl port-forward svc/NAME :PORT`, resolved to the local URL once kubectl says where it listens. */
+async function portForward(service: string, port: number): Promise<string> {
+  const child = spawn(path.join(CLUSTER_BIN, "kubectl"), ["--context", CONTEXT, "-n", NS, "port-forward", "--address", "127.0.0.1", `svc/${service}`, `:${port}`], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
+  portForwards.push(child);
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`port-forward svc/${service}: no listener after 20 s\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${match[1]}`);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`port-forward svc/${service} exited ${code}\n${output}`));
+    });
+  });
+}
+
+async function api(base: string, method: string, route: string, opts: { body?: unknown; token?: string } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const headers: Record<string, string> = {};
+  if (opts.body !== undefined) headers["content-type"] = "application/json";
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const send = () => fetch(`${base}${route}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(10_000) });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // A kept-alive socket to kubectl port-forward may have been closed while this process was blocked in a
+    // synchronous kubectl call; a read is safe to send again on a fresh one (writes are never retried).
+    if (method !== "GET" || !(err instanceof Error && /other side closed|ECONNRESET/.test(String((err as Error & { cause?: unknown }).cause)))) throw err;
+    res = await send();
+  }
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function signUp(base: string, handles: string[]): Promise<Record<string, string>> {
+  const tokens: Record<string, string> = {};
+  for (const handle of handles) {
+    const res = await api(base, "POST", "/api/users", { body: { handle, display_name: handle } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    tokens[handle] = res.body.token as string;
+  }
+  return tokens;
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+interface PodList {
+  items: Array<{
+    metadata: { name: string; namespace: string };
+    spec: { containers: Array<{ name: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }> };
+    status: { phase: string };
+  }>;
+}
+
+describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", { timeout: 45 * 60_000 }, () => {
+  let machineBefore: Record<string, string>;
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings[name] = Math.round((Date.now() - started) / 1000);
+    }
+  };
+
+  before(async () => {
+    machineBefore = machineSnapshot();
+    const out = await timed("cluster up", () => run("bash", [CLUSTER_SH, "up"], { timeoutMs: 10 * 60_000 }));
+    kubeconfig = out.trim().split("\n").pop()!;
+    assert.ok(fs.existsSync(kubeconfig), `cluster.sh up printed ${kubeconfig}`);
+  });
+
+  after(() => {
+    for (const child of portForwards) child.kill("SIGTERM");
+    const down = runStatus("bash", [CLUSTER_SH, "down"], { timeoutMs: 5 * 60_000 });
+    console.log(`cluster part timings (s): ${JSON.stringify(timings)}`);
+    assert.equal(down.status, 0, `cluster.sh down failed:\n${down.stderr}`);
+    // The machine exactly as it was before `up`.
+    const machineAfter = machineSnapshot();
+    for (const key of Object.keys(machineBefore)) assert.equal(machineAfter[key], machineBefore[key], `after down, ${key} differs from before up`);
+  });
+
+  test("the node is Ready (Kubernetes 1.37, containerd 2) and CoreDNS is rolled out", { timeout: 60_000 }, () => {
+    const node = kubectlJson<{ items: Array<{ status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } } }> }>(["get", "nodes"]);
+    assert.equal(node.items.length, 1);
+    assert.ok(node.items[0]!.status.conditions.some((c) => c.type === "Ready" && c.status === "True"));
+    assert.match(node.items[0]!.status.nodeInfo.kubeletVersion, /^v1\.37\./);
+    assert.match(node.items[0]!.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/2\./);
+    kubectl(["-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=30s"]);
+  });
+
+  test("skaffold run -m tracemesh: every Deployment, StatefulSet and DaemonSet rolls out", { timeout: 30 * 60_000 }, async () => {
+    const printed = run("bash", [path.join(ROOT, "scripts", "docker-base-image.sh"), "--print"], { timeoutMs: 30_000 });
+    const images = Object.fromEntries(printed.trim().split("\n").map((l) => l.split("=") as [string, string]));
+    process.env.TRACEMESH_NODE_IMAGE = images.NODE_IMAGE;
+    process.env.TRACEMESH_BUILD_IMAGE = images.BUILD_IMAGE;
+    await timed("skaffold run -m tracemesh", () =>
+      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "tracemesh", "--kube-context", CONTEXT, "--status-check=true", "--cache-artifacts=false"], { env: env(), timeoutMs: 25 * 60_000 }),
+    );
+    const ns = kubectlJson<{ metadata: { labels: Record<string, string> } }>(["get", "namespace", NS]);
+    assert.equal(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+    for (const namespace of [NS, "tracemesh-system"]) {
+      for (const kind of ["deployment", "statefulset", "daemonset"]) {
+        for (const name of kubectl(["-n", namespace, "get", kind, "-o", "name"]).trim().split("\n").filter(Boolean)) {
+          kubectl(["-n", namespace, "rollout", "status", name, "--timeout=180s"], 200_000);
+        }
+      }
+    }
+    const workloads = kubectl(["get", "deploy,statefulset,daemonset", "-A", "-o", "name"]).trim().split("\n").sort();
+    for (const expected of ["deployment.apps/api", "deployment.apps/users", "deployment.apps/activities", "deployment.apps/notifications", "statefulset.apps/redis", "daemonset.apps/otel-collector"]) {
+      assert.ok(workloads.includes(expected), `${expected} deployed (${workloads.join(", ")})`);
+    }
+    // PodSecurity "restricted" is enforced: the apiserver refuses a pod without the restricted securityContext.
+    const refused = runStatus(path.join(CLUSTER_BIN, "kubectl"), ["--kubeconfig", kubeconfig, "-n", NS, "run", "unrestricted-probe", "--image=tracemesh.local/pause:v1.37.2", "--dry-run=server"]);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /violates PodSecurity "restricted/);
+  });
+
+  test("the HTTP API through kubectl port-forward svc/api: sign-up → post with @mention → reply → like → notifications", { timeout: 120_000 }, async () => {
+    const base = await portForward("api", 8080);
+    const tokens = await signUp(base, ["alice", "bob", "carol"]);
+    const post = await api(base, "POST", "/api/activities", { token: tokens.alice, body: { message: "on a real cluster, @bob", ttl: "1-day" } });
+    assert.equal(post.status, 201, JSON.stringify(post.body));
+    const uuid = post.body.uuid as string;
+    const reply = await api(base, "POST", `/api/activities/${uuid}/replies`, { token: tokens.bob, body: { message: "cc @carol" } });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    const like = await api(base, "POST", `/api/activities/${uuid}/likes`, { token: tokens.carol });
+    assert.equal(like.status, 200, JSON.stringify(like.body));
+    const home = await api(base, "GET", "/api/activities/home?limit=10");
+    assert.ok((home.body.activities as Array<{ uuid: string }>).some((a) => a.uuid === uuid), "home feed has the post");
+    const kinds = async (handle: string) =>
+      ((await api(base, "GET", "/api/notifications", { token: tokens[handle] })).body.notifications as Array<{ kind: string; actor_handle: string }>).map((n) => `${n.kind}:${n.actor_handle}`).sort().join(",");
+    await until("alice's notifications (reply, like)", 30_000, async () => ((await kinds("alice")) === "like:carol,reply:bob" ? true : undefined));
+    await until("bob's mention", 30_000, async () => ((await kinds("bob")) === "mention:alice" ? true : undefined));
+    await until("carol's mention", 30_000, async () => ((await kinds("carol")) === "mention:bob" ? true : undefined));
+  });
+
+  test("the Collector's export: the post is one trace api → activities → users → notifications (stream hop), with Kubernetes attributes", { timeout: 60_000 }, async () => {
+    const postTrace = await until("the post's trace, complete in the Collector's file export", 30_000, async () => {
+      if (!fs.existsSync(EXPORTED_SPANS)) return undefined;
+      const spans = spansFromOtlpFiles([EXPORTED_SPANS]);
+      const root = spans.find((s) => s.serviceName === "api" && s.kind === "SERVER" && s.attributes["http.route"] === "/api/activities" && (s.attributes["http.request.method"] ?? s.attributes["http.method"]) === "POST");
+      if (!root) return undefined;
+      const trace = spans.filter((s) => s.traceId === root.traceId);
+      return trace.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications") ? trace : undefined;
+    });
+    const services = new Set(postTrace.map((s) => s.serviceName));
+    for (const service of ["api", "activities", "users", "notifications"]) assert.ok(services.has(service), `${service} in the post's trace (${[...services].join(", ")})`);
+    const producer = postTrace.find((s: Span) => s.kind === "PRODUCER" && s.serviceName === "activities");
+    const consumer = postTrace.find((s: Span) => s.kind === "CONSUMER" && s.serviceName === "notifications");
+    assert.ok(producer && consumer, "the stream hop: activities' PRODUCER and notifications' CONSUMER");
+    assert.equal(consumer.parentSpanId, producer.spanId, "the consumer continues the producer's context");
+    // Set by the services (downward API) and by the Collector's k8sattributes processor, for every span.
+    for (const span of postTrace) {
+      const r = span.resource;
+      const where = `${span.serviceName} ${span.name}`;
+      assert.equal(r["k8s.namespace.name"], NS, where);
+      assert.equal(r["k8s.node.name"], CONTEXT, where);
+      assert.match(String(r["k8s.pod.name"]), new RegExp(`^${span.serviceName}-`), where);
+      assert.match(String(r["k8s.pod.uid"]), /^[0-9a-f-]{36}$/, `k8sattributes k8s.pod.uid: ${where}`);
+      assert.equal(r["k8s.deployment.name"], span.serviceName, `k8sattributes k8s.deployment.name: ${where}`);
+      assert.equal(r["app.kubernetes.io/name"], span.serviceName, `k8sattributes label: ${where}`);
+      assert.ok(r["k8s.pod.start_time"], `k8sattributes k8s.pod.start_time: ${where}`);
+    }
+  });
+
+  test("skaffold run -m loadgen: the Indexed Job completes and its exit status is the SLO verdict", { timeout: 15 * 60_000 }, async () => {
+    await timed("skaffold run -m loadgen", () =>
+      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "loadgen", "--kube-context", CONTEXT, "--status-check=false", "--cache-artifacts=false"], { env: env(), timeoutMs: 10 * 60_000 }),
+    );
+    const verdict = await until("the loadgen Job to finish", 5 * 60_000, async () => {
+      const job = kubectlJson<{ status: { succeeded?: number; failed?: number; conditions?: Array<{ type: string; status: string }> } }>(["-n", NS, "get", "job", "loadgen"]);
+      const done = job.status.conditions?.find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
+      return done ? { type: done.type, succeeded: job.status.succeeded ?? 0 } : undefined;
+    });
+    const logs = kubectl(["-n", NS, "logs", "job/loadgen", "--all-pods=true", "--tail=30"]);
+    assert.equal(verdict.type, "Complete", `loadgen verdict: ${verdict.type}\n${logs}`);
+    assert.equal(verdict.succeeded, 2, "both indexes passed their SLO");
+    console.log(kubectl(["get", "pods", "-A", "-o", "wide"]));
+  });
+
+  test("footprint after the load (kubelet /stats/summary): the mesh fits a 2-CPU / 4-GiB node", { timeout: 60_000 }, () => {
+    const summary = JSON.parse(kubectl(["get", "--raw", `/api/v1/nodes/${CONTEXT}/proxy/stats/summary`])) as {
+      pods: Array<{ podRef: { name: string; namespace: string }; cpu?: { usageNanoCores?: number }; memory?: { workingSetBytes?: number } }>;
+    };
+    const pods = kubectlJson<PodList>(["get", "pods", "-A"]).items.filter((p) => p.status.phase === "Running");
+    const cpu = (q: string | undefined) => (q === undefined ? 0 : q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000);
+    const mem = (q: string | undefined) => {
+      if (q === undefined) return 0;
+      const m = /^(\d+)(Mi|Gi|Ki)?$/.exec(q)!;
+      return Number(m[1]) * ({ Ki: 1 / 1024, Mi: 1, Gi: 1024 }[m[2] ?? "Mi"] ?? 1);
+    };
+    const rows: string[] = ["| pod | working set (MiB) | CPU (m) | requests (CPU m / MiB) | limits (CPU m / MiB) |", "|---|---|---|---|---|"];
+    let total = { ws: 0, cpu: 0, reqCpu: 0, reqMem: 0, limCpu: 0, limMem: 0 };
+    for (const pod of pods.filter((p) => p.metadata.namespace.startsWith("tracemesh")).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+      const stats = summary.pods.find((s) => s.podRef.name === pod.metadata.name && s.podRef.namespace === pod.metadata.namespace);
+      assert.ok(stats?.memory?.workingSetBytes, `kubelet has stats for ${pod.metadata.name}`);
+      const ws = stats.memory.workingSetBytes / 1048576;
+      const usage = (stats.cpu?.usageNanoCores ?? 0) / 1e6;
+      const req = pod.spec.containers.reduce((a, c) => [a[0]! + cpu(c.resources?.requests?.cpu), a[1]! + mem(c.resources?.requests?.memory)], [0, 0]);
+      const lim = pod.spec.containers.reduce((a, c) => [a[0]! + cpu(c.resources?.limits?.cpu), a[1]! + mem(c.resources?.limits?.memory)], [0, 0]);
+      rows.push(`| ${pod.metadata.namespace}/${pod.metadata.name} | ${ws.toFixed(0)} | ${usage.toFixed(0)} | ${req[0]} / ${req[1]} | ${lim[0]} / ${lim[1]} |`);
+      total = { ws: total.ws + ws, cpu: total.cpu + usage, reqCpu: total.reqCpu + req[0]!, reqMem: total.reqMem + req[1]!, limCpu: total.limCpu + lim[0]!, limMem: total.limMem + lim[1]! };
+    }
+    rows.push(`| **total** | ${total.ws.toFixed(0)} | ${total.cpu.toFixed(0)} | ${total.reqCpu} / ${total.reqMem} | ${total.limCpu} / ${total.limMem} |`);
+    const table = rows.join("\n");
+    fs.mkdirSync(path.join(CACHE, "run"), { recursive: true });
+    fs.writeFileSync(path.join(CACHE, "run", "k8s-footprint.md"), `${new Date().toISOString()}\n\n${table}\n`);
+    console.log(table);
+    assert.ok(total.ws < 4096, `working set ${total.ws} MiB fits 4 GiB`);
+    assert.ok(total.reqCpu <= 2000 && total.reqMem <= 4096, "requests fit a 2-CPU / 4-GiB node");
+    assert.ok(total.cpu < 2000, `CPU ${total.cpu} m fits 2 CPUs`);
+  });
+
+  test("fault: the notifications pod deleted while posts stream in — no notification lost or doubled", { timeout: 180_000 }, async () => {
+    const base = await portForward("api", 8080);
+    const tokens = await signUp(base, ["dora", "eve"]);
+    const podOf = () => kubectl(["-n", NS, "get", "pod", "-l", "app.kubernetes.io/name=notifications", "-o", "jsonpath={.items[*].metadata.name}"]).trim();
+    const before = podOf();
+    let deletedAt = 0;
+    const posted: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      if (i === 10) {
+        kubectl(["-n", NS, "delete", "pod", "-l", "app.kubernetes.io/name=notifications", "--wait=false"]);
+        deletedAt = Date.now();
+      }
+      const res = await api(base, "POST", "/api/activities", { token: tokens.eve, body: { message: `fault ${i} for @dora`, ttl: "1-day" } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      posted.push(res.body.uuid as string);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const mentions = async () =>
+      ((await api(base, "GET", "/api/notifications?limit=100", { token: tokens.dora })).body.notifications as Array<{ kind: string; activity_uuid: string }>)
+        .filter((n) => n.kind === "mention")
+        .map((n) => n.activity_uuid);
+    await until("all 30 mentions after the notifications pod was replaced", 90_000, async () => ((await mentions()).length >= posted.length ? true : undefined));
+    kubectl(["-n", NS, "rollout", "status", "deploy/notifications", "--timeout=60s"]);
+    // The old pod drains and exits (SIGTERM → its shutdown steps), the new one is the only one left.
+    kubectl(["-n", NS, "wait", "--for=delete", `pod/${before}`, "--timeout=60s"], 70_000);
+    assert.ok(podOf() && podOf() !== before, `the notifications pod ${before} was replaced (now ${podOf()})`);
+    // A redelivery would come from the new pod claiming the old one's pending entries once they are idle for
+    // EVENTS_CLAIM_IDLE_MS (30 s, checked every 5 s): watch until that window has passed.
+    const claimWindowEnd = deletedAt + 30_000 + 5_000 + 5_000;
+    do {
+      const seen = await mentions();
+      assert.deepEqual([...seen].sort(), [...posted].sort(), "each post notified exactly once");
+      await new Promise((r) => setTimeout(r, 2_000));
+    } while (Date.now() < claimWindowEnd);
+  });
+
+  test("fault: the Redis pod deleted — every acknowledged write is still there (PVC + append-only file)", { timeout: 240_000 }, async () => {
+    const base = await portForward("api", 8080);
+    const tokens = await signUp(base, ["frank"]);
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await api(base, "POST", "/api/activities", { token: tokens.frank, body: { message: `durable ${i}`, ttl: "1-day" } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      acknowledged.push(res.body.uuid as string);
+    }
+    const uid = kubectl(["-n", NS, "get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"]);
+    kubectl(["-n", NS, "delete", "pod", "redis-0", "--wait=true", "--timeout=60s"], 90_000);
+    await until("a new redis-0", 60_000, async () => (kubectl(["-n", NS, "get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"]) !== uid ? true : undefined));
+    kubectl(["-n", NS, "rollout", "status", "statefulset/redis", "--timeout=120s"], 130_000);
+    await until("the api to read from the new Redis", 60_000, async () => ((await api(base, "GET", `/api/activities/${acknowledged[0]}`)).status === 200 ? true : undefined));
+    for (const uuid of acknowledged) {
+      const res = await api(base, "GET", `/api/activities/${uuid}`);
+      assert.equal(res.status, 200, `${uuid} after the Redis restart: ${JSON.stringify(res.body)}`);
+    }
+    const feed = await api(base, "GET", "/api/activities/@frank?limit=50");
+    assert.equal((feed.body.activities as unknown[]).length, acknowledged.length);
+  });
+
+});
