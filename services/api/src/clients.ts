@@ -23,7 +23,7 @@ import {
   type ReplyResponse,
   type UserFeedResponse,
 } from "@tracemesh/proto";
-import { callUnary, createClient, isServiceError, type UnaryMethod } from "@tracemesh/runtime";
+import { callUnary, createClient, isServiceError, unavailableDependency, type UnaryMethod } from "@tracemesh/runtime";
 import { HttpError } from "./errors.js";
 
 export const DEPENDENCIES = ["users", "activities", "notifications"] as const;
@@ -35,7 +35,10 @@ async function invoke<Req, Res>(dependency: Dependency, method: UnaryMethod<Req,
   } catch (err) {
     if (isServiceError(err) && (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED)) {
       const code = err.code === status.UNAVAILABLE ? "unavailable" : "deadline_exceeded";
-      throw new HttpError(503, code, `${dependency} did not answer (${code})`);
+      // When the backend answered that something behind it is down (e.g. redis), name that.
+      const behind = unavailableDependency(err);
+      if (behind) throw new HttpError(503, code, `${behind} unavailable (reported by ${dependency})`, behind);
+      throw new HttpError(503, code, `${dependency} did not answer (${code})`, dependency);
     }
     throw err;
   }

@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For 503s: the dependency that is down (`users`, `redis`…), sent as `error.dependency`. */
+    readonly dependency?: string,
   ) {
     super(message);
     this.name = "HttpError";

@@ -93,7 +93,8 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
     const httpError = err instanceof URIError ? new HttpError(400, "invalid_argument", "malformed percent-encoding in path") : toHttpError(err);
     if (httpError) {
       if (httpError.status >= 500) void reportError(httpError, { request_id: requestId, route, method });
-      sendJson(res, httpError.status, { error: { code: httpError.code, message: httpError.message } });
+      const dependency = httpError.dependency ? { dependency: httpError.dependency } : {};
+      sendJson(res, httpError.status, { error: { code: httpError.code, message: httpError.message, ...dependency } });
     } else {
       // A bug (or the debug route): log it, report it, and do not leak its message.
       log.error({ err, route }, "unhandled error in handler");
