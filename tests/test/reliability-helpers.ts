@@ -2,6 +2,8 @@
 // and restarted on its port, an HTTP client that never throws (a reset or a timeout is a result),
 // a bounded open-loop load, percentiles, process memory, and the JSON results that
 // scripts/reliability-report.mjs renders into docs/reliability.md.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -87,6 +89,12 @@ export interface HttpResult {
   ms: number;
   started: number;
   error?: string;
+  /** The request went out on a kept-alive connection that had served another request before. */
+  reusedSocket?: boolean;
+  /** Whether any part of a response arrived before an error. */
+  gotResponse?: boolean;
+  /** Sent as x-request-id: the api logs it as req_id for every request it read. */
+  requestId: string;
 }
 
 export interface RequestOptions {
@@ -103,16 +111,19 @@ export function request(baseUrl: string, pathAndQuery: string, opts: RequestOpti
   const started = Date.now();
   const t0 = process.hrtime.bigint();
   const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-  const headers: Record<string, string> = { ...opts.headers };
+  const requestId = randomUUID();
+  const headers: Record<string, string> = { "x-request-id": requestId, ...opts.headers };
   if (body !== undefined) {
     headers["content-type"] ??= "application/json";
     headers["content-length"] = String(Buffer.byteLength(body));
   }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   return new Promise((resolve) => {
-    const done = (r: Omit<HttpResult, "ms" | "started">) =>
-      resolve({ ...r, started, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+    let gotResponse = false;
+    const done = (r: Omit<HttpResult, "ms" | "started" | "requestId">) =>
+      resolve({ ...r, started, requestId, ms: Number(process.hrtime.bigint() - t0) / 1e6, reusedSocket: req.reusedSocket, gotResponse });
     const req = http.request(new URL(pathAndQuery, baseUrl), { method: opts.method ?? "GET", headers, agent: keepAlive }, (res) => {
+      gotResponse = true;
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", (err) => done({ status: 0, contentType: "", error: errCode(err) }));
@@ -187,7 +198,8 @@ export function startLoad<T>(ratePerSec: number, op: (i: number) => Promise<T>, 
       peak = Math.max(peak, pending.size);
     }
   };
-  const timer = setInterval(tick, 5);
+  // Unref'd: a failing assertion must not leave the load keeping the test process alive.
+  const timer = setInterval(tick, 5).unref();
   return {
     stop: async () => {
       stopped = true;
@@ -276,3 +288,122 @@ export function isNamed503(r: HttpResult, dependency: string | RegExp): boolean 
   const named = r.json.error.dependency ?? "";
   return typeof dependency === "string" ? named === dependency : dependency.test(named);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The workload and the check of everything it was told succeeded.
+
+export interface Acked {
+  users: SignedUp[];
+  posts: Array<{ uuid: string; author: string; mentioned: string; message: string }>;
+  replies: Array<{ uuid: string; parent: string; parentAuthor: string; author: string; message: string }>;
+  likes: Array<{ activity: string; author: string; liker: string }>;
+}
+
+export interface Op {
+  kind: "post" | "reply" | "like" | "signup" | "home" | "notifications";
+  result: HttpResult;
+}
+
+/**
+ * The scenarios' workload, open loop at `rate`: 40 % posts with an @mention, 20 % replies, 20 % likes,
+ * 10 % sign-ups, 10 % reads (home feed, notifications). Every acknowledged write goes into `acked`.
+ */
+export function mixedLoad(baseUrl: string, rate: number, users: SignedUp[], acked: Acked, tag: string) {
+  let seq = 0;
+  return startLoad<Op>(rate, async (i) => {
+    const n = seq++;
+    const author = users[i % users.length]!;
+    const other = users[(i + 3) % users.length]!;
+    const pick = i % 10;
+    if (pick < 4) {
+      const message = `${tag} post ${n} for @${other.handle}`;
+      const result = await request(baseUrl, "/api/activities", { method: "POST", token: author.token, body: { message, ttl: "1-day" } });
+      if (result.status === 201) acked.posts.push({ uuid: String(result.json!.uuid), author: author.handle, mentioned: other.handle, message });
+      return { kind: "post", result };
+    }
+    const target = acked.posts[(i * 7) % Math.max(1, acked.posts.length)];
+    if (pick < 6 && target) {
+      const message = `${tag} reply ${n}`;
+      const result = await request(baseUrl, `/api/activities/${target.uuid}/replies`, { method: "POST", token: other.token, body: { message } });
+      if (result.status === 201) {
+        acked.replies.push({ uuid: String(result.json!.uuid), parent: target.uuid, parentAuthor: target.author, author: other.handle, message });
+      }
+      return { kind: "reply", result };
+    }
+    if (pick < 8 && target) {
+      const liker = users[(i * 5) % users.length]!;
+      const result = await request(baseUrl, `/api/activities/${target.uuid}/likes`, { method: "POST", token: liker.token });
+      if (result.status === 200) acked.likes.push({ activity: target.uuid, author: target.author, liker: liker.handle });
+      return { kind: "like", result };
+    }
+    if (pick === 8) {
+      const handle = `${tag}_${n}`.slice(0, 20);
+      const result = await request(baseUrl, "/api/users", { method: "POST", body: { handle, display_name: `New ${n}` } });
+      if (result.status === 201) acked.users.push({ handle, token: String(result.json!.token) });
+      return { kind: "signup", result };
+    }
+    if (i % 20 === 9) return { kind: "home", result: await request(baseUrl, "/api/activities/home?limit=20") };
+    return { kind: "notifications", result: await request(baseUrl, "/api/notifications?limit=5", { token: author.token }) };
+  }, { maxInFlight: 150 });
+}
+
+export type NotificationJson = { kind: string; actor_handle: string; activity_uuid: string; excerpt: string };
+
+/** Everything acknowledged is readable; every acknowledged write's notification is there once. */
+export async function checkAcked(baseUrl: string, acked: Acked): Promise<Record<string, number>> {
+  for (const u of acked.users) {
+    const profile = await request(baseUrl, `/api/users/@${u.handle}`);
+    assert.equal(profile.status, 200, `acknowledged user @${u.handle} readable: ${JSON.stringify(profile.json)}`);
+    const session = await request(baseUrl, "/api/notifications?limit=1", { token: u.token });
+    assert.equal(session.status, 200, `acknowledged session of @${u.handle} still valid: ${JSON.stringify(session.json)}`);
+  }
+  const likesPer = new Map<string, Set<string>>();
+  for (const l of acked.likes) likesPer.set(l.activity, (likesPer.get(l.activity) ?? new Set()).add(l.liker));
+  for (const p of acked.posts) {
+    const got = await request(baseUrl, `/api/activities/${p.uuid}`);
+    assert.equal(got.status, 200, `acknowledged post ${p.uuid} readable: ${JSON.stringify(got.json)}`);
+    assert.equal(got.json!.message, p.message);
+    const replies = (got.json!.replies as Array<{ uuid: string }>).map((r) => r.uuid);
+    for (const r of acked.replies.filter((r) => r.parent === p.uuid)) assert.ok(replies.includes(r.uuid), `acknowledged reply ${r.uuid} under ${p.uuid}`);
+    const likers = likesPer.get(p.uuid)?.size ?? 0;
+    assert.ok(Number(got.json!.likes_count) >= likers, `post ${p.uuid}: ${got.json!.likes_count} likes ≥ ${likers} acknowledged likers`);
+  }
+
+  // Expected notifications: keyed kind|actor|activity|excerpt (unique per acknowledged write).
+  const expected = new Map<string, Set<string>>();
+  const expect = (recipient: string, key: string) => expected.set(recipient, (expected.get(recipient) ?? new Set()).add(key));
+  for (const p of acked.posts) if (p.mentioned !== p.author) expect(p.mentioned, `mention|${p.author}|${p.uuid}|${p.message}`);
+  for (const r of acked.replies) if (r.parentAuthor !== r.author) expect(r.parentAuthor, `reply|${r.author}|${r.parent}|${r.message}`);
+  for (const l of acked.likes) if (l.author !== l.liker) expect(l.author, `like|${l.liker}|${l.activity}|`);
+
+  const tokens = new Map(acked.users.map((u) => [u.handle, u.token]));
+  let delivered = 0;
+  let duplicates = 0;
+  for (const [recipient, keys] of expected) {
+    let seen = new Map<string, number>();
+    await timeUntil(`notifications of @${recipient}`, async () => {
+      const res = await request(baseUrl, "/api/notifications?limit=100", { token: tokens.get(recipient)! });
+      if (res.status !== 200) return false;
+      const list = res.json!.notifications as NotificationJson[];
+      seen = new Map();
+      for (const n of list) {
+        const key = `${n.kind}|${n.actor_handle}|${n.activity_uuid}|${n.excerpt}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      return [...keys].every((k) => seen.has(k));
+    }, 30_000, 250);
+    for (const k of keys) assert.equal(seen.get(k), 1, `@${recipient} notified exactly once of ${k}`);
+    for (const [k, count] of seen) if (count > 1) duplicates++, assert.fail(`@${recipient} notified ${count} times of ${k}`);
+    delivered += keys.size;
+  }
+  return {
+    users: acked.users.length,
+    sessions: acked.users.length,
+    posts: acked.posts.length,
+    replies: acked.replies.length,
+    likes: acked.likes.length,
+    notifications: delivered,
+    duplicates,
+  };
+}
+

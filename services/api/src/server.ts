@@ -40,7 +40,12 @@ export interface ServerOptions {
 }
 
 export function createServer(opts: ServerOptions): http.Server {
-  const server = http.createServer((req, res) => void handle(opts, req, res));
+  const server = http.createServer((req, res) => {
+    // Draining (server.close() was called): answer, then close the connection. Node otherwise keeps
+    // serving a busy keep-alive connection until the drain bound cuts it mid-response.
+    if (!server.listening) res.setHeader("connection", "close");
+    void handle(opts, req, res);
+  });
   // Slow or stuck clients cannot hold a connection forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
