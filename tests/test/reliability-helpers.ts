@@ -95,6 +95,8 @@ export interface HttpResult {
   gotResponse?: boolean;
   /** Sent as x-request-id: the api logs it as req_id for every request it read. */
   requestId: string;
+  /** Sent again after a reset of a reused idle connection (see request()). */
+  retried?: boolean;
 }
 
 export interface RequestOptions {
@@ -105,9 +107,24 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// Idle sockets are dropped after 4 s, before the api's 5 s keepAliveTimeout closes them.
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 
-export function request(baseUrl: string, pathAndQuery: string, opts: RequestOptions = {}): Promise<HttpResult> {
+/**
+ * One request. Like any keep-alive client it retries once when a reused idle connection turns out
+ * to have been closed by the server before any answer (the HTTP/1.1 keep-alive race); the result
+ * then says `retried`.
+ */
+export async function request(baseUrl: string, pathAndQuery: string, opts: RequestOptions = {}): Promise<HttpResult> {
+  const first = await requestOnce(baseUrl, pathAndQuery, opts);
+  if (first.status === 0 && first.error === "ECONNRESET" && first.reusedSocket && !first.gotResponse) {
+    const second = await requestOnce(baseUrl, pathAndQuery, opts);
+    return { ...second, started: first.started, ms: second.started + second.ms - first.started, retried: true };
+  }
+  return first;
+}
+
+function requestOnce(baseUrl: string, pathAndQuery: string, opts: RequestOptions): Promise<HttpResult> {
   const started = Date.now();
   const t0 = process.hrtime.bigint();
   const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
@@ -407,3 +424,71 @@ export async function checkAcked(baseUrl: string, acked: Acked): Promise<Record<
   };
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// A TCP proxy in front of a dependency, switchable between forwarding, refusing connections
+// (nothing listening) and a black hole (accepts, reads, never answers).
+
+export type ProxyMode = "forward" | "refuse" | "blackhole";
+
+export interface FaultProxy {
+  port: number;
+  mode(): ProxyMode;
+  set(mode: ProxyMode): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+  const port = await freePort();
+  let mode: ProxyMode = "forward";
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  const track = (s: net.Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => undefined);
+  };
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = net.createServer((client) => {
+        track(client);
+        if (mode === "blackhole") {
+          client.resume(); // read and discard; never answer
+          return;
+        }
+        const upstream = net.connect(target.port, target.host);
+        track(upstream);
+        client.pipe(upstream).pipe(client);
+        upstream.on("error", () => client.destroy());
+        client.on("error", () => upstream.destroy());
+      });
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  const unlisten = () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  const dropConnections = () => {
+    for (const s of sockets) s.destroy();
+  };
+  await listen();
+  return {
+    port,
+    mode: () => mode,
+    set: async (next) => {
+      if (next === mode) return;
+      dropConnections();
+      if (next === "refuse") {
+        const closed = unlisten();
+        server = undefined;
+        await closed;
+      } else if (mode === "refuse") {
+        mode = next;
+        await listen();
+      }
+      mode = next;
+    },
+    close: async () => {
+      dropConnections();
+      await unlisten();
+    },
+  };
+}
