@@ -40,13 +40,15 @@ import {
 const RATE = 25;
 // RELIABILITY_COLLECTOR_OUTAGE_MS shortens the outages for local iteration only; CI runs the 60 s.
 const OUTAGE_MS = Number(process.env.RELIABILITY_COLLECTOR_OUTAGE_MS ?? 60_000);
-const BASELINE_MS = Math.min(20_000, OUTAGE_MS);
+const BASELINE_MS = Math.min(15_000, OUTAGE_MS);
+// Load runs this long before the first measured phase: JIT and heap growth settle first.
+const WARMUP_MS = 10_000;
 const SERVICES: MeshService[] = ["api", "users", "activities", "notifications"];
 const HONEYCOMB_KEY = "reliability-key";
 // The batch processor's bounds (SDK defaults, stated so the memory bound below is explicit).
 const BSP = { OTEL_BSP_MAX_QUEUE_SIZE: "2048", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "512", OTEL_BSP_SCHEDULE_DELAY: "1000" };
-// RSS growth allowed during an outage: 2048 queued + 512 in-flight spans are a few MiB; the rest
-// is headroom for the GC's own slack on a loaded machine.
+// RSS growth allowed during an outage (median of its last third over the working phase's median):
+// 2048 queued + 512 in-flight spans are a few MiB; the rest is headroom for the GC's own slack.
 const RSS_GROWTH_BOUND_MIB = 48;
 const FAILING = "span export failing; dropping spans until the Collector answers";
 
@@ -113,6 +115,7 @@ describe("reliability: the Collector gone for 60 s under load", { timeout: 480_0
       timeUntil(`export resumed after outage ${times}`, async () =>
         SERVICES.every((s) => count(s, "span export resumed") >= Math.min(times, count(s, FAILING))), 60_000, 250);
 
+    await sleep(Math.min(WARMUP_MS, OUTAGE_MS));
     await runPhase("working (before)", "forward", BASELINE_MS);
     await runPhase("refusing", "refuse", OUTAGE_MS);
     const back1 = Date.now();
@@ -148,17 +151,24 @@ describe("reliability: the Collector gone for 60 s under load", { timeout: 480_0
       figures[p.name] = { requests: results.length, statuses, p50_ms: Math.round(percentile(results.map((r) => r.ms), 50)), p99_ms: Math.round(p99(p)), rss_mib: rss };
       if (p.mode !== "forward") for (const [k, v] of Object.entries(statuses)) during[`${p.mode} ${k}`] = v;
     }
-    // Memory: bounded during each outage relative to the working phase before it, and flat within it.
+    // Memory: bounded during each outage relative to the working phase before it, and flat within
+    // it (the last third no higher than the first third, give or take GC slack). Checked after the
+    // report below, so the samples are printed either way.
+    const memoryProblems: string[] = [];
+    const memory: Record<string, Record<string, number[]>> = {};
     for (const [outage, before] of [[phases[1]!, phases[0]!], [phases[3]!, phases[2]!]] as const) {
+      memory[outage.name] = {};
       for (const s of SERVICES) {
-        const base = Math.max(...before.rss[s]!);
+        // Medians, not single samples: one GC expansion under a burst from other processes is not
+        // growth; a queue that keeps filling is.
+        const base = median(before.rss[s]!);
         const samples = outage.rss[s]!;
-        const peak = Math.max(...samples);
-        assert.ok(peak - base <= RSS_GROWTH_BOUND_MIB, `${s} during ${outage.name}: RSS ${base} → ${peak} MiB (bound +${RSS_GROWTH_BOUND_MIB})`);
-        const half = Math.floor(samples.length / 2);
-        const firstHalf = Math.max(...samples.slice(0, half));
-        const secondHalf = Math.max(...samples.slice(half));
-        assert.ok(secondHalf - firstHalf <= 16, `${s} during ${outage.name}: RSS keeps growing (${firstHalf} → ${secondHalf} MiB)`);
+        memory[outage.name]![s] = samples;
+        const third = Math.max(1, Math.floor(samples.length / 3));
+        const first = median(samples.slice(0, third));
+        const last = median(samples.slice(-third));
+        if (last - base > RSS_GROWTH_BOUND_MIB) memoryProblems.push(`${s} during ${outage.name}: RSS ${base} → ${last} MiB (bound +${RSS_GROWTH_BOUND_MIB})`);
+        if (last - first > 16) memoryProblems.push(`${s} during ${outage.name}: RSS still growing (${first} → ${last} MiB)`);
       }
     }
     // Latency. The goal is p99 within 15 % of the working phases. On 2 shared cores one pooled p99
@@ -210,7 +220,8 @@ describe("reliability: the Collector gone for 60 s under load", { timeout: 480_0
       checked: `errors 0; p99 ×${ratios.map((r) => `${r.ratio} pooled / ×${r.windowed_ratio} windowed (${r.phase})`).join(", ")} of the working phases (${Math.round(baselineP99)} / ${Math.round(workingWindowP99)} ms); ` +
         `RSS growth ≤ ${RSS_GROWTH_BOUND_MIB} MiB (queue ${BSP.OTEL_BSP_MAX_QUEUE_SIZE} + batch ${BSP.OTEL_BSP_MAX_EXPORT_BATCH_SIZE} spans); dropped spans ${dropped}, logged once per outage per process`,
       recovery: `export resumed ${(resume1Ms / 1000).toFixed(1)} s / ${(resume2Ms / 1000).toFixed(1)} s after the Collector returned`,
-      figures: { ...figures, p99_ratio_goal: 1.15, p99_ratios: ratios, p99_goal_met: ratios.every((r) => r.windowed_ratio <= 1.15), logs: logCounts, refuse_back_at: back1 - phases[1]!.start },
+      figures: { ...figures, rss_samples_mib: memory, p99_ratio_goal: 1.15, p99_ratios: ratios, p99_goal_met: ratios.every((r) => r.windowed_ratio <= 1.15), logs: logCounts, refuse_back_at: back1 - phases[1]!.start },
     });
+    assert.deepEqual(memoryProblems, [], "memory bounded during the outages");
   });
 });
