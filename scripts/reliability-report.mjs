@@ -35,6 +35,9 @@ if (results.length === 0) {
   process.exit(1);
 }
 
+// Indented JSON, with arrays of plain values kept on one line (RSS samples would take a line each).
+const compactJson = (v) =>
+  JSON.stringify(v, null, 2).replace(/\[\s*((?:-?[\d.]+|"[^"]*")(?:,\s*(?:-?[\d.]+|"[^"]*"))*)\s*\]/g, (_, items) => `[${items.split(/,\s*/).join(", ")}]`);
 const cell = (v) => String(v ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ");
 const statuses = (during) =>
   Object.entries(during ?? {})
@@ -72,7 +75,7 @@ const lines = [
   "",
   "## Figures",
   "",
-  ...results.flatMap((r) => (r.figures ? [`<details><summary>${cell(r.scenario)}</summary>`, "", "```json", JSON.stringify(r.figures, null, 2), "```", "", "</details>", ""] : [])),
+  ...results.flatMap((r) => (r.figures ? [`<details><summary>${cell(r.scenario)}</summary>`, "", "```json", compactJson(r.figures), "```", "", "</details>", ""] : [])),
 ];
 fs.writeFileSync(out, `${lines.join("\n")}\n`);
 process.stdout.write(`wrote ${out} (${results.length} scenarios)\n`);
