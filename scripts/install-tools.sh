@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs every external tool the tests need (redis-server, the Collector, helm, skaffold, moto, Docker
-# and the local base images) by running scripts/tools/*.sh. Each one is idempotent and caches its
-# result outside the repo, so only a fresh machine pays for the builds.
+# Installs the external tools the tests need (redis-server, the Collector, helm, skaffold, moto, Docker
+# and the local base images) by running scripts/tools/*.sh: every one, or only those named as arguments
+# (a tool's name is its script's without the number: `install-tools.sh redis collector`). Each one is
+# idempotent and caches its result outside the repo, so only a fresh machine pays for the builds.
 #
 # Lanes keep a cold run short: Go builds are CPU-bound while downloads and image builds mostly wait on
 # the network and the disk, so the two lanes run side by side. Debian packages come first, alone,
@@ -29,18 +30,25 @@ lane() {
   for tool in "$@"; do run_tool "$tool" || return 1; done
 }
 
+wanted=("$@")
+for name in "${wanted[@]}"; do
+  compgen -G "$ROOT/scripts/tools/[0-9]*-$name.sh" >/dev/null || die "no tool script scripts/tools/NN-$name.sh"
+done
+
 apt_first=() go_builds=() others=()
 for tool in "$ROOT"/scripts/tools/*.sh; do
+  name="$(basename "$tool" .sh)"
+  if [ ${#wanted[@]} -gt 0 ] && [[ " ${wanted[*]} " != *" ${name#*-} "* ]]; then continue; fi
   case "$(basename "$tool")" in
     10-*) apt_first+=("$tool") ;;
     *) if grep -q '^go_env' "$tool"; then go_builds+=("$tool"); else others+=("$tool"); fi ;;
   esac
 done
 
-lane "${apt_first[@]}"
-lane "${go_builds[@]}" &
+lane ${apt_first[@]+"${apt_first[@]}"}
+lane ${go_builds[@]+"${go_builds[@]}"} &
 go_lane=$!
-lane "${others[@]}" &
+lane ${others[@]+"${others[@]}"} &
 other_lane=$!
 status=0
 wait "$go_lane" || status=1

@@ -8,10 +8,14 @@ export TRACEMESH_BIN="$TRACEMESH_CACHE/bin"
 mkdir -p "$TRACEMESH_BIN"
 case ":$PATH:" in *":$TRACEMESH_BIN:"*) ;; *) export PATH="$TRACEMESH_BIN:$PATH" ;; esac
 
-PNPM_VERSION="10.34.8"
+# The pnpm version is package.json's "packageManager" (pnpm@X.Y.Z); nothing else names it.
+PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/package.json")"
+[ -n "$PNPM_VERSION" ] || { echo "package.json has no \"packageManager\": \"pnpm@…\"" >&2; exit 1; }
 
 # Daemons a tool script starts for this run (dockerd) write their pid here; the run stops them at exit.
-export TRACEMESH_STARTED_PIDS="${TRACEMESH_STARTED_PIDS:-$TRACEMESH_CACHE/run/pids}"
+# One folder per top-level run (the scripts it runs inherit it), so a run never stops a daemon that another
+# run on the same machine started and still uses.
+export TRACEMESH_STARTED_PIDS="${TRACEMESH_STARTED_PIDS:-$TRACEMESH_CACHE/run/pids/$$}"
 mkdir -p "$TRACEMESH_STARTED_PIDS"
 
 # Stops every daemon a tool script started during this run (bounded: SIGTERM, then SIGKILL after 20 s).
@@ -27,6 +31,7 @@ stop_started_daemons() {
     for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  rmdir "$TRACEMESH_STARTED_PIDS" 2>/dev/null || true
 }
 
 log() { printf '\033[1;34m[tracemesh]\033[0m %s\n' "$*" >&2; }
@@ -67,12 +72,21 @@ ensure_pnpm() {
   ln -sf "$TRACEMESH_CACHE/pnpm/bin/pnpm" "$TRACEMESH_BIN/pnpm"
 }
 
-# Installs workspace dependencies and builds every package (protobuf stubs, TypeScript).
+# Installs workspace dependencies and builds (each package's build cleans its dist/ first): every
+# package, or with arguments only those package folders and what they depend on
+# (e.g. `bootstrap_workspace packages/runtime` builds proto, trace-model, devkit and runtime).
 bootstrap_workspace() {
   ensure_pnpm
   cd "$ROOT"
   log "installing dependencies"
   pnpm install --frozen-lockfile --reporter=silent
-  log "building"
-  pnpm -r --workspace-concurrency=1 --reporter=append-only run build >/dev/null
+  local filters=() dir
+  for dir in "$@"; do filters+=(--filter "{./$dir}..."); done
+  if [ ${#filters[@]} -eq 0 ]; then
+    log "building every package"
+    pnpm -r --workspace-concurrency=1 --reporter=append-only run build >/dev/null
+  else
+    log "building $* and what they depend on"
+    pnpm "${filters[@]}" --workspace-concurrency=1 --reporter=append-only run build >/dev/null
+  fi
 }

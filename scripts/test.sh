@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
-# The one test command: installs what it needs, builds, then runs every test (unit, integration
-# against a real redis-server and real gRPC servers, end to end, Collector, Kubernetes renders,
-# Docker images) with Node's test runner. Optional arguments filter test files by substring.
+# The one test command (npm test), run with Node's test runner.
+#   bash scripts/test.sh             every test: unit, integration against a real redis-server and real
+#                                    gRPC servers, end to end, Collector, Kubernetes renders, Docker images;
+#                                    builds every package and installs every tool first
+#   bash scripts/test.sh runtime k8s-   only the test files whose path contains one of the arguments; builds
+#                                    only their packages (and what those depend on) and installs only the
+#                                    tools those files name on their `// tools: …` line
+# Test files are <package>/test/*.test.ts, compiled to <package>/dist/test/*.test.js.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
 trap stop_started_daemons EXIT
-bootstrap_workspace
-bash "$ROOT/scripts/install-tools.sh"
-
 cd "$ROOT"
-mapfile -t files < <(find packages services tests -path '*/node_modules' -prune -o -path '*/dist/test/*.test.js' -print 2>/dev/null | sort)
+
+mapfile -t sources < <(find packages services tests -path '*/node_modules' -prune -o -path '*/dist' -prune -o \
+  -path '*/test/*.test.ts' -print 2>/dev/null | sort)
 if [ $# -gt 0 ]; then
-  filtered=()
-  for f in "${files[@]}"; do for pat in "$@"; do [[ "$f" == *"$pat"* ]] && filtered+=("$f") && break; done; done
-  files=("${filtered[@]}")
+  selected=()
+  for f in "${sources[@]}"; do for pat in "$@"; do [[ "$f" == *"$pat"* ]] && selected+=("$f") && break; done; done
+  sources=("${selected[@]}")
 fi
-[ ${#files[@]} -gt 0 ] || die "no test files found"
+[ ${#sources[@]} -gt 0 ] || die "no test files match: $*"
+
+if [ $# -eq 0 ]; then
+  bootstrap_workspace
+  bash "$ROOT/scripts/install-tools.sh"
+else
+  # The package folder of each test file (…/test/x.test.ts → …), once.
+  mapfile -t packages < <(for f in "${sources[@]}"; do dirname "$(dirname "$f")"; done | sort -u)
+  mapfile -t tools < <(sed -n 's|^// tools:||p' "${sources[@]}" | tr ' ' '\n' | grep -v '^$' | sort -u)
+  bootstrap_workspace "${packages[@]}"
+  if [ ${#tools[@]} -gt 0 ]; then bash "$ROOT/scripts/install-tools.sh" "${tools[@]}"; fi
+fi
+
+files=()
+for f in "${sources[@]}"; do
+  js="$(dirname "$(dirname "$f")")/dist/test/$(basename "${f%.ts}").js"
+  [ -f "$js" ] || die "$f was not compiled to $js"
+  files+=("$js")
+done
 log "running ${#files[@]} test files"
 status=0
 node --test --test-reporter=spec "${files[@]}" || status=$?

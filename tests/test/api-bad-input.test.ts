@@ -1,3 +1,4 @@
+// tools: redis
 // Bad input at the HTTP edge, against the whole mesh as processes: every case gets its documented
 // status and `{error: {code, message}}`, no process crashes, nothing is stored. Also: /readyz names
 // a dependency that is down while the home feed degrades instead of failing, and the OpenAPI
@@ -5,10 +6,11 @@
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMesh, waitFor, type Mesh } from "@tracemesh/devkit";
+import { waitFor } from "@tracemesh/devkit";
+import { startMesh, type Mesh } from "@tracemesh/mesh";
 import { createLogger, createRedis, type Redis } from "@tracemesh/runtime";
 // The api's own route table, so the OpenAPI check cannot drift from the router.
-import { apiRoutes } from "@tracemesh/api/dist/src/handlers.js";
+import { apiRoutes } from "@tracemesh/api";
 
 
 interface Sent {
@@ -44,7 +46,8 @@ describe("api bad input (whole mesh as processes)", { timeout: 180_000 }, () => 
   let postUuid: string;
 
   before(async () => {
-    mesh = await startMesh();
+    // Moderation must answer (not be skipped under load) for its refusals below to be 400s.
+    mesh = await startMesh({ serviceEnv: { activities: { MODERATION_DEADLINE_MS: "2000" } } });
     redis = createRedis(mesh.redis.url, createLogger("test", "silent"), { commandTimeoutMs: 2000 });
     const signup = await send(mesh, { method: "POST", path: "/api/users", headers: JSON_HEADERS, body: JSON.stringify({ handle: "dora", display_name: "Dora" }) });
     assert.equal(signup.status, 201);
@@ -102,6 +105,8 @@ describe("api bad input (whole mesh as processes)", { timeout: 180_000 }, () => 
       ["unknown route", { path: "/api/nothing-here" }, 404, "not_found"],
       ["wrong method", { method: "DELETE", path: "/api/users" }, 405, "method_not_allowed"],
       ["debug route while disabled", { path: "/api/debug/throw" }, 404, "not_found"],
+      ["post moderation refuses", { method: "POST", path: "/api/activities", headers: auth(), body: JSON.stringify({ message: "casino night!!!!!!!!!", ttl: "1-day" }) }, 400, "invalid_argument"],
+      ["reply moderation refuses", { method: "POST", path: `/api/activities/${postUuid}/replies`, headers: auth(), body: JSON.stringify({ message: "www.a.test www.b.test www.c.test" }) }, 400, "invalid_argument"],
     ];
 
     const keysBefore = (await redis.keys("tracemesh:*")).sort();
@@ -113,6 +118,8 @@ describe("api bad input (whole mesh as processes)", { timeout: 180_000 }, () => 
       const error = res.json.error as { code: string; message: string } | undefined;
       assert.equal(error?.code, code, `${name}: ${JSON.stringify(res.json)}`);
       assert.ok(typeof error?.message === "string" && error.message.length > 0, `${name}: message`);
+      // A refusal names moderation's reasons.
+      if (name.includes("moderation")) assert.match(error.message, /^message refused by moderation: (word_list|link_spam): /, name);
     }
 
     // Nothing stored: the same keys (sessions included), no new events, the feed unchanged.

@@ -1,9 +1,12 @@
+// tools: collector moto
 /**
  * The Collector configuration, checked by the real Collector (otelcol-tracemesh, built by
  * scripts/tools/20-collector.sh): `validate` on every Collector config in the repo, then a live run
  * of config.yaml + local.yaml that must deliver spans to the Honeycomb stand-in (with the team
  * header), the X-Ray stand-in (moto behind a proxy that checks SigV4 and the segment documents as
- * X-Ray does; we cannot reach the real SaaS) and the file exporter.
+ * X-Ray does; we cannot reach the real SaaS) and the file exporter; and the same with the xray-otlp
+ * overlay, which sends to X-Ray's OTLP endpoint instead (the stand-in verifies the SigV4 signature for
+ * service xray with the placeholder key and decodes the OTLP protobuf body, as AWS would).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,8 +16,10 @@ import dgram from "node:dgram";
 import fs from "node:fs";
 import path from "node:path";
 import {
+  STAND_IN_AWS_CREDENTIALS,
   findCollector,
   repoRoot,
+  signSigV4,
   standInCollectorEnv,
   startCollector,
   startHoneycombStandIn,
@@ -24,8 +29,10 @@ import {
   type HoneycombStandIn,
   type LocalCollector,
   type RollbarStandIn,
+  type XrayExporter,
   type XrayStandIn,
 } from "@tracemesh/devkit";
+import { xrayTraceId } from "@tracemesh/trace-model";
 
 const ROOT = repoRoot();
 const BASE = path.join(ROOT, "deploy", "collector", "config.yaml");
@@ -62,8 +69,16 @@ function collectorConfigSets(): string[][] {
 
 function validate(configs: string[]): Promise<{ code: number; output: string }> {
   const args = ["validate", ...configs.flatMap((c) => ["--config", c])];
-  // K8S_NODE_NAME: the k8s overlay's k8sattributes filter requires it (the DaemonSet sets it).
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, K8S_NODE_NAME: "validate-node" };
+  // K8S_NODE_NAME: the k8s overlay's k8sattributes filter requires it (the DaemonSet sets it). AWS keys
+  // (placeholders): the xray-otlp overlay's SigV4 signer resolves credentials when the config loads.
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    K8S_NODE_NAME: "validate-node",
+    AWS_ACCESS_KEY_ID: STAND_IN_AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: STAND_IN_AWS_CREDENTIALS.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
   return new Promise((resolve) => {
     execFile(findCollector(), args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
@@ -80,6 +95,7 @@ describe("Collector configs validate with the real Collector", { timeout: 120_00
     assert.ok(names.includes("deploy/collector/config.yaml"), names.join(", "));
     assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/local.yaml"), names.join(", "));
     assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/k8s.yaml"), names.join(", "));
+    assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/xray-otlp.yaml"), names.join(", "));
   });
 
   for (const set of sets) {
@@ -170,6 +186,40 @@ function otlpJsonTrace(traceId: string, serverSpanId: string, clientSpanId: stri
   };
 }
 
+interface Running {
+  honeycomb: HoneycombStandIn;
+  xray: XrayStandIn;
+  collector: LocalCollector;
+}
+
+/** The Honeycomb and X-Ray stand-ins and the real Collector exporting to them, on one X-Ray path. */
+async function startStandInsAndCollector(xrayExporter: XrayExporter): Promise<Running> {
+  const honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
+  const xray = await startXrayStandIn();
+  const collector = await startCollector({
+    xrayExporter,
+    env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
+  });
+  return { honeycomb, xray, collector };
+}
+
+async function stopStandInsAndCollector(running: Partial<Running>): Promise<void> {
+  await running.collector?.stop();
+  await running.xray?.stop();
+  await running.honeycomb?.stop();
+}
+
+/** Sends one server + client span pair to the Collector over OTLP/HTTP (JSON). */
+async function sendTrace(collector: LocalCollector, traceId: string, serverSpanId: string, clientSpanId: string): Promise<void> {
+  const res = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(otlpJsonTrace(traceId, serverSpanId, clientSpanId)),
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
 describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml + local.yaml)", { timeout: 180_000 }, () => {
   let honeycomb: HoneycombStandIn;
   let xray: XrayStandIn;
@@ -177,20 +227,12 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
   const traceId = xrayStyleTraceId();
   const serverSpanId = hex(8);
   const clientSpanId = hex(8);
-  const xrayTraceId = `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
+  const xrayId = xrayTraceId(traceId);
 
   before(async () => {
-    honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
-    xray = await startXrayStandIn();
-    collector = await startCollector({
-      env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
-    });
+    ({ honeycomb, xray, collector } = await startStandInsAndCollector("awsxray"));
   });
-  after(async () => {
-    await collector?.stop();
-    await xray?.stop();
-    await honeycomb?.stop();
-  });
+  after(() => stopStandInsAndCollector({ honeycomb, xray, collector }));
 
   test("accepts OTLP/HTTP and answers a browser's CORS preflight", async () => {
     const preflight = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
@@ -201,13 +243,7 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     assert.ok(preflight.status === 200 || preflight.status === 204, `preflight ${preflight.status}`);
     assert.equal(preflight.headers.get("access-control-allow-origin"), "http://localhost:5173");
 
-    const res = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(otlpJsonTrace(traceId, serverSpanId, clientSpanId)),
-      signal: AbortSignal.timeout(5000),
-    });
-    assert.equal(res.status, 200, await res.text());
+    await sendTrace(collector, traceId, serverSpanId, clientSpanId);
   });
 
   test("Honeycomb stand-in received the spans, with x-honeycomb-team", async () => {
@@ -232,11 +268,11 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
   test("X-Ray stand-in received PutTraceSegments with X-Ray trace ids, peer names and annotations", async () => {
     await waitFor(
       "the segment and subsegment at the X-Ray stand-in",
-      () => xray.segments().filter((s) => s.trace_id === xrayTraceId).length >= 2,
+      () => xray.segments().filter((s) => s.trace_id === xrayId).length >= 2,
       { timeoutMs: 20_000, intervalMs: 200 },
     );
     assert.deepEqual(xray.rejected(), []);
-    const docs = xray.segments().filter((s) => s.trace_id === xrayTraceId);
+    const docs = xray.segments().filter((s) => s.trace_id === xrayId);
     assert.match(xray.puts()[0]!.credentialScope, /\/us-east-1\/xray\/aws4_request$/);
     const segment = docs.find((d) => d.id === serverSpanId);
     assert.ok(segment, JSON.stringify(docs));
@@ -252,8 +288,12 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     assert.equal(sub.parent_id, serverSpanId);
     assert.equal(sub.namespace, "remote");
 
-    // Read back through the X-Ray API as the console would (moto's BatchGetTraces).
-    const traces = await xray.batchGetTraces([xrayTraceId]);
+    // Read back through the X-Ray API as the console would (moto's BatchGetTraces). The proxy records a
+    // document before moto has stored it: poll, bounded.
+    const traces = await waitFor("the trace in moto", async () => {
+      const got = await xray.batchGetTraces([xrayId]);
+      return got.length > 0 && got;
+    }, { timeoutMs: 10_000, intervalMs: 200 });
     assert.equal(traces.length, 1);
     assert.ok(traces[0]!.Segments.some((s) => s.id === serverSpanId));
   });
@@ -274,7 +314,7 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     const udpTraceId = xrayStyleTraceId();
     const segmentId = hex(8);
     const now = Date.now() / 1000;
-    const segment = { name: "legacy-xray-sdk", id: segmentId, trace_id: `1-${udpTraceId.slice(0, 8)}-${udpTraceId.slice(8)}`, start_time: now - 0.05, end_time: now };
+    const segment = { name: "legacy-xray-sdk", id: segmentId, trace_id: xrayTraceId(udpTraceId), start_time: now - 0.05, end_time: now };
     const socket = dgram.createSocket("udp4");
     const packet = Buffer.from(`{"format": "json", "version": 1}\n${JSON.stringify(segment)}`);
     await new Promise<void>((resolve, reject) => socket.send(packet, collector.xrayUdpPort, "127.0.0.1", (err) => (err ? reject(err) : resolve())));
@@ -286,6 +326,43 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     );
     assert.equal(span.spanId, segmentId);
     assert.equal(span.resource["service.name"], "legacy-xray-sdk");
+  });
+});
+
+describe("X-Ray's OTLP endpoint instead of PutTraceSegments (config.yaml + local.yaml + xray-otlp.yaml)", { timeout: 180_000 }, () => {
+  let honeycomb: HoneycombStandIn;
+  let xray: XrayStandIn;
+  let collector: LocalCollector;
+  const traceId = xrayStyleTraceId();
+  const serverSpanId = hex(8);
+  const clientSpanId = hex(8);
+
+  before(async () => {
+    ({ honeycomb, xray, collector } = await startStandInsAndCollector("otlphttp/xray"));
+  });
+  after(() => stopStandInsAndCollector({ honeycomb, xray, collector }));
+
+  test("spans reach X-Ray's OTLP endpoint SigV4-signed for xray, as protobuf; no PutTraceSegments; Honeycomb unchanged", async () => {
+    await sendTrace(collector, traceId, serverSpanId, clientSpanId);
+    const spans = await waitFor(
+      "both spans at X-Ray's OTLP endpoint",
+      () => {
+        const got = xray.otlpSpans().filter((s) => s.traceId === traceId);
+        return got.length >= 2 && got;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    assert.deepEqual(xray.rejected(), [], "the stand-in verified every signature and body");
+    const exports = xray.otlpExports().filter((e) => e.spans.some((s) => s.traceId === traceId));
+    for (const e of exports) assert.match(e.credentialScope, /^\d{8}\/us-east-1\/xray\/aws4_request$/);
+    // The exporter's default gzip: the signature covers the compressed bytes, as AWS verifies them.
+    assert.ok(exports.every((e) => e.contentEncoding === "gzip"), JSON.stringify(exports.map((e) => e.contentEncoding)));
+    assert.equal(spans.find((s) => s.spanId === clientSpanId)?.parentSpanId, serverSpanId);
+    assert.equal(spans.find((s) => s.spanId === clientSpanId)?.attributes["peer.service"], "users");
+    assert.equal(spans.find((s) => s.spanId === serverSpanId)?.resource["service.name"], "api");
+    assert.deepEqual(xray.puts(), [], "the awsxray exporter is not in the pipeline");
+    await waitFor("both spans at the Honeycomb stand-in", () => honeycomb.spans().filter((s) => s.traceId === traceId).length >= 2, { timeoutMs: 20_000, intervalMs: 200 });
+    await waitFor("both spans in the file", () => collector.fileSpans().filter((s) => s.traceId === traceId).length >= 2, { timeoutMs: 20_000, intervalMs: 200 });
   });
 });
 
@@ -329,6 +406,27 @@ describe("the SaaS stand-ins refuse what the real APIs refuse", { timeout: 60_00
     const ok = await post(`${xray.endpoint}/TraceSegments`, signed, doc(good));
     assert.equal(ok.status, 200, ok.text);
     assert.deepEqual(JSON.parse(ok.text), { UnprocessedTraceSegments: [] });
+  });
+
+  test("X-Ray OTLP endpoint: 403 unsigned, for another service or with a wrong signature; 415 for JSON; 200 signed protobuf", async () => {
+    const url = `${xray.endpoint}/v1/traces`;
+    const sign = (body: Buffer, contentType: string, service = "xray") =>
+      signSigV4({ method: "POST", url, headers: { "content-type": contentType }, body, service, region: "us-east-1", credentials: STAND_IN_AWS_CREDENTIALS });
+    const send = (headers: Record<string, string>, body: Buffer) =>
+      fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(5000) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const empty = Buffer.alloc(0); // an ExportTraceServiceRequest with no spans, in protobuf
+    const protobuf = "application/x-protobuf";
+    assert.equal((await send({ "content-type": protobuf }, empty)).status, 403);
+    assert.match((await send(sign(empty, protobuf, "logs"), empty)).text, /service logs, not xray/);
+    const tampered = await send(sign(Buffer.from("a"), protobuf), Buffer.from("b"));
+    assert.equal(tampered.status, 403);
+    assert.match(tampered.text, /signature we calculated does not match/);
+    const wrongKey = signSigV4({ method: "POST", url, headers: { "content-type": protobuf }, body: empty, service: "xray", region: "us-east-1", credentials: { ...STAND_IN_AWS_CREDENTIALS, secretAccessKey: "other" } });
+    assert.equal((await send(wrongKey, empty)).status, 403);
+    const json = Buffer.from("{}");
+    assert.equal((await send(sign(json, "application/json"), json)).status, 415);
+    const ok = await send(sign(empty, protobuf), empty);
+    assert.equal(ok.status, 200, ok.text);
   });
 
   test("Rollbar: 401 without a token, 403 with a wrong one, 422 without data.body", async () => {

@@ -1,3 +1,4 @@
+// tools: redis collector moto
 // The demo's tracing step: the waterfall formatter and sink choice as units, then the whole demo in-process
 // (runDemo with a 5 s load) against the real Collector, with the local Honeycomb stand-in and the X-Ray stand-in
 // (moto behind a proxy that checks SigV4 and segment documents like the real PutTraceSegments) — the only fakes,
@@ -8,21 +9,10 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {
-  REPO_ROOT,
-  exportFailures,
-  planSinks,
-  renderWaterfall,
-  runDemo,
-  sinkCollectorEnv,
-  spanTree,
-  telemetryDemo,
-  xrayTraceId,
-  type DemoExtension,
-  type ExitStatus,
-  type MeshService,
-  type WaterfallSpan,
-} from "@tracemesh/devkit";
+import { exportFailures, planSinks, runDemo, sinkCollectorEnv, telemetryDemo, type DemoExtension } from "@tracemesh/cli";
+import { REPO_ROOT, type ExitStatus } from "@tracemesh/devkit";
+import type { MeshService } from "@tracemesh/mesh";
+import { renderWaterfall, spanTree, xrayTraceId, type WaterfallSpan } from "@tracemesh/trace-model";
 
 const MS = 1_000_000n;
 
@@ -131,7 +121,7 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     assert.equal(code, 0, printed);
 
     // Every process stopped cleanly: the mesh (exit 0), the Collector (exit 0), moto (exited on SIGTERM).
-    assert.deepEqual(Object.keys(meshStatuses).sort(), ["activities", "api", "notifications", "users"]);
+    assert.deepEqual(Object.keys(meshStatuses).sort(), ["activities", "api", "moderation", "notifications", "users"]);
     for (const [name, status] of Object.entries(meshStatuses)) assert.equal(status.code, 0, `${name}: ${JSON.stringify(status)}`);
     const own = tracing.stopped();
     assert.equal(own.otelcol?.code, 0, JSON.stringify(own));
@@ -171,9 +161,13 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
       "activities → redis",
       "activities → notifications",
       "notifications → redis",
+      "activities → moderation",
     ]) {
       assert.match(map, new RegExp(`^  ${edge}\\s+\\| \\d+ calls`, "m"), `map has ${edge}:\n${map}`);
     }
+    // moderation (X-Ray SDK) is a node in both columns: counted by X-Ray and by Honeycomb/OTLP alike.
+    assert.match(map, /^ {2}activities → moderation\s+\| [1-9]\d* calls, .*\| [1-9]\d* calls, /m, map);
+    assert.match(map, /Explained differences \(\d+\): known behaviour, not a problem/);
     assert.match(map, /async hop/);
     assert.doesNotMatch(map, /seed →/, "seeding traffic is left out of the map");
 

@@ -1,3 +1,4 @@
+// tools: docker
 // The service images, built for real with Docker from deploy/docker/Dockerfile on the locally made
 // bases (no container registry is reachable: scripts/docker-base-image.sh), then run: each image's
 // size and user, each container's gRPC health or /healthz, the whole mesh on a user-defined Docker
@@ -12,7 +13,7 @@ import { grpcServing, httpStatus, waitFor } from "@tracemesh/devkit";
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const DOCKERFILE = path.join(ROOT, "deploy", "docker", "Dockerfile");
 const MAX_IMAGE_BYTES = 200 * 1000 * 1000;
-const SERVICES = ["api", "users", "activities", "notifications", "loadgen"] as const;
+const SERVICES = ["api", "users", "activities", "notifications", "loadgen", "frontend"] as const;
 type Service = (typeof SERVICES)[number];
 const GRPC_PORTS = { activities: 50051, users: 50052, notifications: 50053 } as const;
 type GrpcService = keyof typeof GRPC_PORTS;
@@ -164,6 +165,11 @@ describe("Docker images: build, size, non-root, health, the mesh in containers",
     const devTool = await docker(["run", "--rm", "--entrypoint", "node", tag("users"), "-p",
       "['typescript','@tracemesh/devkit'].filter((m) => { try { require.resolve(m); return true } catch { return false } }).join(',')"]);
     assert.equal(devTool, "", "dev dependencies resolvable in the users image");
+    // The frontend image carries the Vite build it serves, and none of the tools that made it.
+    const web = await docker(["run", "--rm", "--entrypoint", "node", tag("frontend"), "-p",
+      "require('fs').readdirSync('dist/web/assets').some((f) => f.endsWith('.js')) + ':' + " +
+      "['vite','react','@opentelemetry/sdk-trace-web'].filter((m) => { try { require.resolve(m); return true } catch { return false } }).join(',')"]);
+    assert.equal(web, "true:", "the frontend image has dist/web/assets/*.js and no build or browser packages");
   });
 
   test("Redis from the local image answers on the test network", { timeout: 60_000 }, async () => {

@@ -132,7 +132,7 @@ export interface Edge {
 
 /**
  * Resolves each address variable of each container to a Service and port in its namespace: *_ADDR
- * (host:port), REDIS_URL (redis://host:port), LOADGEN_BASE_URL (http://host:port). Returns the edges, and
+ * (host:port), REDIS_URL (redis://host:port), LOADGEN_BASE_URL, MODERATION_URL and API_URL (http://host:port). Returns the edges, and
  * problems for any address whose Service or port does not exist, or whose Service selects no pod that
  * exposes the target port.
  */
@@ -151,7 +151,7 @@ export function addressEdges(objects: K8sObject[]): { edges: Edge[]; problems: s
           const m = /^([a-z0-9.-]+):([0-9]+)$/.exec(e.value ?? "");
           if (!m) { problems.push(`${id(w.object)} ${e.name}=${e.value ?? "(from a reference)"} is not host:port`); continue; }
           [host, port] = [m[1], Number(m[2])];
-        } else if (e.name === "REDIS_URL" || e.name === "LOADGEN_BASE_URL") {
+        } else if (e.name === "REDIS_URL" || e.name === "LOADGEN_BASE_URL" || e.name === "MODERATION_URL" || e.name === "API_URL") {
           let url: URL;
           try { url = new URL(e.value ?? ""); } catch { problems.push(`${id(w.object)} ${e.name}=${e.value} is not a URL`); continue; }
           host = url.hostname;
@@ -180,17 +180,31 @@ export function addressEdges(objects: K8sObject[]): { edges: Edge[]; problems: s
 
 /**
  * Every container exporting OTLP does so to http://$(HOST_IP):4318 (or :4317), with HOST_IP from
- * status.hostIP, and a Collector DaemonSet exposes that port as a hostPort with the same protocol.
+ * status.hostIP, and a Collector DaemonSet exposes that port as a hostPort with the same protocol. A
+ * container on the X-Ray SDK instead (AWS_XRAY_DAEMON_ADDRESS, no OpenTelemetry) sends to
+ * $(HOST_IP):2000, a UDP hostPort of a Collector DaemonSet (its awsxray receiver).
  */
 export function otlpProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   const collectorHostPorts = new Set<number>();
+  const collectorUdpHostPorts = new Set<number>();
   for (const w of workloads(objects)) {
     if (w.object.kind !== "DaemonSet") continue;
     for (const c of w.pod.containers) for (const p of c.ports ?? []) if (p.hostPort && (p.protocol ?? "TCP") === "TCP" && p.hostPort === p.containerPort) collectorHostPorts.add(p.hostPort);
+    for (const c of w.pod.containers) for (const p of c.ports ?? []) if (p.hostPort && p.protocol === "UDP" && p.hostPort === p.containerPort) collectorUdpHostPorts.add(p.hostPort);
   }
   for (const w of workloads(objects)) {
     for (const c of allContainers(w.pod)) {
+      const daemon = envValue(c, "AWS_XRAY_DAEMON_ADDRESS");
+      if (daemon) {
+        const where = `${id(w.object)}/${c.name}`;
+        if (envValue(c, "OTEL_EXPORTER_OTLP_ENDPOINT")) problems.push(`${where}: both the X-Ray SDK and OTLP: one tracer per process`);
+        const m = /^\$\(([A-Z_]+)\):([0-9]+)$/.exec(daemon.value ?? "");
+        if (!m) { problems.push(`${where}: AWS_XRAY_DAEMON_ADDRESS=${daemon.value} is not $(HOST_IP):<port>`); continue; }
+        if (envValue(c, m[1])?.valueFrom?.fieldRef?.fieldPath !== "status.hostIP") problems.push(`${where}: ${m[1]} is not the downward-API status.hostIP`);
+        if (!collectorUdpHostPorts.has(Number(m[2]))) problems.push(`${where}: no DaemonSet has UDP hostPort ${m[2]} (awsxray receiver)`);
+        continue;
+      }
       const endpoint = envValue(c, "OTEL_EXPORTER_OTLP_ENDPOINT");
       if (!endpoint) {
         // Our own images (tracemesh/*) are instrumented and must export; third-party ones (Redis) are not.

@@ -173,7 +173,7 @@ describe("Fluent Bit configuration", { timeout: 60_000 }, () => {
       assert.ok(globMatches(String(tail.path), f), "tail reads it at all");
       assert.ok(excluded(f), `${f} is not excluded`);
     }
-    for (const svc of ["api", "users", "activities", "notifications", "redis"]) {
+    for (const svc of ["api", "users", "activities", "notifications", "moderation", "redis"]) {
       assert.ok(!excluded(logFile(`${svc}-5d9c7b7f8-x2x9z`, "tracemesh", svc)), `${svc}'s logs would be dropped`);
     }
   });

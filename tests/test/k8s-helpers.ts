@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { TOOL_BIN, TOOL_CACHE } from "@tracemesh/devkit";
 
 /** The repository root (this file runs from tests/dist/test/). */
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -14,8 +15,8 @@ export const CHART_DIR = path.join(ROOT, "charts", "tracemesh");
 export const OVERLAYS = ["kind", "minikube", "eks"] as const;
 export type Overlay = (typeof OVERLAYS)[number];
 
-export const TOOL_BIN = process.env.TRACEMESH_BIN ?? path.join(os.homedir(), ".cache", "tracemesh", "bin");
-export const SCHEMA_DIR = path.join(path.dirname(TOOL_BIN), "k8s-schemas");
+export { TOOL_BIN };
+export const SCHEMA_DIR = path.join(TOOL_CACHE, "k8s-schemas");
 
 /** A rendered Kubernetes object; fields are read through the small accessors below. */
 export interface K8sObject {

@@ -1,3 +1,4 @@
+// tools: helm
 // The Helm chart and the kustomize manifests must describe the same cluster: same objects (kind,
 // namespace, name) and the same content, after removing only what legitimately differs — Helm's
 // bookkeeping labels, its checksum annotations, and kustomize's hash suffix on generated ConfigMaps.
@@ -46,6 +47,10 @@ describe("Helm ↔ kustomize parity", { timeout: 120_000 }, () => {
     assertSame(helmTemplate({ "networkPolicies.enabled": "true" }), kustomizeWithComponent("kind", "network-policies"));
   });
 
+  test("collector.xrayExporter=otlphttp/xray = the xray-otlp component", { timeout: 60_000 }, () => {
+    assertSame(helmTemplate({ "collector.xrayExporter": "otlphttp/xray" }), kustomizeWithComponent("kind", "xray-otlp"));
+  });
+
   test("IRSA values = eks overlay", { timeout: 60_000 }, () => {
     const eks = kustomize("deploy/k8s/overlays/eks");
     const roleOf = (name: string) => eks.find((o) => o.kind === "ServiceAccount" && o.metadata.name === name)!.metadata.annotations!["eks.amazonaws.com/role-arn"];
@@ -59,6 +64,7 @@ describe("Helm ↔ kustomize parity", { timeout: 120_000 }, () => {
       "services.users.replicas": "2",
       "services.activities.replicas": "2",
       "services.notifications.replicas": "2",
+      "services.moderation.replicas": "2",
     });
     assertSame(helm, eks);
   });

@@ -1,3 +1,4 @@
+// tools: helm kubeconform
 // Every way the manifests are rendered (kustomize overlays, the NetworkPolicy component, the load Job,
 // the Helm chart with its features on and off) renders with the real tool, and every rendered object is
 // valid against the Kubernetes 1.32 JSON schemas in strict mode (kubeconform, offline schemas from PyPI

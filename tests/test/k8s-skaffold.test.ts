@@ -1,3 +1,4 @@
+// tools: skaffold
 // skaffold.yaml checked by skaffold itself (v2.16.1, scripts/tools/33-skaffold.sh), offline:
 // `skaffold diagnose --yaml-only` (the effective config per module and profile, including activation by
 // kube context from a throw-away kubeconfig) and `skaffold render --offline=true --digest-source=none`
@@ -77,7 +78,7 @@ describe("skaffold", { timeout: 240_000 }, () => {
         assert.deepEqual(effective.manifests.kustomize.paths, [path.join(ROOT, dirs[profile])]);
         assert.ok(effective.deploy.kubectl);
         if (module === "tracemesh") {
-          assert.deepEqual(effective.portForward?.map((p) => `${p.resourceType}/${p.resourceName}:${p.port}`), ["service/api:8080"]);
+          assert.deepEqual(effective.portForward?.map((p) => `${p.resourceType}/${p.resourceName}:${p.port}`), ["service/api:8080", "service/frontend:3000"]);
         }
 
         const rendered = parseYamlStream(render(["--digest-source=none", ...selection]));
@@ -105,7 +106,8 @@ describe("skaffold", { timeout: 240_000 }, () => {
     const rendered = render(["--digest-source=tag", "-p", "kind"]);
     const images = [...rendered.matchAll(/image: (\S+)/g)].map((m) => m[1]);
     const ours = images.filter((i) => i.startsWith("tracemesh/"));
-    assert.equal(ours.length, 5);
+    // api, users, activities, notifications, moderation, frontend + loadgen
+    assert.equal(ours.length, 7, `tracemesh images: ${ours.join(", ")}`);
     for (const image of ours) assert.doesNotMatch(image, /:0\.1\.0$/, `${image} was not replaced by skaffold`);
   });
 });

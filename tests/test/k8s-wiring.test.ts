@@ -85,6 +85,10 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
       podOf(o).containers[0].env!.find((e) => e.name === "OTEL_EXPORTER_OTLP_ENDPOINT")!.value = "http://$(HOST_IP):4317";
     });
     assert.match(otlpProblems(badOtlp).join("\n"), /goes to 4318/);
+    const badDaemon = mutated(good, "Deployment", "moderation", (o) => {
+      podOf(o).containers[0].env!.find((e) => e.name === "AWS_XRAY_DAEMON_ADDRESS")!.value = "$(HOST_IP):2001";
+    });
+    assert.match(otlpProblems(badDaemon).join("\n"), /moderation: no DaemonSet has UDP hostPort 2001/);
     const badOrder = mutated(good, "Deployment", "users", (o) => {
       const env = podOf(o).containers[0].env!;
       env.push(env.splice(env.findIndex((e) => e.name === "POD_NAME"), 1)[0]);
@@ -140,7 +144,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
     for (const m of skaffoldModules()) {
       for (const a of m.build.artifacts) artifacts.set(a.image, { module: m.metadata.name, service: a.docker?.buildArgs?.SERVICE, dockerfile: a.docker?.dockerfile, context: a.context });
     }
-    assert.deepEqual([...artifacts.keys()].sort(), ["tracemesh/activities", "tracemesh/api", "tracemesh/loadgen", "tracemesh/notifications", "tracemesh/users"]);
+    assert.deepEqual([...artifacts.keys()].sort(), ["tracemesh/activities", "tracemesh/api", "tracemesh/frontend", "tracemesh/loadgen", "tracemesh/moderation", "tracemesh/notifications", "tracemesh/users"]);
     for (const [image, a] of artifacts) {
       assert.equal(a.dockerfile, "deploy/docker/Dockerfile", image);
       assert.equal(a.context, ".", image);
@@ -269,14 +273,18 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
 
   test("shutdown: preStop pause + the services' ~10 s drain fit terminationGracePeriodSeconds; probes", { timeout: 60_000 }, () => {
     const objects = renders.kind();
-    for (const name of ["api", "users", "activities", "notifications"]) {
+    for (const name of ["api", "users", "activities", "notifications", "moderation", "frontend"]) {
       const pod = podOf(find(objects, "Deployment", name)!);
       const c = pod.containers[0];
       const pause = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
       assert.ok(pause >= 3, `${name}: preStop pause ${pause}s is too short for endpoint removal`);
       assert.ok(pause + 10 < (pod.terminationGracePeriodSeconds ?? 30), `${name}: ${pause}s + 10s drain exceed the grace period`);
-      if (name === "api") {
+      if (name === "api" || name === "frontend") {
         assert.equal((c.readinessProbe!.httpGet as { path: string }).path, "/readyz");
+        assert.equal((c.livenessProbe!.httpGet as { path: string }).path, "/healthz");
+      } else if (name === "moderation") {
+        // No dependencies to be ready for: both probes ask /healthz.
+        assert.equal((c.readinessProbe!.httpGet as { path: string }).path, "/healthz");
         assert.equal((c.livenessProbe!.httpGet as { path: string }).path, "/healthz");
       } else {
         const port = c.ports![0].containerPort;

@@ -1,8 +1,10 @@
+// tools: redis
 // The whole mesh as processes (real redis-server, the four services on free ports), driven
 // through the HTTP API: sign-up → post with an @mention → reply → like → notifications.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMesh, waitFor, type Mesh } from "@tracemesh/devkit";
+import { waitFor } from "@tracemesh/devkit";
+import { startMesh, type Mesh } from "@tracemesh/mesh";
 
 interface ApiResponse {
   status: number;

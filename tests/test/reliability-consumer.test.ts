@@ -3,20 +3,10 @@
 // consumer's pending entries are claimed by the survivor, and poison entries — malformed ones,
 // and one whose writes always fail — reach the dead-letter stream with the reason.
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  REPO_ROOT,
-  freePort,
-  grpcServing,
-  nodeArgs,
-  startMesh,
-  startProcess,
-  waitFor,
-  type ManagedProcess,
-  type Mesh,
-} from "@tracemesh/devkit";
+import { freePort, grpcServing, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
+import { entryPoint, nodeArgs, packageDirOf, startMesh, type Mesh } from "@tracemesh/mesh";
 import {
   EVENTS_CONSUMER_GROUP,
   EVENTS_DEAD_LETTER_STREAM,
@@ -50,9 +40,10 @@ describe("reliability: notifications consumer killed mid-burst", { timeout: 180_
     mesh = await startMesh({ env: { LOG_LEVEL: "info" }, serviceEnv: { notifications: { ...CONSUMER_ENV, POD_NAME: "notifications-a" } } });
     redis = createRedis(mesh.redis.url, createLogger("test", "silent"), { commandTimeoutMs: 5000 });
     const port = await freePort();
-    replicaB = startProcess("notifications-b", process.execPath, nodeArgs(path.join(REPO_ROOT, "services", "notifications", "dist", "src", "main.js")), {
+    const main = entryPoint("notifications");
+    replicaB = startProcess("notifications-b", process.execPath, nodeArgs(main), {
       env: { ...process.env, ...mesh.clientEnv, LOG_LEVEL: "info", GRPC_PORT: String(port), POD_NAME: "notifications-b", ...CONSUMER_ENV },
-      cwd: path.join(REPO_ROOT, "services", "notifications"),
+      cwd: packageDirOf(main),
     });
     await waitFor("replica b serving", () => grpcServing(`127.0.0.1:${port}`, "", 500), { timeoutMs: 30_000, intervalMs: 100 });
   });

@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { REPO_ROOT, startMesh, startProcess, type Mesh } from "@tracemesh/devkit";
+import { REPO_ROOT, startProcess } from "@tracemesh/devkit";
+import { startMesh, type Mesh } from "@tracemesh/mesh";
 import { report, request, signUp, type SignedUp } from "./reliability-helpers.js";
 
 const SEED = 20261201;

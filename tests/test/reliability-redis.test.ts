@@ -8,7 +8,7 @@
 // acknowledged write's notifications arrive exactly once, and no process has exited.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMesh, type Mesh } from "@tracemesh/devkit";
+import { startMesh, type Mesh } from "@tracemesh/mesh";
 import {
   byStatus,
   checkAcked,

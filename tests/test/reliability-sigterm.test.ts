@@ -4,10 +4,10 @@
 // the process while it is away (the api itself: connection refused, never a reset mid-response),
 // each exits 0 within its drain bound, and afterwards every acknowledged write and its
 // notifications are there.
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { REPO_ROOT, grpcServing, nodeArgs, startMesh, startProcess, type ManagedProcess, type Mesh, type MeshService } from "@tracemesh/devkit";
+import { grpcServing, startProcess, type ManagedProcess } from "@tracemesh/devkit";
+import { entryPoint, nodeArgs, packageDirOf, startMesh, type Mesh } from "@tracemesh/mesh";
 import {
   byStatus,
   checkAcked,
@@ -24,15 +24,17 @@ import {
 
 const RATE = 30;
 // The overall shutdown bound each main.ts passes to exitOnSignal.
-const DRAIN_BOUND_MS: Record<MeshService, number> = { api: 10_000, users: 14_000, activities: 14_000, notifications: 14_000 };
-const ORDER: MeshService[] = ["api", "users", "activities", "notifications"];
+type Signalled = "api" | "users" | "activities" | "notifications";
+const DRAIN_BOUND_MS: Record<Signalled, number> = { api: 10_000, users: 14_000, activities: 14_000, notifications: 14_000 };
+const ORDER: Signalled[] = ["api", "users", "activities", "notifications"];
 
 /** Starts `name` again on its port with the environment startMesh gave it. */
-function restart(mesh: Mesh, name: MeshService): ManagedProcess {
+function restart(mesh: Mesh, name: Signalled): ManagedProcess {
   const own = name === "api" ? { PORT: String(mesh.ports.api) } : { GRPC_PORT: String(mesh.ports[name]) };
-  return startProcess(name, process.execPath, nodeArgs(path.join(REPO_ROOT, "services", name, "dist", "src", "main.js")), {
+  const main = entryPoint(name);
+  return startProcess(name, process.execPath, nodeArgs(main), {
     env: { ...process.env, LOG_LEVEL: "info", ...mesh.clientEnv, ...own },
-    cwd: path.join(REPO_ROOT, "services", name),
+    cwd: packageDirOf(main),
   });
 }
 

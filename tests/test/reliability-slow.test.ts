@@ -5,7 +5,7 @@
 // by rate × deadline); when users resumes, serving is normal at once.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMesh, type Mesh } from "@tracemesh/devkit";
+import { startMesh, type Mesh } from "@tracemesh/mesh";
 import { byStatus, isNamed503, percentile, report, request, signUp, sleep, startLoad, timeUntil, type HttpResult, type SignedUp } from "./reliability-helpers.js";
 
 const RATE = 30;

@@ -4,17 +4,8 @@
 // repetition can alternate between them and machine noise hits both alike.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import {
-  REPO_ROOT,
-  startCollector,
-  startMesh,
-  startProcess,
-  standInCollectorEnv,
-  waitFor,
-  type LocalCollector,
-  type ManagedProcess,
-  type Mesh,
-} from "@tracemesh/devkit";
+import { startCollector, startProcess, standInCollectorEnv, waitFor, type LocalCollector, type ManagedProcess } from "@tracemesh/devkit";
+import { entryPoint, startMesh, type Mesh } from "@tracemesh/mesh";
 
 /** A helper process of ours (servers/*.js) that prints {"port":N} once listening. */
 export interface Helper {
@@ -59,7 +50,7 @@ export type MeshKind = "untraced" | "traced";
 /** Runs the demo seed (users, activities, replies, likes through gRPC) against a mesh. */
 function seed(mesh: Mesh): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, "services", "api", "dist", "src", "seed.js")], {
+    const child = spawn(process.execPath, [entryPoint("seed")], {
       env: { ...process.env, ...mesh.clientEnv, OTEL_SDK_DISABLED: "true" },
       stdio: ["ignore", "ignore", "pipe"],
     });

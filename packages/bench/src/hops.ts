@@ -7,7 +7,8 @@ import http from "node:http";
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import Redis from "ioredis";
-import { parseOtlpJsonLines, waitFor, type FlatSpan } from "@tracemesh/devkit";
+import { waitFor } from "@tracemesh/devkit";
+import { durationMs, parseOtlpJsonLines, type Span } from "@tracemesh/trace-model";
 import { startHelper, type BenchEnv } from "./env.js";
 import { ECHO_SERVICE } from "./servers/grpc-echo.js";
 import { median, percentile, spread, type Spread } from "./stats.js";
@@ -47,8 +48,6 @@ export interface HopsResult {
   apiSpanP50Ms: number;
 }
 
-const KIND_NAMES: Record<number, string> = { 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer" };
-
 function httpGetter(url: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const get = (headers: Record<string, string> = {}): Promise<number> =>
@@ -83,11 +82,11 @@ function traceId(): string {
   return Math.floor(Date.now() / 1000).toString(16).padStart(8, "0") + crypto.randomBytes(12).toString("hex");
 }
 
-const ms = (span: FlatSpan) => Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6;
-const startMs = (span: FlatSpan) => Number(BigInt(span.startTimeUnixNano) / 1000n) / 1000;
+const ms = (span: Span) => durationMs(span);
+const startMs = (span: Span) => Number(span.startNs / 1000n) / 1000;
 
 /** Wall time the spans cover together: pipelined commands overlap, so their durations are not added up. */
-function wallTime(spans: FlatSpan[]): number {
+function wallTime(spans: Span[]): number {
   const intervals = spans.map((s) => [startMs(s), startMs(s) + ms(s)] as const).sort((a, b) => a[0] - b[0]);
   let total = 0;
   let end = -Infinity;
@@ -99,7 +98,7 @@ function wallTime(spans: FlatSpan[]): number {
 }
 
 /** How many sequential rounds the spans make: overlapping spans (run in parallel) count once. */
-function rounds(spans: FlatSpan[]): number {
+function rounds(spans: Span[]): number {
   const intervals = spans.map((s) => [startMs(s), startMs(s) + ms(s)] as const).sort((a, b) => a[0] - b[0]);
   let count = 0;
   let end = -Infinity;
@@ -110,8 +109,8 @@ function rounds(spans: FlatSpan[]): number {
   return count;
 }
 
-const isRedis = (s: FlatSpan) => s.scope.includes("ioredis") || s.attributes["db.system.name"] === "redis" || s.attributes["db.system"] === "redis";
-const isGrpcClient = (s: FlatSpan) => s.kind === 3 && (s.scope.includes("grpc") || s.attributes["rpc.system"] === "grpc");
+const isRedis = (s: Span) => s.scope.includes("ioredis") || s.attributes["db.system.name"] === "redis" || s.attributes["db.system"] === "redis";
+const isGrpcClient = (s: Span) => s.kind === "CLIENT" && (s.scope.includes("grpc") || s.attributes["rpc.system"] === "grpc");
 
 export async function runHops(env: BenchEnv, s: HopsSettings, log: (line: string) => void): Promise<HopsResult> {
   const trivial = await startHelper("trivial-http", "trivial-http.js");
@@ -164,7 +163,7 @@ export async function runHops(env: BenchEnv, s: HopsSettings, log: (line: string
     }
 
     // The services export every 5 s (BatchSpanProcessor) and the Collector's file exporter flushes every 200 ms.
-    const byTrace = new Map<string, FlatSpan[]>();
+    const byTrace = new Map<string, Span[]>();
     const readSpans = () => {
       byTrace.clear();
       const fd = fs.openSync(env.collector.tracesFile, "r");
@@ -180,7 +179,7 @@ export async function runHops(env: BenchEnv, s: HopsSettings, log: (line: string
         fs.closeSync(fd);
       }
     };
-    const complete = (spans: FlatSpan[]) => spans.some((x) => x.kind === 2 && x.resource["service.name"] === "api") && spans.some((x) => x.name === "assemble timeline");
+    const complete = (spans: Span[]) => spans.some((x) => x.kind === "SERVER" && x.resource["service.name"] === "api") && spans.some((x) => x.name === "assemble timeline");
     await waitFor(
       `spans of ${traced.size} home feed traces in the Collector's file`,
       async () => {
@@ -196,10 +195,10 @@ export async function runHops(env: BenchEnv, s: HopsSettings, log: (line: string
     const traces = [...byTrace.values()].filter(complete);
     const groups = new Map<string, { kind: string; counts: number[]; sums: number[] }>();
     for (const spans of traces) {
-      const perTrace = new Map<string, { kind: string; spans: FlatSpan[] }>();
+      const perTrace = new Map<string, { kind: string; spans: Span[] }>();
       for (const span of spans) {
         const name = `${span.resource["service.name"] ?? "?"}: ${span.name}`;
-        const g = perTrace.get(name) ?? { kind: KIND_NAMES[span.kind] ?? String(span.kind), spans: [] };
+        const g = perTrace.get(name) ?? { kind: span.kind.toLowerCase(), spans: [] };
         g.spans.push(span);
         perTrace.set(name, g);
       }
@@ -215,7 +214,7 @@ export async function runHops(env: BenchEnv, s: HopsSettings, log: (line: string
       .sort((a, b) => b.p50Ms - a.p50Ms);
     const grpcRounds = median(traces.map((t) => rounds(t.filter(isGrpcClient))));
     const redisRounds = median(traces.map((t) => rounds(t.filter(isRedis))));
-    const apiSpan = traces.map((t) => ms(t.find((x) => x.kind === 2 && x.resource["service.name"] === "api")!));
+    const apiSpan = traces.map((t) => ms(t.find((x) => x.kind === "SERVER" && x.resource["service.name"] === "api")!));
     const result: HopsResult = {
       http: latencySpread(httpRuns),
       grpc: latencySpread(grpcRuns),

@@ -1,6 +1,6 @@
 // Benchmark 1: tracing overhead through the whole mesh, untraced (OTEL_SDK_DISABLED=true) and traced
 // (100 % sampling, exporting to the real Collector) side by side, repetitions alternating between them.
-import type { Mesh } from "@tracemesh/devkit";
+import type { Mesh } from "@tracemesh/mesh";
 import { signUp, meshPids, type BenchEnv, type MeshKind } from "./env.js";
 import { mergePeaks, RssSampler } from "./footprint.js";
 import { cpuSeconds } from "./machine.js";

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { REPO_ROOT } from "@tracemesh/devkit";
+import { entryPoint } from "@tracemesh/mesh";
 import type { Summary } from "@tracemesh/loadgen";
 
 export interface MeasuredRun {
@@ -58,7 +58,6 @@ export function runMeasured(command: string, args: string[], opts: { env?: NodeJ
 
 // ---------- loadgen ----------
 
-const LOADGEN_MAIN = path.join(REPO_ROOT, "services", "loadgen", "dist", "src", "main.js");
 
 export interface LoadgenRun {
   summary: Summary;
@@ -78,7 +77,7 @@ export async function runLoadgen(opts: {
   const json = path.join(dir, "summary.json");
   try {
     const args = [
-      LOADGEN_MAIN,
+      entryPoint("loadgen"),
       "--base-url", opts.baseUrl,
       "--rate", String(Math.max(1, Math.round(opts.rate))),
       "--duration", `${opts.durationS}s`,

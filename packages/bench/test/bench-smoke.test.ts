@@ -1,3 +1,4 @@
+// tools: redis collector wrk
 // Smoke run of all five benchmarks on tiny settings (bench --quick): every figure is a number > 0 and
 // every table prints. No timing assertions — this machine's speed is what the benchmarks measure.
 // It takes ~45-50 s on 2 cores (two meshes, the Collector, three generators).

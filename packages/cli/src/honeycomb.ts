@@ -109,6 +109,28 @@ export function savedQueries(): SavedQuery[] {
         time_range: 7200,
       },
     },
+    {
+      name: "tracemesh: network latency by route",
+      description:
+        "The browser's fetch spans (frontend-web) per api route: app.network_ms is the fetch's time minus the api time the " +
+        "frontend server reports in Server-Timing (app.backend_ms), i.e. the network between browser and backend.",
+      spec: {
+        calculations: [
+          { op: "P50", column: "app.network_ms" },
+          { op: "P95", column: "app.network_ms" },
+          { op: "HEATMAP", column: "app.network_ms" },
+          { op: "P95", column: "app.backend_ms" },
+        ],
+        filters: [
+          { column: "service.name", op: "=", value: "frontend-web" },
+          { column: "app.network_ms", op: "exists" },
+        ],
+        breakdowns: ["http.route", "http.request.method"],
+        orders: [{ op: "P95", column: "app.network_ms", order: "descending" }],
+        limit: 50,
+        time_range: 7200,
+      },
+    },
   ];
 }
 

@@ -1,15 +1,5 @@
-// Programmatic API of @tracemesh/cli (used by the end-to-end test to compare real Collector output).
-export { compareGraphs, type Comparison, type CompareOptions, type EdgeComparison, type MatchCategory } from "./compare.js";
-export { type GraphEdge, type GraphNode, type ServiceGraph, classifyFailure, percentile } from "./graph.js";
-export { InputError, graphFromOtlp, graphFromSpans, spansFromOtlpFiles, spansFromRequest, type OtlpSpan } from "./otlp.js";
-export {
-  graphFromXrayFiles,
-  graphFromXraySegments,
-  segmentDocumentsFrom,
-  segmentDocumentsFromFiles,
-  type XraySegmentDocument,
-} from "./xray-segments.js";
-export { renderMermaid, renderSvg, renderTable } from "./render.js";
+// Programmatic API of @tracemesh/cli: the commands' building blocks (Honeycomb and X-Ray setup, the live X-Ray
+// graph) and the demo. The trace model they work on is @tracemesh/trace-model.
 export {
   createMarker,
   endMarker,
@@ -30,4 +20,19 @@ export {
   type XrayOptions,
   type XraySetupPlan,
 } from "./xray.js";
+export { DEMO_USAGE, parseDemoArgs, runDemo, type DemoExtension, type DemoOptions } from "./demo/demo.js";
+export {
+  DEFAULT_DEMO_OUT,
+  exportFailures,
+  honeycombUi,
+  loadWindow,
+  pickExampleTrace,
+  planSinks,
+  sinkCollectorEnv,
+  telemetryDemo,
+  xrayConsoleUrls,
+  type SinkPlan,
+  type TelemetryDemo,
+  type TelemetryDemoOptions,
+} from "./demo/telemetry.js";
 export { main } from "./main.js";

@@ -1,9 +1,26 @@
 #!/usr/bin/env node
-// The `tracemesh` command: compare, setup honeycomb, setup xray, marker.
+// The `tracemesh` command: compare, setup honeycomb, setup xray, marker, demo. Arguments are parsed with
+// node:util parseArgs (in Node itself, strict about unknown options, nothing to install for a few flags);
+// every command and subcommand answers --help/-h with its own usage and exit 0.
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { compareGraphs } from "./compare.js";
-import type { ServiceGraph } from "./graph.js";
+import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
+import {
+  InputError,
+  compareGraphs,
+  graphFromOtlp,
+  graphFromXrayFiles,
+  graphFromXraySegments,
+  renderMermaid,
+  renderSvg,
+  renderTable,
+  segmentDocumentsFromSpans,
+  spansFromOtlpFiles,
+  type ServiceGraph,
+} from "@tracemesh/trace-model";
+import { DEMO_USAGE, parseDemoArgs, runDemo } from "./demo/demo.js";
+import { frontendDemo } from "./demo/frontend.js";
+import { telemetryDemo } from "./demo/telemetry.js";
 import {
   ALL_DATASETS,
   DEFAULT_HONEYCOMB_API_URL,
@@ -13,33 +30,56 @@ import {
   setupHoneycomb,
   type HoneycombOptions,
 } from "./honeycomb.js";
-import { InputError, graphFromOtlp } from "./otlp.js";
-import { renderMermaid, renderSvg, renderTable } from "./render.js";
 import { MESH_SERVICES, fetchXrayGraph, setupXray, xraySetupPlan } from "./xray.js";
-import { graphFromXrayFiles } from "./xray-segments.js";
 
-const USAGE = `tracemesh — compare X-Ray with Honeycomb, and set both up as code
-
-Usage:
+const COMPARE_USAGE = `usage:
   tracemesh compare --otlp FILE... [--xray-segments FILE...] [options]
       --otlp FILE            OTLP/JSON written by the Collector's file exporter (repeatable)
       --xray-segments FILE   X-Ray segment documents: one per line, PutTraceSegments bodies or BatchGetTraces
-                             output (repeatable). Without it, X-Ray is queried live (GetServiceGraph, else
-                             GetTraceSummaries + BatchGetTraces) over --since (default 15m) or --start/--end
+                             output (repeatable). Without it (or --xray-otlp), X-Ray is queried live
+                             (GetServiceGraph, else GetTraceSummaries + BatchGetTraces) over --since (default
+                             15m) or --start/--end
+      --xray-otlp FILE       instead: the OTLP X-Ray's OTLP endpoint received (when the Collector uses
+                             otlphttp/xray), read as the segments X-Ray makes of those spans (repeatable)
       --xray-endpoint URL    X-Ray endpoint override (env XRAY_ENDPOINT); --region (env AWS_REGION)
       --format table|json|mermaid|svg   (default table; --json = --format json)
       --output FILE          write there instead of stdout
       --tolerance R          relative difference still counted as equal (default 0.1)
+`;
+
+const SETUP_HONEYCOMB_USAGE = `usage:
   tracemesh setup honeycomb [--dry-run] [--dataset SLUG]
       saved queries + board; HONEYCOMB_API_KEY, HONEYCOMB_API_URL (default ${DEFAULT_HONEYCOMB_API_URL};
       EU: https://api.eu1.honeycomb.io), dataset default ${ALL_DATASETS} (all services of the environment)
+`;
+
+const SETUP_XRAY_USAGE = `usage:
   tracemesh setup xray [--dry-run] [--group-name NAME] [--services a,b,c] [--xray-endpoint URL] [--region R]
       an X-Ray group (services with fault or error) and one sampling rule per service (reservoir 5, rate 0.1)
+`;
+
+const SETUP_USAGE = SETUP_HONEYCOMB_USAGE + SETUP_XRAY_USAGE.replace("usage:\n", "");
+
+const MARKER_USAGE = `usage:
   tracemesh marker [--start | --end] [--message TEXT] [--type TYPE] [--url URL] [--dataset SLUG]
       a Honeycomb marker; --start opens a range marker (type load-test by default), --end closes the newest open one
-
-Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
 `;
+
+const USAGE = `tracemesh — compare X-Ray with Honeycomb, set both up as code, run the local demo
+
+${COMPARE_USAGE}${SETUP_USAGE.replace("usage:\n", "")}${MARKER_USAGE.replace("usage:\n", "")}  tracemesh demo [options]        the whole mesh locally with the real Collector (tracemesh demo --help)
+
+Every command takes --help (-h). Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
+`;
+
+/** Printed by --help/-h: the command's usage on stdout, exit 0. */
+class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super("help");
+  }
+}
+
+const HELP_OPTION = { help: { type: "boolean", short: "h", default: false } } as const;
 
 class UsageError extends Error {}
 
@@ -48,10 +88,10 @@ function out(text: string, file: string | undefined): void {
   else process.stdout.write(text);
 }
 
-function parseDuration(text: string): number {
-  const m = /^(\d+)(s|m|h)$/.exec(text);
-  if (!m) throw new UsageError(`--since: expected e.g. 30s, 15m or 2h, got "${text}"`);
-  return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as "s" | "m" | "h"];
+function sinceMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`--since: expected ${DURATION_GRAMMAR}, got "${text}"`);
+  return ms;
 }
 
 function parseDate(text: string, flag: string): Date {
@@ -78,6 +118,7 @@ async function compareCommand(args: string[]): Promise<void> {
     options: {
       otlp: { type: "string", multiple: true },
       "xray-segments": { type: "string", multiple: true },
+      "xray-otlp": { type: "string", multiple: true },
       "xray-endpoint": { type: "string" },
       region: { type: "string" },
       since: { type: "string", default: "15m" },
@@ -88,8 +129,10 @@ async function compareCommand(args: string[]): Promise<void> {
       output: { type: "string" },
       tolerance: { type: "string", default: "0.1" },
       "timeout-ms": { type: "string", default: "10000" },
+      ...HELP_OPTION,
     },
   });
+  if (values.help) throw new HelpRequested(COMPARE_USAGE);
   const format = values.json ? "json" : values.format;
   if (!["table", "json", "mermaid", "svg"].includes(format)) throw new UsageError(`--format: table, json, mermaid or svg`);
   const tolerance = Number(values.tolerance);
@@ -102,11 +145,14 @@ async function compareCommand(args: string[]): Promise<void> {
   }
   const otlp = graphFromOtlp(values.otlp);
   let xray: ServiceGraph;
+  if (values["xray-segments"]?.length && values["xray-otlp"]?.length) throw new UsageError("--xray-segments or --xray-otlp, not both");
   if (values["xray-segments"]?.length) {
     xray = graphFromXrayFiles(values["xray-segments"]);
+  } else if (values["xray-otlp"]?.length) {
+    xray = graphFromXraySegments(segmentDocumentsFromSpans(spansFromOtlpFiles(values["xray-otlp"])));
   } else {
     const end = values.end ? parseDate(values.end, "--end") : new Date();
-    const start = values.start ? parseDate(values.start, "--start") : new Date(end.getTime() - parseDuration(values.since));
+    const start = values.start ? parseDate(values.start, "--start") : new Date(end.getTime() - sinceMs(values.since));
     const live = await fetchXrayGraph({
       start,
       end,
@@ -131,6 +177,7 @@ async function compareCommand(args: string[]): Promise<void> {
 
 async function setupCommand(args: string[]): Promise<void> {
   const target = args[0];
+  if (target === "--help" || target === "-h" || target === "help") throw new HelpRequested(SETUP_USAGE);
   const { values } = parseArgs({
     args: args.slice(1),
     options: {
@@ -141,8 +188,10 @@ async function setupCommand(args: string[]): Promise<void> {
       "xray-endpoint": { type: "string" },
       region: { type: "string" },
       "timeout-ms": { type: "string", default: "10000" },
+      ...HELP_OPTION,
     },
   });
+  if (values.help) throw new HelpRequested(target === "honeycomb" ? SETUP_HONEYCOMB_USAGE : target === "xray" ? SETUP_XRAY_USAGE : SETUP_USAGE);
   const timeoutMs = Number(values["timeout-ms"]);
   if (target === "honeycomb") {
     if (values["dry-run"]) {
@@ -184,8 +233,10 @@ async function markerCommand(args: string[]): Promise<void> {
       url: { type: "string" },
       dataset: { type: "string" },
       "timeout-ms": { type: "string", default: "10000" },
+      ...HELP_OPTION,
     },
   });
+  if (values.help) throw new HelpRequested(MARKER_USAGE);
   if (values.start && values.end) throw new UsageError("marker: --start or --end, not both");
   if (!values.start && !values.end && !values.message) throw new UsageError("marker: give --message, --start or --end");
   const options = honeycombOptions(values.dataset, Number(values["timeout-ms"]));
@@ -202,18 +253,36 @@ async function markerCommand(args: string[]): Promise<void> {
   out(JSON.stringify(marker) + "\n", undefined);
 }
 
+async function demoCommand(args: string[]): Promise<number> {
+  let opts: ReturnType<typeof parseDemoArgs>;
+  try {
+    opts = parseDemoArgs(args);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    throw e.code?.startsWith("ERR_PARSE_ARGS") ? e : new UsageError(`demo: ${e.message}`);
+  }
+  if (opts === "help") throw new HelpRequested(DEMO_USAGE);
+  // The frontend first: extensions stop in order, so it flushes its spans before the Collector stops.
+  return runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : [])]);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === "compare") await compareCommand(rest);
     else if (command === "setup") await setupCommand(rest);
     else if (command === "marker") await markerCommand(rest);
+    else if (command === "demo") return await demoCommand(rest);
     else if (command === undefined || command === "help" || command === "--help" || command === "-h") {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     } else throw new UsageError(`unknown command "${command}"`);
     return 0;
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(err.usage);
+      return 0;
+    }
     const e = err as Error & { code?: string };
     if (err instanceof UsageError || err instanceof InputError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`tracemesh: ${e.message}\n`);
@@ -226,7 +295,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
+  const argv = process.argv.slice(2);
+  main(argv).then((code) => {
     process.exitCode = code;
+    // The demo has stopped every process it started; it exits at once, as it always did, rather than wait
+    // for a straggling handle (a lost child's pipe).
+    if (argv[0] === "demo") process.exit(code);
   });
 }

@@ -18,8 +18,7 @@ import {
   type SamplingRule,
   type Service,
 } from "@aws-sdk/client-xray";
-import { GraphBuilder, round, type ServiceGraph } from "./graph.js";
-import { graphFromXraySegments, segmentDocumentsFrom, type XraySegmentDocument } from "./xray-segments.js";
+import { GraphBuilder, graphFromXraySegments, round, segmentDocumentsFrom, type ServiceGraph, type XraySegment } from "@tracemesh/trace-model";
 
 export const MESH_SERVICES = ["api", "activities", "users", "notifications"] as const;
 
@@ -235,7 +234,7 @@ export async function fetchXrayGraph(options: LiveXrayOptions): Promise<{ graph:
       for (const t of page.TraceSummaries ?? []) if (t.Id && !ids.includes(t.Id)) ids.push(t.Id);
       token = page.NextToken;
     } while (token && ids.length < maxTraces);
-    const docs: XraySegmentDocument[] = [];
+    const docs: XraySegment[] = [];
     for (let i = 0; i < Math.min(ids.length, maxTraces); i += 5) {
       let next: string | undefined;
       do {

@@ -16,8 +16,8 @@ import {
   graphFromXraySegments,
   spansFromRequest,
   type ServiceGraph,
-  type XraySegmentDocument,
-} from "../src/index.js";
+  type XraySegment,
+} from "@tracemesh/trace-model";
 
 const fixtures = join(__dirname, "..", "..", "test", "fixtures");
 const otlpFile = join(fixtures, "otlp.jsonl");
@@ -142,7 +142,7 @@ describe("graph from X-Ray segment documents", { timeout: 30_000 }, () => {
 
   test("BatchGetTraces output with embedded subsegments gives the same edges", { timeout: 5_000 }, () => {
     const traceId = "1-695645a1-000000000000000000abc009";
-    const api: XraySegmentDocument = {
+    const api: XraySegment = {
       name: "api",
       id: "aaaaaaaaaaaa2001",
       trace_id: traceId,
@@ -159,7 +159,7 @@ describe("graph from X-Ray segment documents", { timeout: 30_000 }, () => {
         },
       ],
     };
-    const users: XraySegmentDocument = {
+    const users: XraySegment = {
       name: "users",
       id: "aaaaaaaaaaaa2003",
       trace_id: traceId,
@@ -191,7 +191,7 @@ describe("compareGraphs", { timeout: 30_000 }, () => {
   };
 
   test("the fixtures line up: same edges, renamed edges with reasons, sampling differences", { timeout: 5_000 }, () => {
-    assert.deepEqual(c.summary, { both: 4, renamed: 4, "only-xray": 0, "only-otlp": 0, differing: 3 });
+    assert.deepEqual(c.summary, { both: 4, renamed: 4, "only-xray": 0, "only-otlp": 0, differing: 3, explained: 0 });
     assert.equal(row("api", "users").category, "both");
     assert.deepEqual(row("api", "users").differences, []);
   });

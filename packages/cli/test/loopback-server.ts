@@ -1,20 +1,21 @@
-// Base of the cli tests' SaaS stand-ins: an HTTP server on a free loopback port. (devkit has the same
-// helper, but devkit depends on this package, so the cli tests cannot import it.)
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+// Base of the cli tests' SaaS stand-ins: devkit's loopback HTTP server on a free port, with the handler as
+// a method.
+import type http from "node:http";
+import { listenOnLoopback } from "@tracemesh/devkit";
 
 export abstract class LoopbackServer {
-  private readonly server = http.createServer((req, res) => void this.handle(req, res));
+  private listener?: { close(): Promise<void> };
   url = "";
 
   protected abstract handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const listener = await listenOnLoopback((req, res) => void this.handle(req, res));
+    this.listener = listener;
+    this.url = `http://127.0.0.1:${listener.port}`;
   }
 
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+  async stop(): Promise<void> {
+    await this.listener?.close();
   }
 }

@@ -232,7 +232,7 @@ describe("compare against live X-Ray (stand-in with an empty service graph)", { 
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /X-Ray graph via BatchGetTraces \(5 traces; GetServiceGraph was empty\)/);
     const parsed = JSON.parse(r.stdout) as { summary: Record<string, number> };
-    assert.deepEqual(parsed.summary, { both: 4, renamed: 4, "only-xray": 0, "only-otlp": 0, differing: 3 });
+    assert.deepEqual(parsed.summary, { both: 4, renamed: 4, "only-xray": 0, "only-otlp": 0, differing: 3, explained: 0 });
     const paths = fake.calls.map((c) => c.path);
     assert.deepEqual([...new Set(paths)], ["/ServiceGraph", "/TraceSummaries", "/Traces"]);
     assert.ok(fake.calls.filter((c) => c.path === "/Traces").every((c) => (c.body.TraceIds as string[]).length <= 5));

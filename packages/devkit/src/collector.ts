@@ -4,27 +4,35 @@ import os from "node:os";
 import path from "node:path";
 import { freePort } from "./ports.js";
 import { startProcess, type ManagedProcess } from "./process.js";
+import { TOOL_BIN, repoRoot } from "./paths.js";
 import { httpStatus, waitFor } from "./wait.js";
-import { parseOtlpJsonLines, type FlatSpan } from "./sinks/otlp.js";
+import { parseOtlpJsonLines, type Span } from "@tracemesh/trace-model";
+import { STAND_IN_AWS_CREDENTIALS } from "./sinks/xray.js";
 
-/** The repository root (the folder holding pnpm-workspace.yaml) above this file. */
-export function repoRoot(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "pnpm-workspace.yaml"))) return dir;
-  }
-  throw new Error(`no pnpm-workspace.yaml above ${__dirname}`);
+/** The two ways to X-Ray: PutTraceSegments (the awsxray exporter) or X-Ray's OTLP endpoint (SigV4). */
+export const XRAY_EXPORTERS = ["awsxray", "otlphttp/xray"] as const;
+export type XrayExporter = (typeof XRAY_EXPORTERS)[number];
+
+/** XRAY_EXPORTER from the environment (the one local setting), awsxray when unset. */
+export function xrayExporterFromEnv(env: NodeJS.ProcessEnv = process.env): XrayExporter {
+  const value = env.XRAY_EXPORTER?.trim() || "awsxray";
+  if (!(XRAY_EXPORTERS as readonly string[]).includes(value)) throw new Error(`XRAY_EXPORTER must be ${XRAY_EXPORTERS.join(" or ")}, got "${value}"`);
+  return value as XrayExporter;
 }
 
-/** The Collector configs local runs use: the shared config plus the local overlay. */
-export function localCollectorConfigs(): string[] {
+/**
+ * The Collector configs local runs use: the shared config plus the local overlay, and for X-Ray's
+ * OTLP endpoint the xray-otlp overlay (the Collector also needs XRAY_EXPORTER: collectorXrayEnv).
+ */
+export function localCollectorConfigs(xrayExporter: XrayExporter = "awsxray"): string[] {
   const dir = path.join(repoRoot(), "deploy", "collector");
-  return [path.join(dir, "config.yaml"), path.join(dir, "local.yaml")];
+  const configs = [path.join(dir, "config.yaml"), path.join(dir, "local.yaml")];
+  return xrayExporter === "otlphttp/xray" ? [...configs, path.join(dir, "xray-otlp.yaml")] : configs;
 }
 
 /** Path of the Collector binary: OTELCOL_BIN, else the one scripts/tools/20-collector.sh builds. */
 export function findCollector(): string {
-  const cache = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
-  for (const candidate of [process.env.OTELCOL_BIN, path.join(cache, "bin", "otelcol-tracemesh")]) {
+  for (const candidate of [process.env.OTELCOL_BIN, path.join(TOOL_BIN, "otelcol-tracemesh")]) {
     if (candidate && fs.existsSync(candidate)) return candidate;
   }
   throw new Error("otelcol-tracemesh not found: run `bash scripts/tools/20-collector.sh` (builds the Collector, ~5 min once)");
@@ -52,9 +60,11 @@ export function standInCollectorEnv(opts: { honeycombUrl: string; honeycombKey: 
     HONEYCOMB_ENDPOINT: opts.honeycombUrl,
     HONEYCOMB_API_KEY: opts.honeycombKey,
     XRAY_ENDPOINT: opts.xrayEndpoint,
+    // The same stand-in answers X-Ray's OTLP endpoint (used when XRAY_EXPORTER=otlphttp/xray).
+    XRAY_OTLP_ENDPOINT: `${opts.xrayEndpoint}/v1/traces`,
     AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "AKIDSTANDIN0000000000",
-    AWS_SECRET_ACCESS_KEY: "stand-in-secret",
+    AWS_ACCESS_KEY_ID: STAND_IN_AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: STAND_IN_AWS_CREDENTIALS.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: "true",
   };
 }
@@ -71,7 +81,7 @@ export interface LocalCollector {
   tracesFile: string;
   process: ManagedProcess;
   /** The spans written to tracesFile so far. */
-  fileSpans(): FlatSpan[];
+  fileSpans(): Span[];
   stop(): Promise<void>;
 }
 
@@ -81,7 +91,15 @@ export interface LocalCollector {
  * `env` is added to a clean environment (PATH, HOME): the host's keys never leak in by accident.
  */
 export async function startCollector(
-  opts: { configs?: string[]; env?: NodeJS.ProcessEnv; echo?: boolean; readyTimeoutMs?: number; tracesFile?: string } = {},
+  opts: {
+    configs?: string[];
+    env?: NodeJS.ProcessEnv;
+    echo?: boolean;
+    readyTimeoutMs?: number;
+    tracesFile?: string;
+    /** Which X-Ray exporter the pipeline uses (default awsxray); picks the configs when `configs` is not given. */
+    xrayExporter?: XrayExporter;
+  } = {},
 ): Promise<LocalCollector> {
   const [grpcPort, httpPort, healthPort, proxyPort, udpPort] = await Promise.all([
     freePort(),
@@ -92,7 +110,8 @@ export async function startCollector(
   ]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-collector-"));
   const tracesFile = opts.tracesFile ?? path.join(dir, "traces.jsonl");
-  const configs = opts.configs ?? localCollectorConfigs();
+  const xrayExporter = opts.xrayExporter ?? "awsxray";
+  const configs = opts.configs ?? localCollectorConfigs(xrayExporter);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -104,6 +123,7 @@ export async function startCollector(
     XRAY_UDP_ENDPOINT: `127.0.0.1:${udpPort}`,
     XRAY_PROXY_ENDPOINT: `127.0.0.1:${proxyPort}`,
     TRACEMESH_TRACES_FILE: tracesFile,
+    XRAY_EXPORTER: xrayExporter,
   };
   const args = configs.flatMap((c) => ["--config", c]);
   const proc = startProcess("otelcol", findCollector(), args, { env, echo: opts.echo });

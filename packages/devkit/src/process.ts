@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 
+/** How a process ended: its exit code, or the signal that ended it. */
+export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
 export interface ManagedProcess {
   name: string;
   child: ChildProcess;
@@ -8,9 +11,9 @@ export interface ManagedProcess {
   /** The stdout lines that parse as JSON (pino logs). */
   jsonLines(): Array<Record<string, unknown>>;
   /** Resolves with the exit code (or signal) once the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<ExitStatus>;
   /** SIGTERM, then SIGKILL after graceMs; resolves with the exit status. */
-  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(graceMs?: number): Promise<ExitStatus>;
 }
 
 const running = new Set<ManagedProcess>();

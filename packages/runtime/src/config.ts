@@ -64,18 +64,28 @@ export function grpcAddress(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-export function redisUrl(env: Env, name: string, fallback: string): string {
+/** A URL whose scheme is one of `schemes` (e.g. ["redis", "rediss"]); the message names the first two. */
+function urlOf(env: Env, name: string, fallback: string, schemes: [string, string]): string {
   const value = raw(env, name) ?? fallback;
-  let parsed: URL;
+  let parsed: URL | undefined;
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError(name, `must be a redis:// URL, got "${value}"`);
+    parsed = undefined;
   }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new ConfigError(name, `must be a redis:// or rediss:// URL, got "${value}"`);
+  if (!parsed || !schemes.includes(parsed.protocol.slice(0, -1))) {
+    throw new ConfigError(name, `must be a URL starting with ${schemes[0]}:// or ${schemes[1]}://, got "${value}"`);
   }
   return value;
+}
+
+export function redisUrl(env: Env, name: string, fallback: string): string {
+  return urlOf(env, name, fallback, ["redis", "rediss"]);
+}
+
+/** An http(s) base URL such as `http://api:8080` (a trailing slash is dropped). */
+export function httpUrl(env: Env, name: string, fallback: string): string {
+  return urlOf(env, name, fallback, ["http", "https"]).replace(/\/+$/, "");
 }
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;

@@ -1,6 +1,9 @@
 // The events activities appends to the `tracemesh:events` stream and notifications consumes.
-// Stream entries are flat string fields; encodeEvent/decodeEvent are the only code that knows
-// the field names, so producer and consumer cannot drift apart.
+// Stream entries are flat string fields; this file is the only code that knows the field names
+// (the event's and the W3C trace context's) and the messaging attributes of the stream's spans,
+// so producer and consumer cannot drift apart.
+import { context, propagation, ROOT_CONTEXT, type Attributes, type Context } from "@opentelemetry/api";
+import { EVENTS_CONSUMER_GROUP, EVENTS_STREAM } from "./keys.js";
 
 export const EVENT_TYPES = ["activity.created", "activity.replied", "activity.liked"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -34,8 +37,8 @@ export function encodeEvent(event: ActivityEvent): string[] {
     ["target_activity_uuid", event.targetActivityUuid],
     ["message", event.message],
     ["created_at", event.createdAt],
-    ["traceparent", event.traceparent],
-    ["tracestate", event.tracestate],
+    [TRACEPARENT, event.traceparent],
+    [TRACESTATE, event.tracestate],
   ];
   return fields.filter((f): f is [string, string] => f[1] !== undefined && f[1] !== "").flat();
 }
@@ -67,14 +70,53 @@ export function decodeEvent(flat: string[]): ActivityEvent {
     targetActivityUuid: map.get("target_activity_uuid"),
     message: map.get("message"),
     createdAt,
-    traceparent: map.get("traceparent"),
-    tracestate: map.get("tracestate"),
+    traceparent: map.get(TRACEPARENT),
+    tracestate: map.get(TRACESTATE),
   };
 }
 
-/** Handles @mentioned in a message, lower-cased, unique, in order of appearance. */
-export function mentionedHandles(message: string): string[] {
-  const found = new Set<string>();
-  for (const m of message.matchAll(/(?:^|[^a-zA-Z0-9_@])@([a-zA-Z0-9_]{3,20})\b/g)) found.add(m[1]!.toLowerCase());
-  return [...found];
+// ---------------------------------------------------------------------------------------------------------------
+// Tracing across the stream: the producer writes its W3C trace context into the entry, the consumer continues it.
+
+const TRACEPARENT = "traceparent";
+const TRACESTATE = "tracestate";
+
+/** The W3C trace context fields an entry carries. */
+export type EventTraceContext = Pick<ActivityEvent, "traceparent" | "tracestate">;
+
+/** The trace context of `ctx` (default: the active one) as the entry's fields. */
+export function injectEventTraceContext(ctx: Context = context.active()): EventTraceContext {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return { traceparent: carrier[TRACEPARENT], tracestate: carrier[TRACESTATE] };
+}
+
+/**
+ * The producer's context from a raw entry (XREADGROUP's flat field list), read before the event is decoded
+ * so even a malformed entry is processed in the producer's trace. ROOT_CONTEXT when the entry carries none.
+ */
+export function extractEventTraceContext(flat: readonly string[]): Context {
+  const carrier: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i] === TRACEPARENT || flat[i] === TRACESTATE) carrier[flat[i]!] = flat[i + 1]!;
+  }
+  return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/**
+ * The service that consumes the stream (the consumer group's owner). The producer's span names it as
+ * `peer.service`: X-Ray names the subsegment (and the service-map edge) after it, so the map shows
+ * activities → notifications and the consumer's segment hangs under it.
+ */
+export const EVENTS_CONSUMER_SERVICE = "notifications";
+
+/** The messaging attributes of the stream's PRODUCER ("send") and CONSUMER ("process") spans. */
+export function eventSpanAttributes(operation: "send" | "process"): Attributes {
+  return {
+    "messaging.system": "redis",
+    "messaging.destination.name": EVENTS_STREAM,
+    "messaging.operation.type": operation,
+    "messaging.operation.name": operation,
+    ...(operation === "send" ? { "peer.service": EVENTS_CONSUMER_SERVICE } : { "messaging.consumer.group.name": EVENTS_CONSUMER_GROUP }),
+  };
 }

@@ -8,3 +8,4 @@ export * from "./logger.js";
 export * from "./redis.js";
 export * from "./redis-pipeline.js";
 export * from "./spans.js";
+export * from "./http.js";

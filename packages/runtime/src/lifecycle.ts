@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { Logger } from "./logger.js";
 
 export interface ShutdownStep {
@@ -36,4 +37,23 @@ export function exitOnSignal(logger: Logger, steps: ShutdownStep[], timeoutMs: n
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/**
+ * The first shutdown step of an HTTP service: server.close stops accepting and closes idle keep-alive
+ * sockets; in-flight requests get drainTimeoutMs to finish before their connections are cut.
+ */
+export function drainHttpServer(server: Server, drainTimeoutMs: number): ShutdownStep {
+  return {
+    name: "drain http",
+    run: () =>
+      new Promise<void>((resolve) => {
+        const cut = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
+        cut.unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      }),
+  };
 }

@@ -1,22 +1,8 @@
 import { trace, isSpanContextValid, type Span } from "@opentelemetry/api";
+// The one X-Ray id conversion lives in the trace model; its ids entry point loads nothing else.
+import { traceIdFromXray, xrayTraceId } from "@tracemesh/trace-model/ids";
 
-const TRACE_ID = /^[0-9a-f]{32}$/;
-
-/**
- * The X-Ray form of a W3C trace id: `1-` + the first 8 hex digits (the epoch seconds when the AWS X-Ray
- * id generator made the id) + `-` + the remaining 24. Throws on anything that is not a 32-hex-digit id.
- */
-export function xrayTraceId(traceId: string): string {
-  if (!TRACE_ID.test(traceId)) throw new Error(`not a trace id (32 lowercase hex digits): ${JSON.stringify(traceId)}`);
-  return `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
-}
-
-/** The W3C form of an X-Ray trace id (`1-5f84c7a1-…` → 32 hex digits). */
-export function traceIdFromXray(xrayId: string): string {
-  const match = /^1-([0-9a-f]{8})-([0-9a-f]{24})$/.exec(xrayId);
-  if (!match) throw new Error(`not an X-Ray trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx): ${JSON.stringify(xrayId)}`);
-  return match[1] + match[2];
-}
+export { traceIdFromXray, xrayTraceId };
 
 export interface TraceIds {
   trace_id: string;

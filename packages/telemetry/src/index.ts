@@ -1,4 +1,4 @@
-export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute } from "./telemetry.js";
+export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute, DEFAULT_INSTRUMENTATIONS } from "./telemetry.js";
 export { xrayTraceId, traceIdFromXray, currentTraceIds, pinoLogHook, type TraceIds } from "./ids.js";
 export { peerServiceFor, parseHttpPeers, PeerServiceSpanProcessor, GRPC_PEER_SERVICES } from "./peer-service.js";
 export {
@@ -20,3 +20,4 @@ export {
   type InfoLogger,
   type ErrorReportingOptions,
 } from "./rollbar.js";
+export { BaggageAttributesSpanProcessor, BAGGAGE_SPAN_ATTRIBUTES } from "./baggage-attributes.js";

@@ -9,6 +9,7 @@ import {
 import type { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Instrumentation } from "@opentelemetry/instrumentation";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { ExportHealth } from "./export-health.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
@@ -20,36 +21,52 @@ const SDK_KEY = Symbol.for("tracemesh.telemetry.sdk");
 type Global = typeof globalThis & { [SDK_KEY]?: NodeSDK };
 const global = globalThis as Global;
 
-/** Kubernetes probes and gRPC health/reflection calls would each make a trace of their own. */
-const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez"]);
+/**
+ * Kubernetes probes and gRPC health/reflection calls would each make a trace of their own; so would
+ * every upload of browser spans through the frontend server's OTLP proxy.
+ */
+const UNTRACED_HTTP_PATHS = new Set(["/healthz", "/readyz", "/livez", "/otlp/v1/traces"]);
+/** The web frontend's hashed static files: the browser's own resourceFetch spans time them. */
+const UNTRACED_HTTP_PREFIXES = ["/assets/"];
+
+function untracedPath(url: string | undefined): boolean {
+  const path = (url ?? "").split("?")[0] ?? "";
+  return UNTRACED_HTTP_PATHS.has(path) || UNTRACED_HTTP_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
 const UNTRACED_GRPC_METHODS = ["Check", "Watch", "ServerReflectionInfo"];
 
 function isDisabled(env: NodeJS.ProcessEnv): boolean {
   return (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
 }
 
-/** Creates the instrumentations: only what the mesh uses (no net, dns or fs spans). */
-function createInstrumentations(logsShipped: boolean): Instrumentation[] {
+/**
+ * The instrumentations the mesh uses, when OTEL_NODE_ENABLED_INSTRUMENTATIONS does not say otherwise:
+ * the metapackage's own default would add net and dns (root spans of their own), express, fs…
+ */
+export const DEFAULT_INSTRUMENTATIONS = ["http", "grpc", "ioredis", "pino", "undici"] as const;
+
+/**
+ * The instrumentation list from @opentelemetry/auto-instrumentations-node. It reads the standard
+ * OTEL_NODE_ENABLED_INSTRUMENTATIONS / OTEL_NODE_DISABLED_INSTRUMENTATIONS (short names: `http,grpc`)
+ * from process.env; unset, ENABLED becomes DEFAULT_INSTRUMENTATIONS. The settings below apply to
+ * whichever of these end up enabled.
+ */
+function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): Instrumentation[] {
+  if (!env.OTEL_NODE_ENABLED_INSTRUMENTATIONS?.trim()) env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = DEFAULT_INSTRUMENTATIONS.join(",");
   // Loaded here, not at the top, so that importing this module for setHttpRoute stays cheap.
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { HttpInstrumentation } = require("@opentelemetry/instrumentation-http") as typeof import("@opentelemetry/instrumentation-http");
-  const { GrpcInstrumentation } = require("@opentelemetry/instrumentation-grpc") as typeof import("@opentelemetry/instrumentation-grpc");
-  const { IORedisInstrumentation } = require("@opentelemetry/instrumentation-ioredis") as typeof import("@opentelemetry/instrumentation-ioredis");
-  const { PinoInstrumentation } = require("@opentelemetry/instrumentation-pino") as typeof import("@opentelemetry/instrumentation-pino");
-  const { UndiciInstrumentation } = require("@opentelemetry/instrumentation-undici") as typeof import("@opentelemetry/instrumentation-undici");
-  return [
-    new HttpInstrumentation({
-      ignoreIncomingRequestHook: (req) => UNTRACED_HTTP_PATHS.has((req.url ?? "").split("?")[0] ?? ""),
+  const { getNodeAutoInstrumentations } = require("@opentelemetry/auto-instrumentations-node") as typeof import("@opentelemetry/auto-instrumentations-node");
+  return getNodeAutoInstrumentations({
+    "@opentelemetry/instrumentation-http": {
+      ignoreIncomingRequestHook: (req) => untracedPath(req.url),
       // Rollbar's own item uploads are reporting, not the service's work: traced, they would add a
       // `POST` node (the Rollbar host) to every failing trace and to the service maps.
       ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token"),
-    }),
-    new GrpcInstrumentation({ ignoreGrpcMethods: UNTRACED_GRPC_METHODS }),
-    new IORedisInstrumentation(),
+    },
+    "@opentelemetry/instrumentation-grpc": { ignoreGrpcMethods: UNTRACED_GRPC_METHODS },
     // Logs go to stdout (and from there to CloudWatch): shipping them over OTLP too would double them.
-    new PinoInstrumentation({ disableLogSending: !logsShipped, logHook: pinoLogHook }),
-    new UndiciInstrumentation(),
-  ];
+    "@opentelemetry/instrumentation-pino": { disableLogSending: !logsShipped, logHook: pinoLogHook },
+  });
 }
 
 function hasHeader(headers: unknown, name: string): boolean {
@@ -86,7 +103,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   env.OTEL_LOGS_EXPORTER ??= "none";
   const logsShipped = !env.OTEL_LOGS_EXPORTER.split(",").map((s) => s.trim()).includes("none");
 
-  const instrumentations = createInstrumentations(logsShipped);
+  const instrumentations = createInstrumentations(env, logsShipped);
   const { NodeSDK } = require("@opentelemetry/sdk-node") as typeof import("@opentelemetry/sdk-node");
   const { defaultResource, resourceFromAttributes, envDetector, hostDetector, processDetector } =
     require("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
@@ -111,6 +128,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     // Attribute setters first (peer.service, then the X-Ray naming that reads it) so the batch
     // processor exports spans that already carry them.
     spanProcessors: [
+      new BaggageAttributesSpanProcessor(),
       new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
       new XrayNamingSpanProcessor(),
       // Memory is bounded by the queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048 spans) plus the one batch in

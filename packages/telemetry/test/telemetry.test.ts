@@ -1,20 +1,21 @@
+// tools: redis
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import {
-  decodeOtlpTraces,
   startProcess,
   startRedis,
   startRollbarStandIn,
   waitFor,
-  type FlatSpan,
   type LocalRedis,
   type ManagedProcess,
   type RollbarStandIn,
 } from "@tracemesh/devkit";
+import { decodeOtlpTraces, type Span } from "@tracemesh/trace-model";
 import {
+  BaggageAttributesSpanProcessor,
   parseHttpPeers,
   peerServiceFor,
   serviceIdentity,
@@ -23,7 +24,8 @@ import {
   xrayNamingAttributes,
   xrayTraceId,
 } from "../src/index.js";
-import { SpanKind } from "@opentelemetry/api";
+import { context, propagation, SpanKind } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 
 const PACKAGE_DIR = path.resolve(__dirname, "../..");
 const FIXTURE = path.join(__dirname, "fixtures", "traced-app.js");
@@ -91,6 +93,25 @@ describe("X-Ray segment naming (aws.* attributes on local roots)", { timeout: 50
   });
 });
 
+describe("baggage → span attributes", { timeout: 5000 }, () => {
+  test("session.id from the parent context's baggage lands on the span; other keys and overlong values do not", () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new BaggageAttributesSpanProcessor(), new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer("test");
+    const withBaggage = (entries: Record<string, string>) =>
+      propagation.setBaggage(context.active(), propagation.createBaggage(Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { value: v }]))));
+    tracer.startSpan("from the browser", {}, withBaggage({ "session.id": "0123abcd", synthetic: "true" })).end();
+    tracer.startSpan("overlong", {}, withBaggage({ "session.id": "x".repeat(129) })).end();
+    tracer.startSpan("set by the caller", { attributes: { "session.id": "own" } }, withBaggage({ "session.id": "0123abcd" })).end();
+    tracer.startSpan("no baggage").end();
+    const attrs = Object.fromEntries(exporter.getFinishedSpans().map((s) => [s.name, s.attributes]));
+    assert.deepEqual(attrs["from the browser"], { "session.id": "0123abcd" });
+    assert.deepEqual(attrs["overlong"], {});
+    assert.deepEqual(attrs["set by the caller"], { "session.id": "own" });
+    assert.deepEqual(attrs["no baggage"], {});
+  });
+});
+
 describe("resource", { timeout: 5000 }, () => {
   test("service name: OTEL_SERVICE_NAME, else TRACEMESH_SERVICE, else the package in cwd", () => {
     assert.equal(serviceIdentity({ OTEL_SERVICE_NAME: "x", TRACEMESH_SERVICE: "@tracemesh/api" }, PACKAGE_DIR).name, "x");
@@ -110,8 +131,8 @@ describe("resource", { timeout: 5000 }, () => {
 });
 
 /** An OTLP/HTTP receiver on loopback that keeps decoded spans (JSON or protobuf). */
-async function startReceiver(): Promise<{ url: string; spans: FlatSpan[]; requests: number; stop(): Promise<void> }> {
-  const state = { spans: [] as FlatSpan[], requests: 0 };
+async function startReceiver(): Promise<{ url: string; spans: Span[]; requests: number; stop(): Promise<void> }> {
+  const state = { spans: [] as Span[], requests: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -192,16 +213,16 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(done.flushed, true);
 
     const spans = receiver.spans;
-    const server = spans.find((s) => s.kind === 2 && s.scope === "@opentelemetry/instrumentation-http");
+    const server = spans.find((s) => s.kind === "SERVER" && s.scope === "@opentelemetry/instrumentation-http");
     assert.ok(server, `no HTTP server span in ${JSON.stringify(spans.map((s) => s.name))}`);
     assert.equal(server.name, "GET /api/users/:handle");
     assert.equal(server.attributes["http.route"], "/api/users/:handle");
 
     const traceSpans = spans.filter((s) => s.traceId === server.traceId);
-    const byName = (name: string, kind: number) => traceSpans.find((s) => s.name === name && s.kind === kind);
-    const grpcClient = byName("grpc.tracemesh.v1.UsersService/GetUser", 3);
-    const grpcServer = byName("grpc.tracemesh.v1.UsersService/GetUser", 2);
-    const redisSet = byName("set", 3);
+    const byName = (name: string, kind: Span["kind"]) => traceSpans.find((s) => s.name === name && s.kind === kind);
+    const grpcClient = byName("grpc.tracemesh.v1.UsersService/GetUser", "CLIENT");
+    const grpcServer = byName("grpc.tracemesh.v1.UsersService/GetUser", "SERVER");
+    const redisSet = byName("set", "CLIENT");
     const fetchClient = traceSpans.find((s) => s.scope === "@opentelemetry/instrumentation-undici");
     assert.ok(grpcClient && grpcServer && redisSet && fetchClient, `trace: ${JSON.stringify(traceSpans.map((s) => [s.name, s.kind]))}`);
     assert.equal(fetchClient.parentSpanId, "", "fetch() is the root of the trace");
@@ -213,7 +234,7 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(redisSet.attributes["peer.service"], "redis");
 
     // pipeline: one client span for the round trip, the per-command spans suppressed.
-    const pipeline = byName("pipeline get exists", 3);
+    const pipeline = byName("pipeline get exists", "CLIENT");
     assert.ok(pipeline, `no pipeline span in ${JSON.stringify(traceSpans.map((s) => s.name))}`);
     assert.equal(pipeline.parentSpanId, redisSet.parentSpanId, "a child of the active span, like any command");
     assert.equal(pipeline.attributes["db.operation.batch.size"], 2);
@@ -267,8 +288,37 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.equal(JSON.stringify(items[0]!.data).includes("hunter2"), false);
     // The upload itself is not traced (it would show as a `POST` node in every failing trace).
     const rollbarPort = new URL(rollbar.endpoint).port;
-    const uploads = spans.filter((s) => s.kind === 3 && String(s.attributes["server.port"] ?? s.attributes["net.peer.port"]) === rollbarPort);
+    const uploads = spans.filter((s) => s.kind === "CLIENT" && String(s.attributes["server.port"] ?? s.attributes["net.peer.port"]) === rollbarPort);
     assert.deepEqual(uploads.map((s) => s.name), [], "no client span for the Rollbar upload");
+  });
+
+  /** The fixture's Redis and this test's OTLP receiver (JSON). */
+  const exportingToReceiver = () => ({ REDIS_URL: redis.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" });
+
+  test("OTEL_NODE_ENABLED_INSTRUMENTATIONS=http leaves only HTTP spans", async () => {
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "only-http", OTEL_NODE_ENABLED_INSTRUMENTATIONS: "http" });
+    apps.push(app);
+    const done = await summary(app);
+    assert.equal(done.status, 200, app.output());
+    const spans = receiver.spans.filter((s) => s.resource["service.name"] === "only-http");
+    const scopes = new Set(spans.map((s) => s.scope));
+    // The fixture's own pipeline() span is tracemesh's manual instrumentation, not an auto-instrumentation.
+    assert.deepEqual([...scopes].filter((s) => s !== "@tracemesh/runtime"), ["@opentelemetry/instrumentation-http"], JSON.stringify([...scopes]));
+    const server = spans.find((s) => s.kind === "SERVER");
+    assert.equal(server?.name, "GET /api/users/:handle", "today's HTTP settings still apply (route naming)");
+    assert.equal(server?.parentSpanId, "", "fetch() (undici) is not traced: the server span is the root");
+    // pino is not instrumented either: no trace ids in the log lines.
+    assert.equal(app.jsonLines().find((l) => l.msg === "GetUser")?.trace_id, undefined);
+  });
+
+  test("OTEL_NODE_DISABLED_INSTRUMENTATIONS=ioredis removes Redis spans from the default set", async () => {
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "no-redis", OTEL_NODE_DISABLED_INSTRUMENTATIONS: "ioredis" });
+    apps.push(app);
+    await summary(app);
+    const scopes = new Set(receiver.spans.filter((s) => s.resource["service.name"] === "no-redis").map((s) => s.scope));
+    assert.ok(scopes.has("@opentelemetry/instrumentation-grpc") && scopes.has("@opentelemetry/instrumentation-undici"), JSON.stringify([...scopes]));
+    assert.equal(scopes.has("@opentelemetry/instrumentation-ioredis"), false);
+    assert.ok(app.jsonLines().find((l) => l.msg === "GetUser")?.trace_id, "pino still instrumented");
   });
 
   test("OTEL_SDK_DISABLED=true starts nothing and exports nothing", async () => {

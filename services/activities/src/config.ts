@@ -1,4 +1,4 @@
-import { grpcAddress, grpcServiceConfig, int, type GrpcServiceConfig } from "@tracemesh/runtime";
+import { ConfigError, grpcAddress, grpcServiceConfig, int, optionalStr, type GrpcServiceConfig } from "@tracemesh/runtime";
 
 type Env = Record<string, string | undefined>;
 
@@ -9,6 +9,25 @@ export interface ActivitiesConfig extends GrpcServiceConfig {
   usersDeadlineMs: number;
   /** Approximate cap of the events stream (XADD MAXLEN ~). */
   eventsMaxLen: number;
+  /** The moderation service (http://host:port); undefined = posts and replies are not moderated. */
+  moderationUrl: string | undefined;
+  /** Deadline of each moderation check (also bounded by the incoming call's deadline). */
+  moderationDeadlineMs: number;
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const value = optionalStr(env, name);
+  if (value === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+    throw new ConfigError(name, `must be an http:// or https:// URL, got "${value}"`);
+  }
+  return value;
 }
 
 export function loadConfig(env: Env = process.env): ActivitiesConfig {
@@ -17,5 +36,7 @@ export function loadConfig(env: Env = process.env): ActivitiesConfig {
     usersAddr: grpcAddress(env, "USERS_ADDR", "localhost:50052"),
     usersDeadlineMs: int(env, "USERS_DEADLINE_MS", 300, { min: 1, max: 300 }),
     eventsMaxLen: int(env, "EVENTS_STREAM_MAXLEN", 100_000, { min: 1 }),
+    moderationUrl: httpUrl(env, "MODERATION_URL"),
+    moderationDeadlineMs: int(env, "MODERATION_DEADLINE_MS", 300, { min: 1, max: 2000 }),
   };
 }

@@ -29,15 +29,12 @@ import {
   notFound,
   type Logger,
 } from "@tracemesh/runtime";
+import { FEED_LIMIT, HANDLE_PATTERN, MESSAGE_MAX, REPLIES_MAX, characters, isHandle, isUuid } from "@tracemesh/domain";
 import type { ActivitiesStore, ActivityRecord, StoredActivity, TimelineEntry } from "./store.js";
-import { assembleTimeline, sendEvent, setActingUser, setResultLength } from "./tracing.js";
+import type { ModerationClient } from "./moderation.js";
+import { assembleTimeline, sendEvent, setActingUser, setModerationOutcome, setResultLength } from "./tracing.js";
 
-const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const MESSAGE_MAX = 280;
-const DEFAULT_FEED_LIMIT = 20;
-const MAX_FEED_LIMIT = 100;
-const MAX_REPLIES = 100;
+const { default: DEFAULT_FEED_LIMIT, max: MAX_FEED_LIMIT } = FEED_LIMIT;
 // A page scans at most this many slices of the timeline; expired members met on the way are removed,
 // so a long run of expired entries costs a few pages once, not every read.
 const MAX_SCAN_ROUNDS = 5;
@@ -56,18 +53,18 @@ export const TTL_MS: ReadonlyMap<Ttl, number> = new Map([
 type AnyCall = ServerUnaryCall<unknown, unknown>;
 
 function checkHandle(handle: string): string {
-  if (!HANDLE_PATTERN.test(handle)) throw invalidArgument("handle must match ^[a-z0-9_]{3,20}$");
+  if (!isHandle(handle)) throw invalidArgument(`handle must match ${HANDLE_PATTERN.source}`);
   return handle;
 }
 
 function checkUuid(uuid: string, field: string): string {
-  if (!UUID_PATTERN.test(uuid)) throw invalidArgument(`${field} must be a UUID`);
+  if (!isUuid(uuid)) throw invalidArgument(`${field} must be a UUID`);
   return uuid;
 }
 
 function checkMessage(raw: string): string {
   const message = raw.trim();
-  const length = [...message].length; // Unicode code points, as users count characters
+  const length = characters(message);
   if (length < 1 || length > MESSAGE_MAX) throw invalidArgument(`message must be 1..${MESSAGE_MAX} characters`);
   return message;
 }
@@ -91,7 +88,7 @@ export function decodeCursor(cursor: string): TimelineEntry | undefined {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
   const match = /^(\d{1,15}):([0-9a-f-]{36})$/.exec(text);
   // Re-encoding must give the same string: base64url decoding alone accepts garbage.
-  if (!match || !UUID_PATTERN.test(match[2]!) || encodeCursor({ score: Number(match[1]), uuid: match[2]! }) !== cursor) {
+  if (!match || !isUuid(match[2]) || encodeCursor({ score: Number(match[1]), uuid: match[2]! }) !== cursor) {
     throw invalidArgument("cursor is malformed");
   }
   return { score: Number(match[1]), uuid: match[2]! };
@@ -118,6 +115,9 @@ export interface ActivitiesHandlersDeps {
   users: UsersServiceClient;
   logger: Logger;
   usersDeadlineMs: number;
+  /** Asked before a post or reply is stored; undefined = no moderation. */
+  moderation?: ModerationClient;
+  moderationDeadlineMs: number;
   /** Milliseconds since the epoch; replaceable so tests can control time. */
   now: () => number;
 }
@@ -174,7 +174,7 @@ export class ActivitiesHandlers {
   async getActivity(req: GetActivityRequest, call: AnyCall): Promise<GetActivityResponse> {
     const uuid = checkUuid(req.uuid, "uuid");
     const activity = await this.liveActivity(uuid);
-    const replyUuids = await this.deps.store.replyUuids(uuid, MAX_REPLIES);
+    const replyUuids = await this.deps.store.replyUuids(uuid, REPLIES_MAX);
     const now = this.deps.now();
     const found = await this.deps.store.getActivities(replyUuids);
     const replies = replyUuids.flatMap((u) => {
@@ -195,6 +195,7 @@ export class ActivitiesHandlers {
     if (ttlMs === undefined) throw invalidArgument("ttl must be one of the Ttl values (not TTL_UNSPECIFIED)");
     setActingUser(handle);
     await this.requireUser(handle);
+    await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
     const activity: StoredActivity = { uuid: randomUUID(), handle, message, createdAt, expiresAt: createdAt + ttlMs };
     await sendEvent(async (trace) => {
@@ -220,6 +221,7 @@ export class ActivitiesHandlers {
     setActingUser(handle);
     await this.requireUser(handle);
     const parent = await this.liveActivity(parentUuid);
+    await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
     const reply = { uuid: randomUUID(), handle, message, createdAt, expiresAt: parent.expiresAt, replyTo: parent.uuid };
     await sendEvent(async (trace) => {
@@ -259,6 +261,21 @@ export class ActivitiesHandlers {
     });
     const names = await this.displayNames([activity.handle], call);
     return { activity: toActivity({ ...activity, likesCount: liked.likesCount }, names), newlyLiked: liked.newlyLiked };
+  }
+
+  /**
+   * Asks moderation whether `message` may be stored, within moderationDeadlineMs and the incoming
+   * call's deadline: refused → INVALID_ARGUMENT with the reasons; no answer in time → stored anyway,
+   * the span says app.moderation.skipped=true and why.
+   */
+  private async moderate(message: string, handle: string, call: AnyCall): Promise<void> {
+    if (!this.deps.moderation) return;
+    const outcome = await this.deps.moderation.check(message, handle, deadlineIn(this.deps.moderationDeadlineMs, call));
+    setModerationOutcome(outcome);
+    if (outcome.verdict === "refused") throw invalidArgument(`message refused by moderation: ${outcome.reasons.join("; ")}`);
+    if (outcome.verdict === "skipped") {
+      this.deps.logger.warn({ reason: outcome.reason, detail: outcome.detail }, "moderation unavailable; storing without a verdict");
+    }
   }
 
   /** The activity, or NOT_FOUND when it is unknown or expired. */

@@ -3,6 +3,7 @@ import { UsersServiceClient } from "@tracemesh/proto";
 import { createClient, createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
 import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
+import { createModerationClient } from "./moderation.js";
 import { createActivitiesServer } from "./server.js";
 
 async function main(): Promise<void> {
@@ -20,10 +21,12 @@ async function main(): Promise<void> {
         users,
         usersDeadlineMs: config.usersDeadlineMs,
         eventsMaxLen: config.eventsMaxLen,
+        moderation: config.moderationUrl ? createModerationClient(config.moderationUrl) : undefined,
+        moderationDeadlineMs: config.moderationDeadlineMs,
       }),
     ],
   });
-  logger.info({ port: grpc.port }, "listening");
+  logger.info({ port: grpc.port, moderation: config.moderationUrl ?? "off" }, "listening");
   exitOnSignal(
     logger,
     [

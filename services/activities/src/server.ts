@@ -1,6 +1,7 @@
 import { ActivitiesServiceService, type ActivitiesServiceServer, type UsersServiceClient } from "@tracemesh/proto";
 import { unary, type GrpcService, type Logger, type Redis } from "@tracemesh/runtime";
 import { ActivitiesHandlers } from "./handlers.js";
+import type { ModerationClient } from "./moderation.js";
 import { ActivitiesStore } from "./store.js";
 
 export interface ActivitiesDeps {
@@ -9,6 +10,9 @@ export interface ActivitiesDeps {
   users: UsersServiceClient;
   usersDeadlineMs?: number;
   eventsMaxLen?: number;
+  /** Asked before a post or reply is stored; without it nothing is moderated. */
+  moderation?: ModerationClient;
+  moderationDeadlineMs?: number;
   /** Milliseconds since the epoch; tests may shift it. */
   now?: () => number;
 }
@@ -20,6 +24,8 @@ export function createActivitiesServer(deps: ActivitiesDeps): GrpcService {
     users: deps.users,
     logger: deps.logger,
     usersDeadlineMs: deps.usersDeadlineMs ?? 300,
+    moderation: deps.moderation,
+    moderationDeadlineMs: deps.moderationDeadlineMs ?? 300,
     now: deps.now ?? Date.now,
   });
   const implementation: ActivitiesServiceServer = {

@@ -1,15 +1,10 @@
 // Custom OpenTelemetry instrumentation of activities. Only @opentelemetry/api is used: without the
 // SDK (tests, `node dist/src/main.js`) every call here is a no-op.
-import { context, propagation, SpanKind, trace, type Span } from "@opentelemetry/api";
-import { endSpanAfter, EVENTS_STREAM } from "@tracemesh/runtime";
+import { context, SpanKind, trace, type Span } from "@opentelemetry/api";
+import { endSpanAfter, eventSpanAttributes, injectEventTraceContext, EVENTS_STREAM, type EventTraceContext } from "@tracemesh/runtime";
+import type { ModerationOutcome } from "./moderation.js";
 
 const tracer = trace.getTracer("@tracemesh/activities");
-
-/** W3C trace context fields put into a stream entry. */
-export interface TraceCarrier {
-  traceparent?: string;
-  tracestate?: string;
-}
 
 /** Runs fn with span active and ends it (recording a thrown error). */
 function inSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
@@ -21,23 +16,10 @@ function inSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
  * the span's context as traceparent/tracestate to store in the entry, so the consumer's span
  * continues this trace. `write` resolves the stream id of the appended entry (or undefined).
  */
-export function sendEvent<T>(write: (carrier: TraceCarrier) => Promise<{ result: T; streamId?: string }>): Promise<T> {
-  const span = tracer.startSpan("send tracemesh:events", {
-    kind: SpanKind.PRODUCER,
-    attributes: {
-      "messaging.system": "redis",
-      "messaging.destination.name": EVENTS_STREAM,
-      "messaging.operation.type": "send",
-      "messaging.operation.name": "send",
-      // The consumer's service.name: X-Ray names this subsegment (and the service-map edge) after
-      // peer.service, so the map shows activities → notifications; the consumer's segment hangs under it.
-      "peer.service": "notifications",
-    },
-  });
+export function sendEvent<T>(write: (trace: EventTraceContext) => Promise<{ result: T; streamId?: string }>): Promise<T> {
+  const span = tracer.startSpan(`send ${EVENTS_STREAM}`, { kind: SpanKind.PRODUCER, attributes: eventSpanAttributes("send") });
   return inSpan(span, async () => {
-    const carrier: Record<string, string> = {};
-    propagation.inject(context.active(), carrier);
-    const { result, streamId } = await write({ traceparent: carrier.traceparent, tracestate: carrier.tracestate });
+    const { result, streamId } = await write(injectEventTraceContext());
     if (streamId) span.setAttribute("messaging.message.id", streamId);
     return result;
   });
@@ -58,4 +40,16 @@ export function setResultLength(n: number, extra?: Span): void {
 /** Marks the active span with the acting user. */
 export function setActingUser(handle: string): void {
   trace.getActiveSpan()?.setAttributes({ "enduser.id": handle, "app.user.handle": handle });
+}
+
+/** Marks the active (gRPC server) span with what moderation said, or why it was skipped. */
+export function setModerationOutcome(outcome: ModerationOutcome): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  if (outcome.verdict === "skipped") {
+    span.setAttributes({ "app.moderation.skipped": true, "app.moderation.skip_reason": outcome.reason, "app.moderation.skip_detail": outcome.detail });
+    return;
+  }
+  span.setAttributes({ "app.moderation.skipped": false, "app.moderation.allowed": outcome.verdict === "allowed" });
+  if (outcome.verdict === "refused") span.setAttribute("app.moderation.reasons", outcome.reasons);
 }

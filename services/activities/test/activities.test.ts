@@ -1,3 +1,4 @@
+// tools: redis
 // ActivitiesService against a real redis-server, with the real users service, both as gRPC
 // servers on free ports (in-process).
 import assert from "node:assert/strict";

@@ -1,11 +1,6 @@
 // gRPC clients to the three backends. Every call carries the request's deadline; a backend that
 // is down or too slow becomes a 503 naming it.
-import {
-  makeGenericClientConstructor,
-  status,
-  type Client,
-  type ServiceError,
-} from "@grpc/grpc-js";
+import { makeGenericClientConstructor, type Client, type ServiceError } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import {
   ActivitiesServiceClient,
@@ -23,8 +18,8 @@ import {
   type ReplyResponse,
   type UserFeedResponse,
 } from "@tracemesh/proto";
-import { callUnary, createClient, isServiceError, unavailableDependency, type UnaryMethod } from "@tracemesh/runtime";
-import { HttpError } from "./errors.js";
+import { callUnary, createClient, type UnaryMethod } from "@tracemesh/runtime";
+import { unavailableError } from "./errors.js";
 
 export const DEPENDENCIES = ["users", "activities", "notifications"] as const;
 export type Dependency = (typeof DEPENDENCIES)[number];
@@ -33,14 +28,7 @@ async function invoke<Req, Res>(dependency: Dependency, method: UnaryMethod<Req,
   try {
     return await callUnary(method, request, { deadline });
   } catch (err) {
-    if (isServiceError(err) && (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED)) {
-      const code = err.code === status.UNAVAILABLE ? "unavailable" : "deadline_exceeded";
-      // When the backend answered that something behind it is down (e.g. redis), name that.
-      const behind = unavailableDependency(err);
-      if (behind) throw new HttpError(503, code, `${behind} unavailable (reported by ${dependency})`, behind);
-      throw new HttpError(503, code, `${dependency} did not answer (${code})`, dependency);
-    }
-    throw err;
+    throw unavailableError(err, dependency) ?? err;
   }
 }
 

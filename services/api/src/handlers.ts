@@ -1,11 +1,12 @@
 // The HTTP API's routes (listed in openapi.json) and the translation between JSON and the gRPC
 // messages. Handlers validate first, so bad input is answered here and never reaches a backend.
 import { trace } from "@opentelemetry/api";
+import { FEED_LIMIT, NOTIFICATIONS_LIMIT } from "@tracemesh/domain";
 import { NotificationKind, type Activity, type Notification, type User } from "@tracemesh/proto";
 import type { Redis } from "@tracemesh/runtime";
 import { DEPENDENCIES, type Backends } from "./clients.js";
 import { HttpError, notFound, unauthorized } from "./errors.js";
-import { Router } from "./router.js";
+import { Router, type Route } from "./router.js";
 import type { ApiRouter, Handler, RequestContext } from "./server.js";
 import * as valid from "./validation.js";
 
@@ -19,6 +20,26 @@ export interface HandlerDeps {
 
 const READINESS_TIMEOUT_MS = 500;
 
+/** Every route of the API, in matching order; openapi.json documents exactly these. */
+export const API_ROUTES = [
+  { method: "GET", path: "/healthz", body: "none", auth: false },
+  { method: "GET", path: "/readyz", body: "none", auth: false },
+  { method: "GET", path: "/api/openapi.json", body: "none", auth: false },
+  { method: "POST", path: "/api/users", body: "json", auth: false },
+  { method: "GET", path: "/api/users/@:handle", body: "none", auth: false },
+  { method: "GET", path: "/api/activities/home", body: "none", auth: false },
+  { method: "GET", path: "/api/activities/@:handle", body: "none", auth: false },
+  { method: "GET", path: "/api/activities/:uuid", body: "none", auth: false },
+  { method: "POST", path: "/api/activities", body: "json", auth: true },
+  { method: "POST", path: "/api/activities/:uuid/replies", body: "json", auth: true },
+  { method: "POST", path: "/api/activities/:uuid/likes", body: "none", auth: true },
+  { method: "GET", path: "/api/notifications", body: "none", auth: true },
+  { method: "GET", path: "/api/debug/throw", body: "none", auth: false },
+] as const satisfies readonly RouteInfo[];
+
+/** "GET /healthz"…: one handler per route, and the compiler checks none is missing. */
+type RouteKey<R = (typeof API_ROUTES)[number]> = R extends { method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never;
+
 export function buildRouter(deps: HandlerDeps): ApiRouter {
   const { backends } = deps;
 
@@ -30,10 +51,10 @@ export function buildRouter(deps: HandlerDeps): ApiRouter {
     return user;
   };
 
-  const routes: Array<[string, string, "json" | "none", boolean, Handler]> = [
-    ["GET", "/healthz", "none", false, async () => ({ status: 200, body: { status: "ok" } })],
+  const handlers: Record<RouteKey, Handler> = {
+    "GET /healthz": async () => ({ status: 200, body: { status: "ok" } }),
 
-    ["GET", "/readyz", "none", false, async () => {
+    "GET /readyz": async () => {
       const [redis, ...grpc] = await Promise.all([
         redisAnswers(deps.redis, READINESS_TIMEOUT_MS),
         ...DEPENDENCIES.map((d) => backends.serving(d, READINESS_TIMEOUT_MS)),
@@ -43,26 +64,26 @@ export function buildRouter(deps: HandlerDeps): ApiRouter {
       const failing = Object.keys(checks).filter((k) => checks[k] !== "ok");
       if (failing.length === 0) return { status: 200, body: { status: "ready", checks } };
       return { status: 503, body: { error: { code: "unavailable", message: `not ready: ${failing.join(", ")}` }, checks } };
-    }],
+    },
 
-    ["GET", "/api/openapi.json", "none", false, async () => ({ status: 200, body: deps.openapi })],
+    "GET /api/openapi.json": async () => ({ status: 200, body: deps.openapi }),
 
-    ["POST", "/api/users", "json", false, async (ctx) => {
+    "POST /api/users": async (ctx) => {
       const body = valid.objectBody(ctx.body);
       const handle = valid.handle(body.handle);
       const displayName = valid.displayName(body.display_name);
       const created = await backends.createUser(handle, displayName, ctx.deadline);
       return { status: 201, body: { user: userJson(created.user), token: created.token } };
-    }],
+    },
 
-    ["GET", "/api/users/@:handle", "none", false, async (ctx) => {
+    "GET /api/users/@:handle": async (ctx) => {
       const handle = valid.handle(ctx.params.handle);
       const { user } = await backends.getUser(handle, ctx.deadline);
       return { status: 200, body: { user: userJson(user) } };
-    }],
+    },
 
-    ["GET", "/api/activities/home", "none", false, async (ctx) => {
-      const limit = valid.limit(ctx.query.get("limit")) ?? 20;
+    "GET /api/activities/home": async (ctx) => {
+      const limit = valid.limit(ctx.query.get("limit"), FEED_LIMIT.max) ?? FEED_LIMIT.default;
       const cursor = valid.cursor(ctx.query.get("cursor"));
       const feed = await backends.homeFeed(limit, cursor, ctx.deadline);
       return {
@@ -73,11 +94,11 @@ export function buildRouter(deps: HandlerDeps): ApiRouter {
           ...(feed.displayNamesUnavailable ? { display_names_unavailable: true } : {}),
         },
       };
-    }],
+    },
 
-    ["GET", "/api/activities/@:handle", "none", false, async (ctx) => {
+    "GET /api/activities/@:handle": async (ctx) => {
       const handle = valid.handle(ctx.params.handle);
-      const limit = valid.limit(ctx.query.get("limit")) ?? 20;
+      const limit = valid.limit(ctx.query.get("limit"), FEED_LIMIT.max) ?? FEED_LIMIT.default;
       const cursor = valid.cursor(ctx.query.get("cursor"));
       const feed = await backends.userFeed(handle, limit, cursor, ctx.deadline);
       return {
@@ -89,17 +110,17 @@ export function buildRouter(deps: HandlerDeps): ApiRouter {
           ...(feed.displayNamesUnavailable ? { display_names_unavailable: true } : {}),
         },
       };
-    }],
+    },
 
-    ["GET", "/api/activities/:uuid", "none", false, async (ctx) => {
+    "GET /api/activities/:uuid": async (ctx) => {
       const uuid = valid.uuid(ctx.params.uuid);
       const { activity, displayNamesUnavailable } = await backends.getActivity(uuid, ctx.deadline);
       if (!activity) throw notFound(`activity ${uuid} not found`);
       const body = { ...activityJson(activity), replies: activity.replies.map(activityJson) };
       return { status: 200, body: displayNamesUnavailable ? { ...body, display_names_unavailable: true } : body };
-    }],
+    },
 
-    ["POST", "/api/activities", "json", true, async (ctx) => {
+    "POST /api/activities": async (ctx) => {
       const token = bearerToken(ctx);
       const body = valid.objectBody(ctx.body);
       const message = valid.message(body.message);
@@ -107,44 +128,42 @@ export function buildRouter(deps: HandlerDeps): ApiRouter {
       const user = await authenticate(ctx, token);
       const { activity } = await backends.createActivity({ handle: user.handle, message, ttl }, ctx.deadline);
       return { status: 201, body: activityJson(required(activity)) };
-    }],
+    },
 
-    ["POST", "/api/activities/:uuid/replies", "json", true, async (ctx) => {
+    "POST /api/activities/:uuid/replies": async (ctx) => {
       const token = bearerToken(ctx);
       const uuid = valid.uuid(ctx.params.uuid);
       const message = valid.message(valid.objectBody(ctx.body).message);
       const user = await authenticate(ctx, token);
       const { reply } = await backends.reply(user.handle, uuid, message, ctx.deadline);
       return { status: 201, body: activityJson(required(reply)) };
-    }],
+    },
 
-    ["POST", "/api/activities/:uuid/likes", "none", true, async (ctx) => {
+    "POST /api/activities/:uuid/likes": async (ctx) => {
       const token = bearerToken(ctx);
       const uuid = valid.uuid(ctx.params.uuid);
       const user = await authenticate(ctx, token);
       const { activity, newlyLiked } = await backends.like(user.handle, uuid, ctx.deadline);
       return { status: 200, body: { activity: activityJson(required(activity)), newly_liked: newlyLiked } };
-    }],
+    },
 
-    ["GET", "/api/notifications", "none", true, async (ctx) => {
+    "GET /api/notifications": async (ctx) => {
       const token = bearerToken(ctx);
-      const limit = valid.limit(ctx.query.get("limit")) ?? 50;
+      const limit = valid.limit(ctx.query.get("limit"), NOTIFICATIONS_LIMIT.max) ?? NOTIFICATIONS_LIMIT.default;
       const user = await authenticate(ctx, token);
       const { notifications } = await backends.listNotifications(user.handle, limit, ctx.deadline);
       return { status: 200, body: { notifications: notifications.map(notificationJson) } };
-    }],
+    },
 
     // The fault demo: an exception inside a handler → 500, an ERROR span, a Rollbar item.
-    ["GET", "/api/debug/throw", "none", false, async () => {
+    "GET /api/debug/throw": async () => {
       if (!deps.enableDebugRoutes) throw notFound("no route for GET /api/debug/throw");
       throw new Error("thrown on purpose by GET /api/debug/throw");
-    }],
-  ];
+    },
+  };
 
   const router: ApiRouter = new Router<Handler>();
-  for (const [method, path, body, auth, handler] of routes) {
-    router.add({ method: method as "GET" | "POST", path, body, auth, handler });
-  }
+  for (const route of API_ROUTES) router.add({ ...route, handler: handlers[`${route.method} ${route.path}` as RouteKey] });
   return router;
 }
 
@@ -233,17 +252,9 @@ function notificationJson(n: Notification) {
   };
 }
 
-export interface RouteInfo {
-  method: string;
-  path: string;
-  body: "json" | "none";
-  auth: boolean;
-}
+export type RouteInfo = Omit<Route<Handler>, "handler">;
 
-/** The router's routes without any backend (for the OpenAPI consistency test and docs). */
+/** The API's routes (for the OpenAPI consistency test and docs). */
 export function apiRoutes(): RouteInfo[] {
-  const unused = undefined as unknown as Backends;
-  return buildRouter({ backends: unused, redis: undefined as unknown as Redis, openapi: {}, enableDebugRoutes: false })
-    .routes()
-    .map(({ method, path, body, auth }) => ({ method, path, body, auth }));
+  return API_ROUTES.map((route) => ({ ...route }));
 }

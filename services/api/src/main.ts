@@ -2,12 +2,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import { createLogger, createRedis, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
+import { createLogger, createRedis, drainHttpServer, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
 import { Backends } from "./clients.js";
 import { loadConfig } from "./config.js";
 import { buildRouter } from "./handlers.js";
 import { createServer } from "./server.js";
-import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "./telemetry.js";
+import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 
 /** The OpenAPI document kept in the repo next to package.json (dist/src/main.js → ../../). */
 export const OPENAPI_PATH = path.join(__dirname, "..", "..", "openapi.json");
@@ -38,20 +38,7 @@ async function main(): Promise<void> {
   exitOnSignal(
     logger,
     [
-      {
-        name: "drain http",
-        // server.close stops accepting and closes idle keep-alive sockets; in-flight requests get
-        // DRAIN_TIMEOUT_MS to finish before their connections are cut.
-        run: () =>
-          new Promise<void>((resolve) => {
-            const cut = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
-            cut.unref();
-            server.close(() => {
-              clearTimeout(cut);
-              resolve();
-            });
-          }),
-      },
+      drainHttpServer(server, config.drainTimeoutMs),
       { name: "close grpc clients", run: async () => backends.close() },
       { name: "close redis", run: () => redis.quit().catch(() => redis.disconnect()) },
       { name: "flush error reports", run: () => flushErrorReports(1000) },

@@ -4,10 +4,10 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Logger } from "@tracemesh/runtime";
+import { readJsonBody, sendJson, type Logger } from "@tracemesh/runtime";
 import { HttpError, toHttpError } from "./errors.js";
 import { Router } from "./router.js";
-import { reportError, setHttpRoute } from "./telemetry.js";
+import { reportError, setHttpRoute } from "@tracemesh/telemetry";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -116,7 +116,7 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
     }
     route = match.route.path;
     setHttpRoute(route);
-    const body = match.route.body === "json" ? await readJsonBody(req, res) : undefined;
+    const body = match.route.body === "json" ? await readJsonBody(req, res, BODY_LIMIT_BYTES) : undefined;
     const reply = await match.route.handler({
       requestId,
       method,
@@ -148,57 +148,3 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader("content-type", "application/json; charset=utf-8");
-  res.setHeader("content-length", Buffer.byteLength(text));
-  res.end(text);
-}
-
-/**
- * Reads a JSON body: 415 unless Content-Type is application/json, 413 past BODY_LIMIT_BYTES
- * (checked on Content-Length first, then while reading), 400 when it does not parse.
- */
-async function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  const type = req.headers["content-type"] ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    // The body is left unread; closing the connection afterwards avoids reading it at all.
-    res.setHeader("connection", "close");
-    throw new HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
-  }
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > BODY_LIMIT_BYTES) {
-    res.setHeader("connection", "close");
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > BODY_LIMIT_BYTES) {
-        res.setHeader("connection", "close");
-        throw tooLarge();
-      }
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    // The client aborted mid-body; nobody will read the answer, but it must not count as a bug.
-    throw new HttpError(400, "invalid_argument", "request body could not be read");
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") throw new HttpError(400, "invalid_argument", "body must be a JSON object");
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new HttpError(400, "invalid_argument", `malformed JSON: ${(err as Error).message}`);
-  }
-}
-
-const tooLarge = () => new HttpError(413, "payload_too_large", `body must be at most ${BODY_LIMIT_BYTES} bytes`);

@@ -1,14 +1,19 @@
 // Validation at the edge: bad input is answered with 400 here and never reaches a backend.
-// The rules repeat the backends' own checks so both layers agree.
+// The rules are @tracemesh/domain's, the same the backends check, so both layers agree.
+import {
+  DISPLAY_NAME_MAX,
+  HANDLE_PATTERN,
+  MESSAGE_MAX,
+  characters,
+  hasControlCharacters,
+  isHandle,
+  isUuidAnyCase,
+} from "@tracemesh/domain";
 import { Ttl } from "@tracemesh/proto";
 import { badRequest } from "./errors.js";
 
-export const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Cursors are opaque tokens minted by activities; anything else is rejected before the call.
 const CURSOR_PATTERN = /^[A-Za-z0-9_\-.:=]{1,200}$/;
-export const MESSAGE_MAX = 280;
-export const DISPLAY_NAME_MAX = 50;
 
 /** The API's ttl names and the proto enum values they stand for. */
 export const TTLS: Record<string, Ttl> = {
@@ -23,23 +28,23 @@ export const TTLS: Record<string, Ttl> = {
 export const DEFAULT_TTL = "7-days";
 
 export function handle(value: unknown, what = "handle"): string {
-  if (typeof value !== "string" || !HANDLE_PATTERN.test(value)) {
+  if (!isHandle(value)) {
     throw badRequest(`${what} must match ${HANDLE_PATTERN.source}`);
   }
   return value;
 }
 
 export function uuid(value: string | undefined): string {
-  if (value === undefined || !UUID_PATTERN.test(value)) throw badRequest("activity uuid must be a UUID");
+  // Any case is accepted here; the backends get the canonical lowercase id.
+  if (!isUuidAnyCase(value)) throw badRequest("activity uuid must be a UUID");
   return value.toLowerCase();
 }
 
 export function displayName(value: unknown): string {
   if (typeof value !== "string") throw badRequest("display_name must be a string");
   const trimmed = value.trim();
-  const length = [...trimmed].length;
-  // eslint-disable-next-line no-control-regex
-  if (length < 1 || length > DISPLAY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+  const length = characters(trimmed);
+  if (length < 1 || length > DISPLAY_NAME_MAX || hasControlCharacters(trimmed)) {
     throw badRequest(`display_name must be 1..${DISPLAY_NAME_MAX} printable characters`);
   }
   return trimmed;
@@ -48,7 +53,7 @@ export function displayName(value: unknown): string {
 /** 1..280 characters (code points), not only whitespace. */
 export function message(value: unknown): string {
   if (typeof value !== "string") throw badRequest("message must be a string");
-  const length = [...value].length;
+  const length = characters(value);
   if (value.trim() === "" || length > MESSAGE_MAX) {
     throw badRequest(`message must be 1..${MESSAGE_MAX} characters and not blank (got ${length})`);
   }
@@ -64,7 +69,7 @@ export function ttl(value: unknown): Ttl {
 }
 
 /** An optional integer query parameter within [min, max]; undefined when absent. */
-export function limit(value: string | null, max = 100): number | undefined {
+export function limit(value: string | null, max: number): number | undefined {
   if (value === null) return undefined;
   if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > max) {
     throw badRequest(`limit must be an integer from 1 to ${max}`);

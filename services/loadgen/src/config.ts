@@ -1,6 +1,7 @@
 // Command-line flags, each also readable from a LOADGEN_* variable (flags win), for the Kubernetes Job.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
+import { DURATION_GRAMMAR, parseDuration as parseDomainDuration } from "@tracemesh/domain";
 import { parseScenario, DEFAULT_SCENARIO, type Scenario } from "./scenario.js";
 import type { Thresholds } from "./stats.js";
 import { UsageError } from "./errors.js";
@@ -70,13 +71,11 @@ const RUN_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** `30s`, `500ms`, `2m`, `1h`, or a bare number of seconds → milliseconds. */
+/** A duration in the domain's one grammar (`30s`, `500ms`, `2m`, `1h`, bare seconds) → milliseconds. */
 export function parseDuration(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${what} must be a duration like 30s, 500ms or 2m, got "${text}"`);
-  const n = Number(m[1]);
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  return Math.round(n * factor);
+  const ms = parseDomainDuration(text);
+  if (ms === undefined) throw new UsageError(`${what} must be ${DURATION_GRAMMAR}, got "${text}"`);
+  return ms;
 }
 
 function parseNumber(text: string, what: string, range: { min: number; max: number; integer?: boolean; exclusiveMin?: boolean }): number {

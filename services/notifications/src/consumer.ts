@@ -2,24 +2,18 @@
 // notifications, stores them, and acknowledges the entry only after the writes succeeded.
 // Entries a dead consumer left pending are claimed after claimIdleMs; entries delivered more than
 // maxDeliveries times, and malformed ones, go to the dead-letter stream.
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Link,
-} from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link } from "@opentelemetry/api";
 import {
   EVENTS_CONSUMER_GROUP,
   EVENTS_STREAM,
   MalformedEventError,
   decodeEvent,
-  mentionedHandles,
+  eventSpanAttributes,
+  extractEventTraceContext,
   type ActivityEvent,
   type Logger,
 } from "@tracemesh/runtime";
+import { mentionedHandles } from "@tracemesh/domain";
 import type { ConsumerConfig } from "./config.js";
 import type { NotificationsStore, StoredNotification, StreamEntry } from "./store.js";
 
@@ -159,11 +153,7 @@ export class EventsConsumer {
    * link to it). A failed write leaves the entry pending for a later claim; it never stops the loop.
    */
   private async handle(entry: StreamEntry): Promise<void> {
-    const carrier = fieldMap(entry.fields);
-    const producer = propagation.extract(ROOT_CONTEXT, {
-      traceparent: carrier.get("traceparent"),
-      tracestate: carrier.get("tracestate"),
-    });
+    const producer = extractEventTraceContext(entry.fields);
     const producerSpan = trace.getSpanContext(producer);
     const links: Link[] = producerSpan && trace.isSpanContextValid(producerSpan) ? [{ context: producerSpan }] : [];
     const span = tracer.startSpan(
@@ -171,14 +161,7 @@ export class EventsConsumer {
       {
         kind: SpanKind.CONSUMER,
         links,
-        attributes: {
-          "messaging.system": "redis",
-          "messaging.destination.name": EVENTS_STREAM,
-          "messaging.operation.type": "process",
-          "messaging.operation.name": "process",
-          "messaging.consumer.group.name": EVENTS_CONSUMER_GROUP,
-          "messaging.message.id": entry.id,
-        },
+        attributes: { ...eventSpanAttributes("process"), "messaging.message.id": entry.id },
       },
       producer,
     );
@@ -212,12 +195,6 @@ export class EventsConsumer {
     await this.store.ack(entry.id);
     trace.getActiveSpan()?.setAttribute("app.result_length", notifications.length);
   }
-}
-
-function fieldMap(flat: string[]): Map<string, string> {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i]!, flat[i + 1]!);
-  return map;
 }
 
 function errorText(err: unknown): string {

@@ -1,11 +1,10 @@
 // Validation and logic of NotificationsService; errors are runtime RpcErrors carrying their gRPC status.
 import { NotificationKind, type ListNotificationsRequest, type ListNotificationsResponse } from "@tracemesh/proto";
+import { HANDLE_PATTERN, NOTIFICATIONS_LIMIT, isHandle } from "@tracemesh/domain";
 import { invalidArgument } from "@tracemesh/runtime";
 import type { NotificationKindName, NotificationsStore } from "./store.js";
 
-const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 100;
+const { default: DEFAULT_LIMIT, max: MAX_LIMIT } = NOTIFICATIONS_LIMIT;
 
 const KIND: Record<NotificationKindName, NotificationKind> = {
   reply: NotificationKind.NOTIFICATION_KIND_REPLY,
@@ -17,7 +16,7 @@ export class NotificationsHandlers {
   constructor(private readonly store: NotificationsStore) {}
 
   async listNotifications(req: ListNotificationsRequest): Promise<ListNotificationsResponse> {
-    if (!HANDLE_PATTERN.test(req.handle)) throw invalidArgument("handle must match ^[a-z0-9_]{3,20}$");
+    if (!isHandle(req.handle)) throw invalidArgument(`handle must match ${HANDLE_PATTERN.source}`);
     const limit = req.limit === 0 ? DEFAULT_LIMIT : req.limit;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       throw invalidArgument(`limit must be 1..${MAX_LIMIT} (0 means ${DEFAULT_LIMIT})`);

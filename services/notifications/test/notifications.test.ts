@@ -1,3 +1,4 @@
+// tools: redis
 // NotificationsService and its events consumer against a real redis-server, fed by the real
 // activities and users services (all gRPC servers on free ports, in-process).
 import assert from "node:assert/strict";

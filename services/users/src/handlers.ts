@@ -1,5 +1,6 @@
 // Validation and logic of UsersService; errors are runtime RpcErrors carrying their gRPC status.
 import { randomBytes } from "node:crypto";
+import { BATCH_GET_USERS_MAX, DISPLAY_NAME_MAX, HANDLE_PATTERN, characters, hasControlCharacters, isHandle } from "@tracemesh/domain";
 import { alreadyExists, invalidArgument, notFound, unauthenticated } from "@tracemesh/runtime";
 import type {
   AuthenticateRequest,
@@ -14,24 +15,21 @@ import type {
 } from "@tracemesh/proto";
 import type { StoredUser, UsersStore } from "./store.js";
 
-export const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
-export const DISPLAY_NAME_MAX = 50;
-export const BATCH_MAX = 100;
 // 32 random bytes in base64url are always 43 characters of this alphabet.
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export function checkHandle(handle: string, field = "handle"): string {
-  if (!HANDLE_PATTERN.test(handle)) throw invalidArgument(`${field} must match ^[a-z0-9_]{3,20}$`);
+  if (!isHandle(handle)) throw invalidArgument(`${field} must match ${HANDLE_PATTERN.source}`);
   return handle;
 }
 
 function checkDisplayName(raw: string): string {
   const name = raw.trim();
-  const length = [...name].length; // characters, not UTF-16 units
+  const length = characters(name);
   if (length < 1 || length > DISPLAY_NAME_MAX) {
     throw invalidArgument(`display_name must be 1..${DISPLAY_NAME_MAX} characters`);
   }
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw invalidArgument("display_name must not contain control characters");
+  if (hasControlCharacters(name)) throw invalidArgument("display_name must not contain control characters");
   return name;
 }
 
@@ -62,7 +60,7 @@ export class UsersHandlers {
   }
 
   async batchGetUsers(req: BatchGetUsersRequest): Promise<BatchGetUsersResponse> {
-    if (req.handles.length > BATCH_MAX) throw invalidArgument(`at most ${BATCH_MAX} handles per call`);
+    if (req.handles.length > BATCH_GET_USERS_MAX) throw invalidArgument(`at most ${BATCH_GET_USERS_MAX} handles per call`);
     for (const handle of req.handles) checkHandle(handle, `handle "${handle.slice(0, 30)}"`);
     const users = await this.store.getUsers([...new Set(req.handles)]);
     return { users: users.map(toProto) };

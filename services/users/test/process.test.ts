@@ -1,7 +1,8 @@
+// tools: redis
 // users as a real process: health, reflection, SIGTERM and invalid configuration (the checks every
 // gRPC service shares live in @tracemesh/devkit).
 import path from "node:path";
-import { describeGrpcServiceProcess } from "@tracemesh/devkit/dist/src/service-process-suite.js";
+import { describeGrpcServiceProcess } from "@tracemesh/devkit/testing";
 
 describeGrpcServiceProcess({
   name: "users",

@@ -1,3 +1,4 @@
+// tools: redis
 // UsersService against a real redis-server and a real gRPC server on a free port (in-process).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";

@@ -1,12 +1,12 @@
 import type http from "node:http";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
-import { decodeOtlpTraces, type FlatSpan } from "./otlp.js";
+import { decodeOtlpTraces, type Span } from "@tracemesh/trace-model";
 
 export interface HoneycombRequest {
   team: string;
   contentType: string;
   contentEncoding: string;
-  spans: FlatSpan[];
+  spans: Span[];
 }
 
 export interface HoneycombStandIn {
@@ -16,7 +16,7 @@ export interface HoneycombStandIn {
   /** Every accepted export request, in arrival order. */
   requests(): HoneycombRequest[];
   /** Every span accepted so far. */
-  spans(): FlatSpan[];
+  spans(): Span[];
   /** How many requests were refused (401/400/404/415). */
   rejected(): number;
   stop(): Promise<void>;
@@ -44,7 +44,7 @@ export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Pro
       const contentType = String(req.headers["content-type"] ?? "");
       const contentEncoding = String(req.headers["content-encoding"] ?? "");
       const body = await readBody(req);
-      let spans: FlatSpan[];
+      let spans: Span[];
       try {
         spans = decodeOtlpTraces(body, contentType, contentEncoding);
       } catch (err) {

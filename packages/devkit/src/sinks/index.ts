@@ -1,4 +1,6 @@
-export * from "./otlp.js";
+export { listenOnLoopback, readBody, sendJson } from "./http-util.js";
 export * from "./honeycomb.js";
 export * from "./rollbar.js";
 export * from "./xray.js";
+export * from "./xray-daemon.js";
+export * from "./sigv4.js";

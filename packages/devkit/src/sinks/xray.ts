@@ -1,31 +1,22 @@
 import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
+import { TOOL_BIN } from "../paths.js";
 import { freePort } from "../ports.js";
 import { startProcess, type ManagedProcess } from "../process.js";
 import { httpStatus, waitFor } from "../wait.js";
+import { decodeOtlpTraces, isXrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
+import { verifySigV4, type SigV4Credentials } from "./sigv4.js";
 
-/** An X-Ray segment document as PutTraceSegments carries it (the fields the tests look at). */
-export interface XraySegment {
-  id: string;
-  trace_id: string;
-  parent_id?: string;
-  name: string;
-  start_time: number;
-  end_time?: number;
-  type?: string;
-  namespace?: string;
-  origin?: string;
-  fault?: boolean;
-  error?: boolean;
-  throttle?: boolean;
-  http?: Record<string, unknown>;
-  annotations?: Record<string, string | number | boolean>;
-  metadata?: Record<string, unknown>;
-  subsegments?: XraySegment[];
-  [key: string]: unknown;
+/** The placeholder AWS keys the Collector gets in local runs; the stand-in checks signatures with them. */
+export const STAND_IN_AWS_CREDENTIALS: SigV4Credentials = { accessKeyId: "AKIDSTANDIN0000000000", secretAccessKey: "stand-in-secret" };
+
+/** One accepted export to X-Ray's OTLP endpoint (POST /v1/traces). */
+export interface XrayOtlpExport {
+  credentialScope: string;
+  contentEncoding: string;
+  spans: Span[];
 }
 
 export interface XrayPut {
@@ -42,6 +33,10 @@ export interface XrayStandIn {
   puts(): XrayPut[];
   /** Every segment document received so far. */
   segments(): XraySegment[];
+  /** Every accepted export to the OTLP endpoint (POST /v1/traces), spans decoded. */
+  otlpExports(): XrayOtlpExport[];
+  /** Every span received on the OTLP endpoint. */
+  otlpSpans(): Span[];
   /** Reads traces back from moto with BatchGetTraces (what the X-Ray console does). */
   batchGetTraces(traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>>;
   /** Calls moto's GetTraceSummaries for the last `windowSeconds`. */
@@ -54,7 +49,6 @@ export interface XrayStandIn {
 }
 
 const SIGV4 = /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/xray\/aws4_request, ?SignedHeaders=[^,]+, ?Signature=[0-9a-f]{64}$/;
-const XRAY_TRACE_ID = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
 const SEGMENT_ID = /^[0-9a-f]{16}$/;
 
 /** What PutTraceSegments requires of one document (X-Ray API reference, "Segment documents"). */
@@ -66,7 +60,7 @@ export function checkSegmentDocument(doc: unknown): string | undefined {
   if (typeof s.start_time !== "number") return "start_time (epoch seconds) required";
   if (s.end_time === undefined && (s as { in_progress?: boolean }).in_progress !== true) return "end_time or in_progress required";
   // A subsegment sent on its own has type "subsegment" and parent_id; a segment has the trace id.
-  if (typeof s.trace_id !== "string" || !XRAY_TRACE_ID.test(s.trace_id)) {
+  if (!isXrayTraceId(s.trace_id)) {
     return `trace_id must be 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx, got ${JSON.stringify(s.trace_id)}`;
   }
   return undefined;
@@ -74,8 +68,7 @@ export function checkSegmentDocument(doc: unknown): string | undefined {
 
 /** Path of moto_server: MOTO_SERVER_BIN, else the one scripts/tools/25-moto.sh installs. */
 export function findMotoServer(): string {
-  const cache = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
-  for (const candidate of [process.env.MOTO_SERVER_BIN, path.join(cache, "bin", "moto_server")]) {
+  for (const candidate of [process.env.MOTO_SERVER_BIN, path.join(TOOL_BIN, "moto_server")]) {
     if (candidate && fs.existsSync(candidate)) return candidate;
   }
   throw new Error("moto_server not found: run `bash scripts/tools/25-moto.sh` (installs moto[server] from PyPI)");
@@ -88,6 +81,12 @@ export function findMotoServer(): string {
  * `{"TraceSegmentDocuments": [<JSON string>…]}` or whose documents lack a valid id, X-Ray trace id,
  * name or times (400) — and keeps the parsed documents; moto stores the segments so the test reads
  * them back with BatchGetTraces as from the real API.
+ *
+ * It also stands in for X-Ray's OTLP endpoint (`https://xray.<region>.amazonaws.com/v1/traces`, used
+ * with Transaction Search): POST /v1/traces must carry a valid SigV4 signature for service `xray` —
+ * verified with STAND_IN_AWS_CREDENTIALS, as AWS verifies it with the account's key (403 otherwise) —
+ * and a binary OTLP protobuf body (415 for anything else, 400 when it does not decode). Those spans
+ * are kept, not forwarded to moto (which has no OTLP API).
  */
 export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<XrayStandIn> {
   const motoPort = await freePort();
@@ -127,8 +126,30 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
     upstream.end(body);
   };
 
+  const otlpExports: XrayOtlpExport[] = [];
+  const otlp = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
+    if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "the OTLP endpoint is POST /v1/traces");
+    const signature = verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS);
+    if (signature.problem) return refuse(res, 403, "AccessDeniedException", signature.problem);
+    const contentType = String(req.headers["content-type"] ?? "");
+    if (!contentType.startsWith("application/x-protobuf")) {
+      return refuse(res, 415, "UnsupportedMediaTypeException", `the X-Ray OTLP endpoint takes application/x-protobuf, got ${contentType || "none"}`);
+    }
+    const contentEncoding = String(req.headers["content-encoding"] ?? "");
+    let spans: Span[];
+    try {
+      spans = decodeOtlpTraces(body, contentType, contentEncoding);
+    } catch (err) {
+      return refuse(res, 400, "InvalidRequestException", `not an OTLP ExportTraceServiceRequest: ${(err as Error).message}`);
+    }
+    otlpExports.push({ credentialScope: signature.credentialScope ?? "", contentEncoding, spans });
+    res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
+    res.end();
+  };
+
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const body = await readBody(req);
+    if ((req.url ?? "").split("?")[0] === "/v1/traces") return otlp(req, body, res);
     const auth = String(req.headers.authorization ?? "");
     const sig = SIGV4.exec(auth);
     if (!sig) return refuse(res, 403, "MissingAuthenticationTokenException", "Missing or malformed SigV4 Authorization header for xray");
@@ -187,6 +208,8 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
     port: listener.port,
     puts: () => [...puts],
     segments: () => puts.flatMap((p) => p.segments),
+    otlpExports: () => [...otlpExports],
+    otlpSpans: () => otlpExports.flatMap((e) => e.spans),
     batchGetTraces: async (traceIds) => {
       const out = await call<{ Traces?: Array<{ Id: string; Segments: Array<{ Id: string; Document: string }> }> }>(
         "/Traces",

@@ -1,0 +1,2 @@
+/** The package version, set by vite.config.mts. */
+declare const __APP_VERSION__: string;

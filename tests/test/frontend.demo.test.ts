@@ -1,0 +1,46 @@
+// tools: redis
+// `npm run demo -- --keep-running` serves the web app: the demo CLI (`tracemesh demo`, what
+// scripts/demo.sh execs) prints `frontend: http://127.0.0.1:<port>`; that URL serves the app and, through
+// its proxy, the seeded feed; Ctrl-C (SIGINT) stops everything with exit 0. Without the Collector
+// (--no-collector) to keep it short: the traced path is covered by frontend.browser.test.ts.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { REPO_ROOT, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
+
+const CLI = require.resolve("@tracemesh/cli/main");
+
+describe("the demo's --keep-running serves the web frontend", { timeout: 120_000 }, () => {
+  let demo: ManagedProcess | undefined;
+  after(async () => {
+    await demo?.stop(20_000);
+  });
+
+  test("prints frontend: <url>; the app and its /api proxy answer; SIGINT stops it with exit 0", { timeout: 110_000 }, async () => {
+    demo = startProcess("demo", process.execPath, [CLI, "demo", "--keep-running", "--no-collector"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, REDIS_URL: "" },
+    });
+    const url = await waitFor("the demo's frontend line", () => {
+      if (demo!.child.exitCode !== null) throw new Error(`demo exited ${demo!.child.exitCode}:\n${demo!.output()}`);
+      return /^ {2}frontend: (http:\/\/127\.0\.0\.1:\d+)\s/m.exec(demo!.output())?.[1];
+    }, { timeoutMs: 90_000, intervalMs: 250 });
+
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="root"><\/div>/);
+    const feed = await fetch(`${url}/api/activities/home?limit=5`);
+    assert.equal(feed.status, 200);
+    const body = (await feed.json()) as { activities: unknown[]; next_cursor: string | null };
+    assert.equal(body.activities.length, 5, "the seeded feed through the frontend's proxy");
+    assert.ok(body.next_cursor, "more pages to scroll to");
+
+    demo.child.kill("SIGINT");
+    const status = await Promise.race([
+      demo.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the demo did not stop within 30 s")), 30_000).unref()),
+    ]);
+    assert.equal(status.code, 0, demo.output().slice(-3000));
+    assert.equal((await fetch(`${url}/healthz`).then((r) => r.status, () => 0)), 0, "the frontend stopped with the demo");
+  });
+});
