@@ -100,6 +100,7 @@ describe("api bad input (whole mesh as processes)", { timeout: 180_000 }, () => 
       ["limit 101", { path: "/api/activities/home?limit=101" }, 400, "invalid_argument"],
       ["limit not a number", { path: "/api/activities/@dora?limit=ten" }, 400, "invalid_argument"],
       ["cursor with bad characters", { path: "/api/activities/home?cursor=%21%21%21" }, 400, "invalid_argument"],
+      ["empty cursor (the OpenAPI pattern needs 1+ characters)", { path: "/api/activities/home?cursor=" }, 400, "invalid_argument"],
       ["cursor the api never issued", { path: "/api/activities/home?cursor=bm90LWEtY3Vyc29y" }, 400, "invalid_argument"],
       ["unknown route", { path: "/api/nothing-here" }, 404, "not_found"],
       ["wrong method", { method: "DELETE", path: "/api/users" }, 405, "method_not_allowed"],

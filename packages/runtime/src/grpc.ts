@@ -17,7 +17,8 @@ import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { PROTO_FILES, PROTO_ROOT } from "@tracemesh/proto";
-import { RpcError, isServiceError } from "./errors.js";
+import { RpcError, UNAVAILABLE_DEPENDENCY_KEY, isServiceError, unavailableDependency } from "./errors.js";
+import { isRedisUnavailable } from "./redis.js";
 import type { Logger } from "./logger.js";
 
 export interface GrpcService {
@@ -109,22 +110,33 @@ export function unary<Req, Res>(
   };
 }
 
-function toServiceError(err: unknown, logger: Logger, path: string): Partial<ServiceError> {
-  if (err instanceof RpcError) return { code: err.code, details: err.message };
+/**
+ * The status a handler's error is answered with. Exported for tests: every Redis outage must
+ * become UNAVAILABLE naming redis (never INTERNAL), whatever ioredis error carried it.
+ */
+export function toServiceError(err: unknown, logger: Logger, path: string): Partial<ServiceError> {
+  if (err instanceof RpcError) return withDependency({ code: err.code, details: err.message }, err.dependency);
   if (isServiceError(err) && (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED)) {
-    return { code: err.code, details: err.details };
+    // Keep the name of what is down (e.g. users answering "redis unavailable" to activities).
+    return withDependency({ code: err.code, details: err.details }, unavailableDependency(err));
   }
   if (isRedisUnavailable(err)) {
-    logger.warn({ err, rpc: path }, "redis unavailable");
-    return { code: status.UNAVAILABLE, details: "storage unavailable" };
+    logger.warn({ err: errorMessage(err), rpc: path }, "redis unavailable");
+    return withDependency({ code: status.UNAVAILABLE, details: "redis unavailable" }, "redis");
   }
   logger.error({ err, rpc: path }, "unhandled error in gRPC handler");
   return { code: status.INTERNAL, details: "internal error" };
 }
 
-function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  return /Command timed out|Connection is closed|ECONNREFUSED|Stream isn't writeable|MaxRetriesPerRequest/.test(err.message);
+function withDependency(error: Partial<ServiceError>, dependency: string | undefined): Partial<ServiceError> {
+  if (!dependency || error.code !== status.UNAVAILABLE) return error;
+  const metadata = new Metadata();
+  metadata.set(UNAVAILABLE_DEPENDENCY_KEY, dependency);
+  return { ...error, metadata };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** Channel options shared by every client: keepalive so a dead peer is noticed between requests. */

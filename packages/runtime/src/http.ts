@@ -8,6 +8,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For 503s: the dependency that is down (`users`, `redis`…), sent as `error.dependency`. */
+    readonly dependency?: string,
   ) {
     super(message);
     this.name = "HttpError";
@@ -27,7 +29,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 export function sendHttpError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+  const dependency = err.dependency ? { dependency: err.dependency } : {};
+  sendJson(res, err.status, { error: { code: err.code, message: err.message, ...dependency } });
 }
 
 /**

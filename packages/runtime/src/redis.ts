@@ -36,6 +36,35 @@ export function createRedis(url: string, logger: Logger, opts: RedisClientOption
   return client;
 }
 
+// Socket-level failures: the connection could not be made, broke, or timed out.
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED"]);
+// Replies that mean "this Redis cannot serve now" (loading its data set, busy script, replica
+// without master, persistence failing), not "this command is wrong".
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|MISCONF|READONLY)\b/;
+// ioredis' own texts for a command that never got an answer: commandTimeout, a closed or
+// reconnecting connection, the offline queue being off, a failed connect.
+const UNAVAILABLE_MESSAGE =
+  /Command timed out|Connection is closed|Command aborted due to connection close|Stream isn't writeable|max retries per request|Socket timeout|connect ETIMEDOUT|Ready check failed/i;
+
+/**
+ * True when a Redis call failed because Redis could not be reached or could not serve, as opposed
+ * to a bug or a bad command: the caller should answer UNAVAILABLE naming Redis, never INTERNAL.
+ * Covers every way ioredis reports an outage (MaxRetriesPerRequestError, AbortError, command
+ * timeouts, socket errors, LOADING and similar replies, and an EXECABORT caused only by those).
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === "MaxRetriesPerRequestError" || err.name === "AbortError" || err.name === "ClusterAllFailedError") return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
+  if (UNAVAILABLE_REPLY.test(err.message)) return true;
+  if (err.message.startsWith("EXECABORT")) {
+    const previous = (err as { previousErrors?: unknown }).previousErrors;
+    return Array.isArray(previous) && previous.length > 0 && previous.every(isRedisUnavailable);
+  }
+  return UNAVAILABLE_MESSAGE.test(err.message) || [...NETWORK_CODES].some((c) => err.message.includes(c));
+}
+
 /** Resolves once the client is ready, or rejects after timeoutMs. */
 export function waitForRedis(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();

@@ -10,6 +10,7 @@ import type { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Instrumentation } from "@opentelemetry/instrumentation";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
+import { ExportHealth } from "./export-health.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
 import { serviceResourceAttributes } from "./resource.js";
@@ -110,6 +111,11 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   const { AWSXRayIdGenerator } = require("@opentelemetry/id-generator-aws-xray") as typeof import("@opentelemetry/id-generator-aws-xray");
   const { AWSXRayPropagator } = require("@opentelemetry/propagator-aws-xray") as typeof import("@opentelemetry/propagator-aws-xray");
 
+  // Drops while the Collector is away are counted and logged once (not silently, not per batch);
+  // with OTEL_LOG_LEVEL set the SDK's own diag logger is left to speak instead.
+  const exportHealth = new ExportHealth();
+  if (!env.OTEL_LOG_LEVEL) exportHealth.install();
+
   const sdk = new NodeSDK({
     // Detected attributes (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME) override these.
     resource: defaultResource().merge(resourceFromAttributes(serviceResourceAttributes(env))),
@@ -125,7 +131,9 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
       new BaggageAttributesSpanProcessor(),
       new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
       new XrayNamingSpanProcessor(),
-      new BatchSpanProcessor(createTraceExporter(env)),
+      // Memory is bounded by the queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048 spans) plus the one batch in
+      // flight (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512); beyond that new spans are dropped and counted.
+      new BatchSpanProcessor(exportHealth.wrap(createTraceExporter(env))),
     ],
     instrumentations,
     // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (parentbased_always_on by default).

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { HttpError, isServiceError } from "@tracemesh/runtime";
+import { HttpError, isServiceError, unavailableDependency } from "@tracemesh/runtime";
 
 // HttpError (answered as `{error: {code, message}}`) is the one in runtime, shared with moderation.
 export { HttpError };
@@ -27,8 +27,11 @@ export function unavailableError(err: unknown, dependency?: string): HttpError |
   const mapped = GRPC_TO_HTTP[err.code];
   if (!mapped || mapped[0] !== 503) return undefined;
   const code = mapped[1];
+  // When the backend answered that something behind it is down (e.g. redis), name that.
+  const behind = unavailableDependency(err);
+  if (behind) return new HttpError(503, code, `${behind} unavailable (reported by ${dependency ?? "a backend"})`, behind);
   // A fixed text: the details of a transport failure are not for the client.
-  return new HttpError(503, code, dependency ? `${dependency} did not answer (${code})` : `a dependency did not answer (${err.details || code})`);
+  return new HttpError(503, code, dependency ? `${dependency} did not answer (${code})` : `a dependency did not answer (${err.details || code})`, dependency);
 }
 
 /** The HttpError to answer with for anything a handler threw, or undefined for a bug (→ 500). */

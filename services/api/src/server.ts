@@ -2,6 +2,7 @@
 // and the mapping of every thrown error to `{error: {code, message}}`.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { readJsonBody, sendJson, type Logger } from "@tracemesh/runtime";
 import { HttpError, toHttpError } from "./errors.js";
@@ -40,12 +41,51 @@ export interface ServerOptions {
 }
 
 export function createServer(opts: ServerOptions): http.Server {
-  const server = http.createServer((req, res) => void handle(opts, req, res));
-  // Slow or stuck clients cannot hold a connection forever.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  const server = http.createServer(
+    {
+      // Slow or stuck clients (slowloris) cannot hold a connection for long: headers must be
+      // complete within headersTimeout, the whole request within requestTimeout, and Node checks
+      // both every second (its default interval is 30 s, which would let a dribbling client stay
+      // four times longer than the header bound).
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      connectionsCheckingInterval: 1_000,
+      // Request line + headers (query string included) beyond this are answered 431.
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
+    (req, res) => {
+      // Draining (server.close() was called): answer, then close the connection. Node otherwise keeps
+      // serving a busy keep-alive connection until the drain bound cuts it mid-response.
+      if (!server.listening) res.setHeader("connection", "close");
+      void handle(opts, req, res);
+    },
+  );
   server.keepAliveTimeout = 5_000;
+  server.on("clientError", answerClientError);
   return server;
+}
+
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * Requests Node rejects before any handler runs (oversized or malformed headers, header/request
+ * timeouts) still get a JSON error, like every other answer of the API.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", `request line and headers must be at most ${MAX_HEADER_BYTES} bytes`]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "request not received in time"]
+        : [400, "Bad Request", "malformed HTTP request"];
+  const body = JSON.stringify({ error: { code: "invalid_argument", message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -93,7 +133,8 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
     const httpError = err instanceof URIError ? new HttpError(400, "invalid_argument", "malformed percent-encoding in path") : toHttpError(err);
     if (httpError) {
       if (httpError.status >= 500) void reportError(httpError, { request_id: requestId, route, method });
-      sendJson(res, httpError.status, { error: { code: httpError.code, message: httpError.message } });
+      const dependency = httpError.dependency ? { dependency: httpError.dependency } : {};
+      sendJson(res, httpError.status, { error: { code: httpError.code, message: httpError.message, ...dependency } });
     } else {
       // A bug (or the debug route): log it, report it, and do not leak its message.
       log.error({ err, route }, "unhandled error in handler");

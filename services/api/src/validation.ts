@@ -78,7 +78,8 @@ export function limit(value: string | null, max: number): number | undefined {
 }
 
 export function cursor(value: string | null): string {
-  if (value === null || value === "") return "";
+  // An empty `cursor=` is not a cursor either (the OpenAPI pattern needs 1+ characters).
+  if (value === null) return "";
   if (!CURSOR_PATTERN.test(value)) throw badRequest("cursor is not a cursor this API returned");
   return value;
 }
