@@ -1,3 +1,4 @@
+// tools: redis
 // Abuse at the HTTP edge, against the whole mesh as processes:
 //   - slowloris: 500 connections dribbling header lines while a normal client keeps being served
 //     fast; the api closes each dribbling connection after its header timeout (with a JSON 408);

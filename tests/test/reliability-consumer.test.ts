@@ -1,3 +1,4 @@
+// tools: redis
 // The notifications consumer killed (SIGKILL) mid-burst while a second replica runs: every event
 // is processed exactly once in effect (at-least-once delivery, idempotent store), the dead
 // consumer's pending entries are claimed by the survivor, and poison entries — malformed ones,

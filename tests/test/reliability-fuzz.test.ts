@@ -1,3 +1,4 @@
+// tools: redis schemathesis
 // The HTTP API fuzzed from its own contract: schemathesis (PyPI; scripts/tools/26-schemathesis.sh)
 // reads GET /api/openapi.json from the running mesh and generates ≥ 10,000 requests with a fixed
 // seed — schema-valid and schema-violating, authenticated with a real token, every check on

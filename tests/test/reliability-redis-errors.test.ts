@@ -1,3 +1,4 @@
+// tools: redis
 // Every way ioredis reports that Redis is down, produced for real against a real redis-server
 // (dead port, SIGSTOP, closed connection, offline queue off, a socket error, a LOADING reply),
 // must be answered UNAVAILABLE naming redis — never INTERNAL, which the HTTP edge turns into 500.

@@ -1,3 +1,4 @@
+// tools: redis
 // Redis outages under load, against the whole mesh as processes and a redis-server with the
 // append-only file on (as the StatefulSet runs it):
 //   - killed with SIGKILL and restarted on the same port after a few seconds;

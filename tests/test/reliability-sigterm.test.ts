@@ -1,3 +1,4 @@
+// tools: redis
 // SIGTERM under load for api, users, activities and notifications in turn (each restarted on its
 // port before the next): every request the signalled process had accepted completes successfully
 // (its own per-request/per-call log lines say so), the edge answers only 2xx or 503 JSON naming

@@ -1,3 +1,4 @@
+// tools: redis
 // A slow dependency: the users process stalled (SIGSTOP) for 5 s under load. Deadlines must hold
 // end to end: feeds answer within activities' USERS_DEADLINE_MS plus their own work, degraded as
 // documented (display_names_unavailable, display_name null); calls that need users (auth) answer
