@@ -102,3 +102,25 @@ go_wrapper_build() {
   { printf '//go:build tools\n\npackage tools\n\n'; for p in "$@"; do printf 'import _ "%s"\n' "$p"; done; } >"$dir/tools.go"
   (cd "$dir" && go mod tidy && CGO_ENABLED=0 go build -p 2 -trimpath -ldflags "$ldflags" -o "$out/" "$@")
 }
+
+# pip_tool NAME VERSION REQUIREMENT COMMAND PROBE...: installs a PyPI tool into a virtualenv in the cache
+# ($TRACEMESH_CACHE/NAME/VERSION) once, checks that `COMMAND PROBE...` runs, and links COMMAND into
+# $TRACEMESH_BIN.
+pip_tool() {
+  local name="$1" version="$2" requirement="$3" command="$4"
+  shift 4
+  local venv="$TRACEMESH_CACHE/$name/$version"
+  if stamp_ok "$name" "$version" && [ -x "$venv/bin/$command" ]; then
+    ln -sfn "$venv/bin/$command" "$TRACEMESH_BIN/$command"
+    return 0
+  fi
+  command -v python3 >/dev/null 2>&1 || apt_install python3
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+  log "installing $requirement into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$requirement"
+  "$venv/bin/$command" "$@" >/dev/null || die "$command does not run"
+  ln -sfn "$venv/bin/$command" "$TRACEMESH_BIN/$command"
+  stamp_set "$name" "$version"
+}

@@ -9,7 +9,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { findRedisServer, freePort, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
+import { findRedisServer, freePort, redisPing, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
 
 // ---------------------------------------------------------------------------------------------
 // Redis with the append-only file on (as the StatefulSet runs it), restartable on the same port.
@@ -28,22 +28,6 @@ export interface DurableRedis {
   stop(): Promise<void>;
 }
 
-export function redisPing(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.setTimeout(timeoutMs);
-    socket.once("connect", () => socket.write("PING\r\n"));
-    socket.once("data", (d) => {
-      socket.destroy();
-      resolve(d.toString().startsWith("+PONG"));
-    });
-    socket.once("error", () => resolve(false));
-    socket.once("timeout", () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 export async function startDurableRedis(): Promise<DurableRedis> {
   const bin = findRedisServer();

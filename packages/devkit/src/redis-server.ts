@@ -26,10 +26,11 @@ export function findRedisServer(): string {
   }
 }
 
-function ping(port: number): Promise<boolean> {
+/** True when a redis-server on 127.0.0.1:port answers PING within timeoutMs. */
+export function redisPing(port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
-    socket.setTimeout(500);
+    socket.setTimeout(timeoutMs);
     socket.once("connect", () => socket.write("PING\r\n"));
     socket.once("data", (d) => {
       socket.destroy();
@@ -55,7 +56,7 @@ export async function startRedis(opts: { echo?: boolean } = {}): Promise<LocalRe
     { echo: opts.echo },
   );
   try {
-    await waitFor(`redis-server on port ${port}`, () => ping(port), { timeoutMs: 10_000 });
+    await waitFor(`redis-server on port ${port}`, () => redisPing(port), { timeoutMs: 10_000 });
   } catch (err) {
     await proc.stop();
     throw new Error(`${(err as Error).message}\n${proc.output()}`);
