@@ -115,11 +115,11 @@ describe("redis and the gRPC error classification", { timeout: 60_000 }, () => {
     assert.throws(() => unwrapReplies(null), /transaction aborted/);
   });
 
-  test("Redis hangs (SIGSTOP): the command times out and the caller gets UNAVAILABLE", async () => {
+  test("Redis hangs (SIGSTOP): the command times out and the caller gets UNAVAILABLE naming redis", async () => {
     process.kill(local.process.child.pid!, "SIGSTOP");
     try {
       const started = Date.now();
-      assert.deepEqual(await call("get"), { code: status.UNAVAILABLE, details: "storage unavailable" });
+      assert.deepEqual(await call("get"), { code: status.UNAVAILABLE, details: "redis unavailable" });
       assert.ok(Date.now() - started < 5_000, "bounded by the command timeout");
     } finally {
       process.kill(local.process.child.pid!, "SIGCONT");
