@@ -87,12 +87,23 @@ describe("reliability: notifications consumer killed mid-burst", { timeout: 180_
       ids.push(String(id));
     }
 
-    // Kill replica b while it holds delivered-but-unacknowledged entries.
-    await waitFor("replica b holding pending entries", async () => (await pendingOf(redis, "notifications-b")) > 0, { timeoutMs: 20_000, intervalMs: 2 });
+    // Kill replica b while it holds delivered-but-unacknowledged entries. SIGSTOP first: it freezes the
+    // process at once, so nothing it holds can be acknowledged between the look at its pending list and
+    // the kill (if it held nothing by then, it is resumed and the look repeated).
+    const orphanedIds = await waitFor(
+      "replica b frozen while holding pending entries",
+      async () => {
+        if ((await pendingOf(redis, "notifications-b")) === 0) return undefined;
+        replicaB!.child.kill("SIGSTOP");
+        const held = (await redis.xpending(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, "-", "+", 1000, "notifications-b")) as Array<[string, string, number, number]>;
+        if (held.length > 0) return held.map(([id]) => id);
+        replicaB!.child.kill("SIGCONT");
+        return undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 2 },
+    );
     replicaB!.child.kill("SIGKILL");
     await replicaB!.exited;
-    const orphaned = (await redis.xpending(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, "-", "+", 1000, "notifications-b")) as Array<[string, string, number, number]>;
-    const orphanedIds = orphaned.map(([id]) => id);
     assert.ok(orphanedIds.length > 0, "the killed replica left pending entries");
 
     // Everything ends acknowledged: processed, or dead-lettered.
