@@ -10,8 +10,13 @@
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
 # The CI cluster (tests/test/k8s-cluster.e2e.test.ts) tears itself down in an after hook; this is the backstop when
-# the run is interrupted. `cluster.sh down` does nothing when no cluster state exists.
-trap 'bash "$ROOT/scripts/cluster.sh" down >&2 || true; stop_started_daemons' EXIT
+# the run is interrupted — only in a run that selected that test, so another run's cluster is left alone.
+runs_cluster=0
+on_exit() {
+  if [ "$runs_cluster" = 1 ]; then bash "$ROOT/scripts/cluster.sh" down >&2 || true; fi
+  stop_started_daemons
+}
+trap on_exit EXIT
 cd "$ROOT"
 
 mapfile -t sources < <(find packages services tests -path '*/node_modules' -prune -o -path '*/dist' -prune -o \
@@ -45,6 +50,7 @@ done
 # machines with more than two cores).
 others=() cluster=()
 for f in "${files[@]}"; do if [[ "$f" == *k8s-cluster.e2e.test.js ]]; then cluster+=("$f"); else others+=("$f"); fi; done
+[ ${#cluster[@]} -eq 0 ] || runs_cluster=1
 log "running ${#files[@]} test files"
 status=0
 if [ ${#others[@]} -gt 0 ]; then node --test --test-reporter=spec "${others[@]}" || status=$?; fi
