@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The `tracemesh` command: compare, setup honeycomb, setup xray, marker, demo. Arguments are parsed with
+// The `tracemesh` command: compare, setup honeycomb, setup xray, marker, demo, verify, stand-in. Arguments are parsed with
 // node:util parseArgs (in Node itself, strict about unknown options, nothing to install for a few flags);
 // every command and subcommand answers --help/-h with its own usage and exit 0.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { startRecordingStandIn, type HoneycombExportRecord } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import {
   InputError,
@@ -30,6 +31,7 @@ import {
   setupHoneycomb,
   type HoneycombOptions,
 } from "./honeycomb.js";
+import { renderVerdict, verifyExports, type VerifyInput } from "./verify.js";
 import { MESH_SERVICES, fetchXrayGraph, setupXray, xraySetupPlan } from "./xray.js";
 
 const COMPARE_USAGE = `usage:
@@ -65,10 +67,25 @@ const MARKER_USAGE = `usage:
       a Honeycomb marker; --start opens a range marker (type load-test by default), --end closes the newest open one
 `;
 
+const VERIFY_USAGE = `usage:
+  tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-exports FILE] [--namespace NS --node NAME]
+      asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop), the
+      X-Ray map with every edge of the OTLP map, Kubernetes attributes on every OpenTelemetry span (with
+      --namespace/--node), Honeycomb given every trace (--honeycomb-exports: a stand-in's record);
+      --grace D (default 10s): traces that started this close to the end of the capture are not judged;
+      --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
+`;
+
+const STAND_IN_USAGE = `usage:
+  tracemesh stand-in --dir DIR [--port 4319] [--host 0.0.0.0] [--honeycomb-key KEY]
+      Honeycomb's trace ingest (POST /v1/traces) and X-Ray's PutTraceSegments, checked as the real APIs
+      check them, recorded in DIR for \`tracemesh verify\` (for a cluster with no way out; runs until SIGTERM)
+`;
+
 const USAGE = `tracemesh — compare X-Ray with Honeycomb, set both up as code, run the local demo
 
 ${COMPARE_USAGE}${SETUP_USAGE.replace("usage:\n", "")}${MARKER_USAGE.replace("usage:\n", "")}  tracemesh demo [options]        the whole mesh locally with the real Collector (tracemesh demo --help)
-
+${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}
 Every command takes --help (-h). Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
 `;
 
@@ -266,6 +283,77 @@ async function demoCommand(args: string[]): Promise<number> {
   return runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : [])]);
 }
 
+function verifyCommand(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...HELP_OPTION,
+      otlp: { type: "string", multiple: true },
+      "xray-segments": { type: "string", multiple: true },
+      "honeycomb-exports": { type: "string" },
+      namespace: { type: "string" },
+      node: { type: "string" },
+      grace: { type: "string", default: "10s" },
+      tolerance: { type: "string", default: "0.1" },
+    },
+  });
+  if (values.help) throw new HelpRequested(VERIFY_USAGE);
+  if (!values.otlp?.length || !values["xray-segments"]?.length) throw new UsageError("verify: --otlp and --xray-segments are required");
+  if ((values.namespace === undefined) !== (values.node === undefined)) throw new UsageError("verify: --namespace and --node go together");
+  const graceMs = parseDuration(values.grace);
+  if (graceMs === undefined) throw new UsageError(`verify: --grace: expected ${DURATION_GRAMMAR}, got "${values.grace}"`);
+  const tolerance = Number(values.tolerance);
+  if (!(tolerance >= 0)) throw new UsageError(`verify: --tolerance must be a number ≥ 0, got "${values.tolerance}"`);
+  let honeycombTraceIds: Set<string> | undefined;
+  if (values["honeycomb-exports"]) {
+    const file = values["honeycomb-exports"];
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new InputError(`verify: cannot read ${file}: ${(err as Error).message}`);
+    }
+    const records = text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as HoneycombExportRecord);
+    honeycombTraceIds = new Set(records.flatMap((r) => r.traceIds));
+  }
+  const input: VerifyInput = {
+    spans: spansFromOtlpFiles(values.otlp),
+    xray: graphFromXrayFiles(values["xray-segments"]),
+    honeycombTraceIds,
+    kubernetes: values.namespace && values.node ? { namespace: values.namespace, node: values.node } : undefined,
+    graceMs,
+    tolerance,
+  };
+  const checks = verifyExports(input);
+  process.stdout.write(renderVerdict(checks, input) + "\n");
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+async function standInCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...HELP_OPTION,
+      dir: { type: "string" },
+      port: { type: "string", default: "4319" },
+      host: { type: "string", default: "0.0.0.0" },
+      "honeycomb-key": { type: "string" },
+    },
+  });
+  if (values.help) throw new HelpRequested(STAND_IN_USAGE);
+  if (!values.dir) throw new UsageError("stand-in: --dir is required");
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`stand-in: --port must be 0-65535, got "${values.port}"`);
+  const standIn = await startRecordingStandIn({ dir: values.dir, host: values.host, port, honeycombApiKey: values["honeycomb-key"] });
+  process.stderr.write(`stand-in for Honeycomb and X-Ray on ${values.host}:${standIn.port}, recording in ${values.dir}\n`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  await standIn.stop();
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -273,6 +361,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === "setup") await setupCommand(rest);
     else if (command === "marker") await markerCommand(rest);
     else if (command === "demo") return await demoCommand(rest);
+    else if (command === "verify") return verifyCommand(rest);
+    else if (command === "stand-in") return await standInCommand(rest);
     else if (command === undefined || command === "help" || command === "--help" || command === "-h") {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;

@@ -17,6 +17,8 @@ describe("tracemesh --help", { timeout: 60_000 }, () => {
     [["setup", "xray"], /^usage:\n  tracemesh setup xray/],
     [["marker"], /^usage:\n  tracemesh marker/],
     [["demo"], /^usage: tracemesh demo/],
+    [["verify"], /^usage:\n  tracemesh verify --otlp FILE/],
+    [["stand-in"], /^usage:\n  tracemesh stand-in --dir DIR/],
   ];
   for (const [command, usage] of commands) {
     for (const flag of ["--help", "-h"]) {
@@ -30,7 +32,7 @@ describe("tracemesh --help", { timeout: 60_000 }, () => {
   }
 
   test("bad usage exits 2", () => {
-    for (const args of [[], ["frobnicate"], ["compare", "--frobnicate"], ["setup"], ["demo", "--duration", "soon"]]) {
+    for (const args of [[], ["frobnicate"], ["compare", "--frobnicate"], ["setup"], ["demo", "--duration", "soon"], ["verify"], ["verify", "--otlp", "a", "--xray-segments", "b", "--node", "n"], ["stand-in"]]) {
       const res = run(args);
       assert.equal(res.status, 2, `${args.join(" ")}: ${res.stderr}`);
     }

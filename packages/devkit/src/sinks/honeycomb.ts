@@ -23,6 +23,26 @@ export interface HoneycombStandIn {
 }
 
 /**
+ * What Honeycomb's OTLP/HTTP trace ingest checks before it accepts an export: POST /v1/traces, an
+ * `x-honeycomb-team` key (equal to `apiKey` when one is given: 401 otherwise), an OTLP protobuf or JSON body
+ * (optionally gzip) that decodes (400/415 otherwise). Reads the body.
+ */
+export async function acceptHoneycombExport(req: http.IncomingMessage, apiKey?: string): Promise<HoneycombRequest | { status: number; message: string }> {
+  const path = (req.url ?? "").split("?")[0];
+  if (req.method !== "POST" || path !== "/v1/traces") return { status: 404, message: `no route ${req.method} ${path}` };
+  const team = String(req.headers["x-honeycomb-team"] ?? "");
+  if (!team || (apiKey !== undefined && team !== apiKey)) return { status: 401, message: "unknown API key - check your credentials" };
+  const contentType = String(req.headers["content-type"] ?? "");
+  const contentEncoding = String(req.headers["content-encoding"] ?? "");
+  const body = await readBody(req);
+  try {
+    return { team, contentType, contentEncoding, spans: decodeOtlpTraces(body, contentType, contentEncoding) };
+  } catch (err) {
+    return { status: contentType.startsWith("application/") ? 400 : 415, message: (err as Error).message };
+  }
+}
+
+/**
  * A local stand-in for Honeycomb's OTLP/HTTP trace ingest (we cannot reach the real one). Like the
  * real API it takes POST /v1/traces with OTLP protobuf or JSON (optionally gzip), answers 401 when
  * the `x-honeycomb-team` header is missing (or differs from `apiKey` when one is given), and keeps
@@ -37,20 +57,10 @@ export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Pro
   };
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
-      const path = (req.url ?? "").split("?")[0];
-      if (req.method !== "POST" || path !== "/v1/traces") return refuse(res, 404, `no route ${req.method} ${path}`);
-      const team = String(req.headers["x-honeycomb-team"] ?? "");
-      if (!team || (opts.apiKey !== undefined && team !== opts.apiKey)) return refuse(res, 401, "unknown API key - check your credentials");
-      const contentType = String(req.headers["content-type"] ?? "");
-      const contentEncoding = String(req.headers["content-encoding"] ?? "");
-      const body = await readBody(req);
-      let spans: Span[];
-      try {
-        spans = decodeOtlpTraces(body, contentType, contentEncoding);
-      } catch (err) {
-        return refuse(res, contentType.startsWith("application/") ? 400 : 415, (err as Error).message);
-      }
-      accepted.push({ team, contentType, contentEncoding, spans });
+      const checked = await acceptHoneycombExport(req, opts.apiKey);
+      if ("status" in checked) return refuse(res, checked.status, checked.message);
+      accepted.push(checked);
+      const { contentType } = checked;
       // An empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON.
       if (contentType.startsWith("application/x-protobuf")) {
         res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });

@@ -4,3 +4,4 @@ export * from "./rollbar.js";
 export * from "./xray.js";
 export * from "./xray-daemon.js";
 export * from "./sigv4.js";
+export * from "./recording.js";

@@ -66,6 +66,32 @@ export function checkSegmentDocument(doc: unknown): string | undefined {
   return undefined;
 }
 
+/** A PutTraceSegments body's documents, each checked as X-Ray checks it; or the problem X-Ray would answer 400 with. */
+export function parsePutTraceSegments(body: Buffer): { segments: XraySegment[] } | { problem: string } {
+  let documents: unknown;
+  try {
+    documents = (JSON.parse(body.toString("utf8")) as { TraceSegmentDocuments?: unknown }).TraceSegmentDocuments;
+  } catch {
+    return { problem: "body is not JSON" };
+  }
+  if (!Array.isArray(documents) || documents.length === 0 || documents.some((d) => typeof d !== "string")) {
+    return { problem: "TraceSegmentDocuments must be a non-empty list of JSON strings" };
+  }
+  const segments: XraySegment[] = [];
+  for (const text of documents as string[]) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return { problem: "a segment document is not JSON" };
+    }
+    const problem = checkSegmentDocument(doc);
+    if (problem) return { problem };
+    segments.push(doc as XraySegment);
+  }
+  return { segments };
+}
+
 /** Path of moto_server: MOTO_SERVER_BIN, else the one scripts/tools/25-moto.sh installs. */
 export function findMotoServer(): string {
   for (const candidate of [process.env.MOTO_SERVER_BIN, path.join(TOOL_BIN, "moto_server")]) {
@@ -155,27 +181,9 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
     if (!sig) return refuse(res, 403, "MissingAuthenticationTokenException", "Missing or malformed SigV4 Authorization header for xray");
     if ((req.url ?? "").split("?")[0] === "/TraceSegments") {
       if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "PutTraceSegments is POST /TraceSegments");
-      let documents: unknown;
-      try {
-        documents = (JSON.parse(body.toString("utf8")) as { TraceSegmentDocuments?: unknown }).TraceSegmentDocuments;
-      } catch {
-        return refuse(res, 400, "InvalidRequestException", "body is not JSON");
-      }
-      if (!Array.isArray(documents) || documents.length === 0 || documents.some((d) => typeof d !== "string")) {
-        return refuse(res, 400, "InvalidRequestException", "TraceSegmentDocuments must be a non-empty list of JSON strings");
-      }
-      const segments: XraySegment[] = [];
-      for (const text of documents as string[]) {
-        let doc: unknown;
-        try {
-          doc = JSON.parse(text);
-        } catch {
-          return refuse(res, 400, "InvalidRequestException", "a segment document is not JSON");
-        }
-        const problem = checkSegmentDocument(doc);
-        if (problem) return refuse(res, 400, "InvalidRequestException", problem);
-        segments.push(doc as XraySegment);
-      }
+      const parsed = parsePutTraceSegments(body);
+      if ("problem" in parsed) return refuse(res, 400, "InvalidRequestException", parsed.problem);
+      const segments = parsed.segments;
       puts.push({ credentialScope: auth.split("Credential=")[1]?.split(",")[0] ?? "", segments });
     }
     forward(req, body, res);

@@ -1,0 +1,180 @@
+// `tracemesh verify`: asserts, from what the Collector exported, that the mesh told one story — each flow one
+// trace across api → activities → users → notifications (the stream hop included), Kubernetes attributes on the
+// OpenTelemetry services' spans, the X-Ray map with the same nodes and edges as the OTLP (Honeycomb) one, and
+// Honeycomb having received every trace checked. CI runs it as a Job on the cluster after the load
+// (deploy/k8s/overlays/ci/verify); its exit status is the verdict.
+import { compareGraphs, graphFromSpans, renderTable, type ServiceGraph, type Span } from "@tracemesh/trace-model";
+
+export interface VerifyCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The edges the mesh always draws under loadgen's traffic (README's architecture). */
+export const MESH_EDGES: ReadonlyArray<readonly [string, string]> = [
+  ["loadgen", "api"],
+  ["api", "users"],
+  ["api", "activities"],
+  ["api", "notifications"],
+  ["activities", "users"],
+  ["activities", "moderation"],
+  ["activities", "redis"],
+  ["activities", "notifications"],
+  ["notifications", "redis"],
+];
+
+interface Flow {
+  name: string;
+  method: string;
+  route: string;
+  /** Services every trace of the flow must hold besides api. */
+  services: string[];
+  /** The flow publishes to the Redis Stream: notifications' CONSUMER span continues activities' PRODUCER span. */
+  streamHop: boolean;
+}
+
+/** loadgen's flows (services/loadgen/src/scenario.ts), as api's server spans name them. */
+export const FLOWS: readonly Flow[] = [
+  { name: "post", method: "POST", route: "/api/activities", services: ["users", "activities", "moderation", "notifications"], streamHop: true },
+  { name: "reply", method: "POST", route: "/api/activities/:uuid/replies", services: ["users", "activities", "notifications"], streamHop: true },
+  { name: "like", method: "POST", route: "/api/activities/:uuid/likes", services: ["users", "activities", "notifications"], streamHop: true },
+  { name: "home feed", method: "GET", route: "/api/activities/home", services: ["activities"], streamHop: false },
+  { name: "notifications", method: "GET", route: "/api/notifications", services: ["users", "notifications"], streamHop: false },
+];
+
+export interface VerifyInput {
+  /** Every span the Collector exported (its file exporter: what Honeycomb received). */
+  spans: readonly Span[];
+  /** The X-Ray service graph from the segments the X-Ray API received. */
+  xray: ServiceGraph;
+  /** Trace ids Honeycomb accepted (the stand-in's record), when known. */
+  honeycombTraceIds?: ReadonlySet<string>;
+  /** Where the pods run: every OpenTelemetry span must say so. */
+  kubernetes?: { namespace: string; node: string };
+  /** Traces whose root started this close to the end of the capture may still be arriving: not judged. */
+  graceMs?: number;
+  tolerance?: number;
+}
+
+const toMs = (ns: bigint): number => Number(ns / 1_000_000n);
+
+function statusOf(span: Span): number {
+  return Number(span.attributes["http.response.status_code"] ?? span.attributes["http.status_code"] ?? 0);
+}
+
+function methodOf(span: Span): string {
+  return String(span.attributes["http.request.method"] ?? span.attributes["http.method"] ?? "");
+}
+
+/** Runs every check; the verdict is that all are ok. */
+export function verifyExports(input: VerifyInput): VerifyCheck[] {
+  const checks: VerifyCheck[] = [];
+  const graceMs = input.graceMs ?? 10_000;
+  const byTrace = new Map<string, Span[]>();
+  for (const span of input.spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span]);
+  const captureEnd = Math.max(0, ...input.spans.map((s) => toMs(s.endNs)));
+  const judged: string[] = [];
+
+  for (const flow of FLOWS) {
+    const roots = input.spans.filter(
+      (s) => s.serviceName === "api" && s.kind === "SERVER" && s.attributes["http.route"] === flow.route && methodOf(s) === flow.method,
+    );
+    const settled = roots.filter((s) => statusOf(s) < 400 && toMs(s.startNs) < captureEnd - graceMs);
+    const problems: string[] = [];
+    for (const root of settled) {
+      const trace = byTrace.get(root.traceId) ?? [];
+      const ids = new Set(trace.map((s) => s.spanId));
+      const services = new Set(trace.map((s) => s.serviceName));
+      const missing = flow.services.filter((s) => !services.has(s));
+      if (missing.length > 0) problems.push(`${root.traceId}: no ${missing.join(", ")}`);
+      // One trace, no broken links: every parent is in it, and only the top span has none.
+      const orphans = trace.filter((s) => s.parentSpanId !== "" && !ids.has(s.parentSpanId));
+      if (orphans.length > 0) problems.push(`${root.traceId}: ${orphans.length} span(s) whose parent is not in the trace (${orphans[0]!.serviceName} ${orphans[0]!.name})`);
+      if (flow.streamHop) {
+        const producers = new Set(trace.filter((s) => s.kind === "PRODUCER" && s.serviceName === "activities").map((s) => s.spanId));
+        const hop = trace.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications" && producers.has(s.parentSpanId));
+        if (!hop) problems.push(`${root.traceId}: no notifications CONSUMER continuing activities' PRODUCER`);
+      }
+      judged.push(root.traceId);
+    }
+    checks.push({
+      name: `${flow.name} (${flow.method} ${flow.route}) is one trace: api → ${flow.services.join(", ")}${flow.streamHop ? ", stream hop" : ""}`,
+      ok: settled.length > 0 && problems.length === 0,
+      detail:
+        settled.length === 0
+          ? `no settled ${flow.method} ${flow.route} trace in the export (${roots.length} in total)`
+          : problems.length === 0
+            ? `${settled.length} traces, all whole`
+            : `${problems.length} problem(s) in ${settled.length} traces; first: ${problems.slice(0, 3).join("; ")}`,
+    });
+  }
+
+  if (input.kubernetes) {
+    const { namespace, node } = input.kubernetes;
+    // moderation is on the X-Ray SDK: its segments come over UDP with no pod resource, so it is not judged here.
+    const otel = input.spans.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry");
+    const wrong: string[] = [];
+    for (const s of otel) {
+      const r = s.resource;
+      const problems = [
+        r["k8s.namespace.name"] === namespace ? "" : `k8s.namespace.name=${String(r["k8s.namespace.name"])}`,
+        r["k8s.node.name"] === node ? "" : `k8s.node.name=${String(r["k8s.node.name"])}`,
+        String(r["k8s.pod.name"] ?? "").startsWith(`${s.serviceName}-`) ? "" : `k8s.pod.name=${String(r["k8s.pod.name"])}`,
+        // Added by the Collector's k8sattributes processor (the pod looked up by its address).
+        /^[0-9a-f-]{36}$/.test(String(r["k8s.pod.uid"] ?? "")) ? "" : "no k8s.pod.uid",
+        r["k8s.pod.start_time"] ? "" : "no k8s.pod.start_time",
+        s.serviceName === "loadgen" || r["k8s.deployment.name"] === s.serviceName ? "" : `k8s.deployment.name=${String(r["k8s.deployment.name"])}`,
+      ].filter(Boolean);
+      if (problems.length > 0) wrong.push(`${s.serviceName} ${s.name}: ${problems.join(", ")}`);
+    }
+    const services = [...new Set(otel.map((s) => s.serviceName))].sort();
+    checks.push({
+      name: "Kubernetes attributes on every OpenTelemetry span (downward API + k8sattributes)",
+      ok: otel.length > 0 && wrong.length === 0,
+      detail: wrong.length === 0 ? `${otel.length} spans of ${services.join(", ")}` : `${wrong.length} of ${otel.length} spans lack them; first: ${wrong.slice(0, 3).join("; ")}`,
+    });
+  }
+
+  const comparison = compareGraphs(input.xray, graphFromSpans(input.spans), { tolerance: input.tolerance });
+  const inBoth = (from: string, to: string) =>
+    comparison.edges.some((e) => e.otlp?.from === from && e.otlp.to === to && e.xray.some((x) => x.from === from && x.to === to));
+  const missingEdges = MESH_EDGES.filter(([from, to]) => !inBoth(from, to)).map(([from, to]) => `${from} → ${to}`);
+  checks.push({
+    name: "the X-Ray map has every edge of the mesh, named as in the OTLP map",
+    ok: missingEdges.length === 0,
+    detail: missingEdges.length === 0 ? `${MESH_EDGES.length} edges in both` : `missing: ${missingEdges.join(", ")}`,
+  });
+  const onlyOne = comparison.summary["only-xray"] + comparison.summary["only-otlp"];
+  checks.push({
+    name: `X-Ray and OTLP agree edge by edge (tracemesh compare, tolerance ${comparison.tolerance})`,
+    ok: onlyOne === 0 && comparison.summary.differing === 0,
+    detail:
+      `${comparison.summary.both} same, ${comparison.summary.renamed} renamed, ${comparison.summary.explained} explained, ` +
+      `${comparison.summary.differing} differing, ${comparison.summary["only-xray"]} only in X-Ray, ${comparison.summary["only-otlp"]} only in OTLP`,
+  });
+
+  if (input.honeycombTraceIds) {
+    const seen = input.honeycombTraceIds;
+    const lost = judged.filter((id) => !seen.has(id));
+    checks.push({
+      name: "Honeycomb received every trace checked",
+      ok: judged.length > 0 && lost.length === 0,
+      detail: lost.length === 0 ? `${judged.length} of ${judged.length}` : `${lost.length} of ${judged.length} never reached it; first: ${lost.slice(0, 3).join(", ")}`,
+    });
+  }
+  return checks;
+}
+
+/** The checks as a table, then the compare table for the record. */
+export function renderVerdict(checks: readonly VerifyCheck[], input: VerifyInput): string {
+  const lines = checks.map((c) => `${c.ok ? "PASS" : "FAIL"}  ${c.name}\n      ${c.detail}`);
+  const failed = checks.filter((c) => !c.ok).length;
+  return [
+    ...lines,
+    "",
+    failed === 0 ? `verdict: PASS (${checks.length} checks)` : `verdict: FAIL (${failed} of ${checks.length} checks failed)`,
+    "",
+    renderTable(compareGraphs(input.xray, graphFromSpans(input.spans), { tolerance: input.tolerance })),
+  ].join("\n");
+}

@@ -1,0 +1,91 @@
+// tracemesh verify judges what the Collector exported: each check must fail when its story breaks (a hop
+// missing, a parent lost, a pod attribute absent, an edge only one backend drew, a trace Honeycomb never got).
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { graphFromXrayFiles, spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
+import { verifyExports, type VerifyCheck, type VerifyInput } from "../src/verify.js";
+
+const FIXTURES = path.join(__dirname, "..", "..", "test", "fixtures");
+const spans = (): Span[] => spansFromOtlpFiles([path.join(FIXTURES, "otlp.jsonl")]);
+const xray = graphFromXrayFiles([path.join(FIXTURES, "xray-segments.jsonl")]);
+
+function check(checks: VerifyCheck[], prefix: string): VerifyCheck {
+  const found = checks.find((c) => c.name.startsWith(prefix));
+  assert.ok(found, `a check named "${prefix}…" in ${checks.map((c) => c.name).join(" | ")}`);
+  return found;
+}
+
+const run = (overrides: Partial<VerifyInput> = {}): VerifyCheck[] => verifyExports({ spans: spans(), xray, graceMs: 0, ...overrides });
+
+describe("tracemesh verify", () => {
+  test("a whole flow passes; a flow with no trace in the capture fails, saying so", () => {
+    const checks = run();
+    assert.equal(check(checks, "home feed").ok, true, check(checks, "home feed").detail);
+    assert.match(check(checks, "home feed").detail, /^3 traces, all whole$/);
+    const reply = check(checks, "reply");
+    assert.equal(reply.ok, false);
+    assert.match(reply.detail, /no settled POST \/api\/activities\/:uuid\/replies trace/);
+  });
+
+  test("a service missing from the trace fails the flow (the fixture's post never asked moderation)", () => {
+    const post = check(run(), "post");
+    assert.equal(post.ok, false);
+    assert.match(post.detail, /no moderation/);
+  });
+
+  test("a span whose parent is not in the trace breaks it", () => {
+    const broken = spans().map((s) => (s.serviceName === "activities" && s.kind === "SERVER" ? { ...s, parentSpanId: "ffffffffffffffff" } : s));
+    const home = check(run({ spans: broken }), "home feed");
+    assert.equal(home.ok, false);
+    assert.match(home.detail, /whose parent is not in the trace \(activities /);
+  });
+
+  test("traces that started within the grace period are not judged", () => {
+    const home = check(run({ graceMs: 3_600_000 }), "home feed");
+    assert.equal(home.ok, false);
+    assert.match(home.detail, /no settled GET \/api\/activities\/home trace in the export \(3 in total\)/);
+  });
+
+  test("Kubernetes attributes: required on every OpenTelemetry span, named where they lack", () => {
+    const kubernetes = { namespace: "tracemesh", node: "node-1" };
+    assert.match(check(run({ kubernetes }), "Kubernetes").detail, /lack them; first: .*k8s\.namespace\.name=undefined/);
+    const withPods = spans().map((s) => ({
+      ...s,
+      resource: {
+        ...s.resource,
+        "k8s.namespace.name": "tracemesh",
+        "k8s.node.name": "node-1",
+        "k8s.pod.name": `${s.serviceName}-7d9c-abcde`,
+        "k8s.pod.uid": "0b5a2c1e-3f4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "k8s.pod.start_time": "2026-12-02T06:00:00Z",
+        ...(s.serviceName === "loadgen" ? {} : { "k8s.deployment.name": s.serviceName }),
+      },
+    }));
+    const ok = check(run({ spans: withPods, kubernetes }), "Kubernetes");
+    assert.equal(ok.ok, true, ok.detail);
+    const wrongNode = check(run({ spans: withPods, kubernetes: { ...kubernetes, node: "node-2" } }), "Kubernetes");
+    assert.equal(wrongNode.ok, false);
+    assert.match(wrongNode.detail, /k8s\.node\.name=node-1/);
+  });
+
+  test("the X-Ray side: edges one backend lacks and unexplained differences fail, each named", () => {
+    const checks = run();
+    const edges = check(checks, "the X-Ray map");
+    assert.equal(edges.ok, false);
+    assert.match(edges.detail, /missing: .*activities → moderation/);
+    const agree = check(checks, "X-Ray and OTLP agree");
+    assert.equal(agree.ok, false);
+    assert.match(agree.detail, /3 differing/);
+  });
+
+  test("Honeycomb: every judged trace must have reached it", () => {
+    const homeTraces = spans().filter((s) => s.serviceName === "api" && s.attributes["http.route"] === "/api/activities/home").map((s) => s.traceId);
+    const all = new Set(spans().map((s) => s.traceId));
+    assert.equal(check(run({ honeycombTraceIds: all }), "Honeycomb").ok, true);
+    const lost = new Set([...all].filter((id) => id !== homeTraces[0]));
+    const honeycomb = check(run({ honeycombTraceIds: lost }), "Honeycomb");
+    assert.equal(honeycomb.ok, false);
+    assert.match(honeycomb.detail, new RegExp(`^1 of \\d+ never reached it; first: ${homeTraces[0]}`));
+  });
+});

@@ -1,0 +1,92 @@
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { acceptHoneycombExport } from "./honeycomb.js";
+import { readBody, sendJson } from "./http-util.js";
+import { verifySigV4 } from "./sigv4.js";
+import { STAND_IN_AWS_CREDENTIALS, parsePutTraceSegments } from "./xray.js";
+
+/** The files a recording stand-in writes in its directory (what `tracemesh verify` reads). */
+export const RECORDED_FILES = {
+  /** One line per export Honeycomb accepted: `{"received", "spans", "traceIds"}`. */
+  honeycomb: "honeycomb-exports.jsonl",
+  /** One X-Ray segment document per line, as PutTraceSegments received them. */
+  xray: "xray-segments.jsonl",
+} as const;
+
+export interface HoneycombExportRecord {
+  received: string;
+  spans: number;
+  traceIds: string[];
+}
+
+export interface RecordingStandIn {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Honeycomb's trace ingest and X-Ray's PutTraceSegments in one small server that writes what it accepted to
+ * files, for a cluster that cannot reach either SaaS (the CI cluster: deploy/k8s/overlays/ci). It checks what the
+ * real APIs check — Honeycomb: the `x-honeycomb-team` key and an OTLP body that decodes; X-Ray: a SigV4 signature
+ * for service `xray`, verified with STAND_IN_AWS_CREDENTIALS (the placeholder keys the ci overlay gives the
+ * Collector), and every segment document's id, trace id, name and times — and answers as they answer.
+ * No moto here (that is the test harness's X-Ray): nothing is read back over the API, only from the files.
+ */
+export async function startRecordingStandIn(opts: { dir: string; host: string; port: number; honeycombApiKey?: string }): Promise<RecordingStandIn> {
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const honeycombFile = path.join(opts.dir, RECORDED_FILES.honeycomb);
+  const xrayFile = path.join(opts.dir, RECORDED_FILES.xray);
+  const refuse = (res: http.ServerResponse, status: number, type: string, message: string) => {
+    process.stderr.write(`refused ${status} ${type}: ${message}\n`);
+    if (type) res.setHeader("x-amzn-ErrorType", type);
+    sendJson(res, status, type ? { __type: type, message } : { error: message });
+  };
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const route = (req.url ?? "").split("?")[0];
+    if (req.method === "GET" && route === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (route === "/v1/traces") {
+      const checked = await acceptHoneycombExport(req, opts.honeycombApiKey);
+      if ("status" in checked) return refuse(res, checked.status, "", checked.message);
+      const record: HoneycombExportRecord = {
+        received: new Date().toISOString(),
+        spans: checked.spans.length,
+        traceIds: [...new Set(checked.spans.map((s) => s.traceId))],
+      };
+      fs.appendFileSync(honeycombFile, JSON.stringify(record) + "\n");
+      if (checked.contentType.startsWith("application/x-protobuf")) {
+        res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
+        return res.end();
+      }
+      return sendJson(res, 200, {});
+    }
+    if (req.method === "POST" && route === "/TraceSegments") {
+      const body = await readBody(req);
+      const signature = verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS);
+      if (signature.problem) return refuse(res, 403, "AccessDeniedException", signature.problem);
+      const parsed = parsePutTraceSegments(body);
+      if ("problem" in parsed) return refuse(res, 400, "InvalidRequestException", parsed.problem);
+      fs.appendFileSync(xrayFile, parsed.segments.map((s) => JSON.stringify(s) + "\n").join(""));
+      return sendJson(res, 200, { UnprocessedTraceSegments: [] });
+    }
+    return refuse(res, 404, "UnknownOperationException", `no route ${req.method} ${route}`);
+  };
+  const server = http.createServer((req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { message: (err as Error).message });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : opts.port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
