@@ -1,4 +1,4 @@
-// tools: cluster-packages docker collector skaffold kubernetes etcd containerd coredns pause
+// tools: cluster-packages docker collector skaffold kubernetes etcd containerd coredns pause network-policies
 // The golden path on a real Kubernetes: scripts/cluster.sh brings up a one-node cluster built from upstream
 // sources (etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, containerd, CoreDNS), then
 // the real `skaffold run -m tracemesh` (Docker builds, images loaded into the node's containerd), every workload
@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -271,6 +272,22 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     console.log(kubectl(["get", "pods", "-A", "-o", "wide"]));
   });
 
+  test("skaffold run -m verify: the on-cluster verifier passes on what the Collector and the Honeycomb/X-Ray stand-in got", { timeout: 10 * 60_000 }, async () => {
+    await timed("skaffold run -m verify", () =>
+      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "verify", "--kube-context", CONTEXT, "--status-check=false", "--cache-artifacts=false"], { env: env(), timeoutMs: 8 * 60_000 }),
+    );
+    const verdict = await until("the verify Job to finish", 4 * 60_000, async () => {
+      const job = kubectlJson<{ status: { conditions?: Array<{ type: string; status: string }> } }>(["-n", "tracemesh-system", "get", "job", "verify"]);
+      return job.status.conditions?.find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")?.type;
+    });
+    const output = kubectl(["-n", "tracemesh-system", "logs", "job/verify"]);
+    console.log(output);
+    assert.equal(verdict, "Complete", `the verifier failed:\n${output}`);
+    assert.match(output, /^verdict: PASS \(\d+ checks\)$/m);
+    // Every check ran: the five flows, the Kubernetes attributes, both X-Ray checks and Honeycomb's.
+    assert.equal(output.match(/^PASS {2}/gm)?.length, 9, output);
+  });
+
   test("footprint after the load (kubelet /stats/summary): the mesh fits a 2-CPU / 4-GiB node", { timeout: 60_000 }, () => {
     const summary = JSON.parse(kubectl(["get", "--raw", `/api/v1/nodes/${CONTEXT}/proxy/stats/summary`])) as {
       pods: Array<{ podRef: { name: string; namespace: string }; cpu?: { usageNanoCores?: number }; memory?: { workingSetBytes?: number } }>;
@@ -338,6 +355,59 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
       assert.deepEqual([...seen].sort(), [...posted].sort(), "each post notified exactly once");
       await new Promise((r) => setTimeout(r, 2_000));
     } while (Date.now() < claimWindowEnd);
+  });
+
+  test("fault: kubectl rollout restart of api under load — no request fails (preStop, readiness, drain)", { timeout: 240_000 }, async () => {
+    const base = await portForward("api", 8080);
+    const tokens = await signUp(base, ["grace"]);
+    // The load goes to the Service's ClusterIP from the node itself (kube-proxy's rules apply to it), not through
+    // port-forward, which is tied to one pod and breaks with it. One connection per request: a kept-alive socket
+    // the server closes while idle is a client-side race no server drain can remove.
+    const clusterIp = kubectl(["-n", NS, "get", "svc", "api", "-o", "jsonpath={.spec.clusterIP}"]).trim();
+    const send = (method: string, route: string, body?: string) =>
+      new Promise<number | string>((resolve) => {
+        const req = http.request(
+          { host: clusterIp, port: 8080, method, path: route, agent: false, timeout: 10_000, headers: { authorization: `Bearer ${tokens.grace}`, ...(body ? { "content-type": "application/json" } : {}) } },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+            res.on("error", (err) => resolve(err.message));
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("no answer in 10 s")));
+        req.on("error", (err) => resolve(err.message));
+        req.end(body);
+      });
+    const results: Array<number | string> = [];
+    const inFlight = new Set<Promise<void>>();
+    let i = 0;
+    const ticker = setInterval(() => {
+      const n = i++;
+      const p = (n % 2 === 0 ? send("GET", "/api/activities/home?limit=5") : send("POST", "/api/activities", JSON.stringify({ message: `restart ${n}`, ttl: "1-day" }))).then((r) => {
+        results.push(r);
+        inFlight.delete(p);
+      });
+      inFlight.add(p);
+    }, 50);
+    try {
+      await until("load flowing to the ClusterIP", 20_000, async () => (results.length >= 20 ? true : undefined));
+      const before = kubectl(["-n", NS, "get", "pod", "-l", "app.kubernetes.io/name=api", "-o", "jsonpath={.items[*].metadata.name}"]).trim();
+      await timed("rollout restart api", async () => {
+        kubectl(["-n", NS, "rollout", "restart", "deploy/api"]);
+        kubectl(["-n", NS, "rollout", "status", "deploy/api", "--timeout=120s"], 130_000);
+        for (const pod of before.split(" ")) kubectl(["-n", NS, "wait", "--for=delete", `pod/${pod}`, "--timeout=60s"], 70_000);
+      });
+      // Keep the load on a little past the old pod's exit.
+      const settled = results.length + 40;
+      await until("load after the old pod is gone", 20_000, async () => (results.length >= settled ? true : undefined));
+    } finally {
+      clearInterval(ticker);
+      await Promise.all(inFlight);
+    }
+    const failed = results.filter((r) => r !== 200 && r !== 201);
+    console.log(`rollout restart of api: ${results.length} requests, ${failed.length} failed${failed.length ? `: ${[...new Set(failed)].join(", ")}` : ""}`);
+    assert.ok(results.length > 100, `enough load across the restart (${results.length})`);
+    assert.deepEqual(failed, [], "no request failed across the restart");
   });
 
   test("fault: the Redis pod deleted — every acknowledged write is still there (PVC + append-only file)", { timeout: 240_000 }, async () => {

@@ -17,7 +17,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** A kubeconfig naming the contexts users have (nothing listens: skaffold only reads the name). */
 function kubeconfig(current: string): string {
   const file = path.join(tmp, `kubeconfig-${current}`);
-  const contexts = ["kind-tracemesh", "minikube", "some-other-cluster"];
+  const contexts = ["kind-tracemesh", "minikube", "tracemesh-ci", "some-other-cluster"];
   fs.writeFileSync(
     file,
     [
@@ -90,6 +90,20 @@ describe("skaffold", { timeout: 240_000 }, () => {
     }
   }
 
+  test("module verify (CI cluster only): the verifier Job, built from the cli image, activated by the tracemesh-ci context", { timeout: 60_000 }, () => {
+    const effective = parseYamlStream(skaffold(["diagnose", "--yaml-only", "-m", "verify"], "tracemesh-ci"))[0] as unknown as {
+      build: { artifacts: Array<{ image: string; hooks?: { after?: Array<{ command: string[] }> } }> };
+      manifests: { kustomize: { paths: string[] } };
+    };
+    assert.deepEqual(effective.manifests.kustomize.paths, [path.join(ROOT, "deploy/k8s/overlays/ci/verify")]);
+    assert.deepEqual(effective.build.artifacts.map((a) => a.image), ["tracemesh/cli"]);
+    assert.match(effective.build.artifacts[0]!.hooks?.after?.[0]?.command.join(" ") ?? "", /cluster\.sh import/, "the image is loaded into the node's containerd");
+    const rendered = parseYamlStream(render(["--digest-source=none", "-m", "verify"], "tracemesh-ci"));
+    const job = rendered.find((o) => o.kind === "Job" && o.metadata.name === "verify");
+    assert.ok(job, "the verify Job is rendered");
+    assert.deepEqual(rendered.map(id).sort(), kustomize("deploy/k8s/overlays/ci/verify").map(id).sort());
+  });
+
   test("profiles switch on by kube context", { timeout: 60_000 }, () => {
     for (const [context, overlay] of [["kind-tracemesh", "kind"], ["minikube", "minikube"]]) {
       const effective = parseYamlStream(skaffold(["diagnose", "--yaml-only", "-m", "tracemesh"], context))[0] as unknown as { manifests: { kustomize: { paths: string[] } } };
@@ -106,8 +120,8 @@ describe("skaffold", { timeout: 240_000 }, () => {
     const rendered = render(["--digest-source=tag", "-p", "kind"]);
     const images = [...rendered.matchAll(/image: (\S+)/g)].map((m) => m[1]);
     const ours = images.filter((i) => i.startsWith("tracemesh/"));
-    // api, users, activities, notifications, moderation, frontend + loadgen
-    assert.equal(ours.length, 7, `tracemesh images: ${ours.join(", ")}`);
+    // api, users, activities, notifications, moderation, frontend + loadgen + the CI verifier's cli
+    assert.equal(ours.length, 8, `tracemesh images: ${ours.join(", ")}`);
     for (const image of ours) assert.doesNotMatch(image, /:0\.1\.0$/, `${image} was not replaced by skaffold`);
   });
 });
