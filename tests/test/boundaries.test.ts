@@ -7,9 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { REPO_ROOT } from "@tracemesh/devkit";
+import { repoRoot } from "@tracemesh/devkit";
 
-const CHECK = path.join(REPO_ROOT, "scripts", "check-boundaries.mjs");
+const CHECK = path.join(repoRoot(), "scripts", "check-boundaries.mjs");
 const check = (root: string) => spawnSync(process.execPath, [CHECK, root], { encoding: "utf8", timeout: 60_000 });
 
 /** An import line (built, so this file's own imports stay the only ones the checker sees in it). */
@@ -27,7 +27,7 @@ describe("package boundaries", { timeout: 120_000 }, () => {
   after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
   test("the repository keeps them", () => {
-    const res = check(REPO_ROOT);
+    const res = check(repoRoot());
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /no dist imports, no cycles/);
   });
@@ -56,13 +56,13 @@ describe("package boundaries", { timeout: 120_000 }, () => {
 
   test("TypeScript refuses an import of another package's dist/", () => {
     // Inside tests/ so @tracemesh/api resolves as it does for the real tests.
-    const probe = fs.mkdtempSync(path.join(REPO_ROOT, "tests", ".boundary-probe-"));
+    const probe = fs.mkdtempSync(path.join(repoRoot(), "tests", ".boundary-probe-"));
     try {
       write(probe, {
         "probe.ts": imports("{ apiRoutes }", "@tracemesh/api/dist/src/handlers.js") + "export const n = apiRoutes().length;\n",
         "tsconfig.json": JSON.stringify({ extends: "../../tsconfig.base.json", compilerOptions: { noEmit: true }, files: ["probe.ts"] }),
       });
-      const tsc = require.resolve("typescript/bin/tsc", { paths: [REPO_ROOT] });
+      const tsc = require.resolve("typescript/bin/tsc", { paths: [repoRoot()] });
       const res = spawnSync(process.execPath, [tsc, "-p", path.join(probe, "tsconfig.json")], { encoding: "utf8", timeout: 90_000 });
       assert.notEqual(res.status, 0, "tsc compiled an import of @tracemesh/api/dist");
       assert.match(res.stdout, /error TS2307: Cannot find module '@tracemesh\/api\/dist\/src\/handlers.js'/);

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { exportFailures, planSinks, runDemo, sinkCollectorEnv, telemetryDemo, type DemoExtension } from "@tracemesh/cli";
-import { REPO_ROOT, type ExitStatus } from "@tracemesh/devkit";
+import { repoRoot, type ExitStatus } from "@tracemesh/devkit";
 import type { MeshService } from "@tracemesh/mesh";
 import { renderWaterfall, spanTree, xrayTraceId, type WaterfallSpan } from "@tracemesh/trace-model";
 
@@ -176,7 +176,7 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     assert.match(printed, new RegExp(`pnpm tracemesh compare --otlp ${files.traces} --xray-segments ${files.xraySegments}`));
     const compare = spawnSync(
       process.execPath,
-      [path.join(REPO_ROOT, "packages/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments],
+      [path.join(repoRoot(), "packages/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments],
       { encoding: "utf8", timeout: 30_000 },
     );
     assert.equal(compare.status, 0, compare.stderr);

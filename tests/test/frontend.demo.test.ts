@@ -6,7 +6,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { REPO_ROOT, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
+import { repoRoot, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
 
 const CLI = require.resolve("@tracemesh/cli/main");
 
@@ -18,7 +18,7 @@ describe("the demo's --keep-running serves the web frontend", { timeout: 120_000
 
   test("prints frontend: <url>; the app and its /api proxy answer; SIGINT stops it with exit 0", { timeout: 110_000 }, async () => {
     demo = startProcess("demo", process.execPath, [CLI, "demo", "--keep-running", "--no-collector"], {
-      cwd: REPO_ROOT,
+      cwd: repoRoot(),
       env: { ...process.env, REDIS_URL: "" },
     });
     const url = await waitFor("the demo's frontend line", () => {

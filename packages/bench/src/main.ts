@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { REPO_ROOT } from "@tracemesh/devkit";
+import { repoRoot } from "@tracemesh/devkit";
 import { describeMachine, loadAverage, machineLine } from "./machine.js";
 import { startBenchEnv, meshPids, type BenchEnv, type MeshKind } from "./env.js";
 import { rssNow, type FootprintResult } from "./footprint.js";
@@ -100,7 +100,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   machine.loadAtEnd = loadAverage();
   const goals = sections.flatMap((x) => x.goals);
   print(`\n## Goals\n${machineLine(machine)}\n\n${goalsTable(goals)}\n`);
-  const analysisFile = path.join(REPO_ROOT, "bench", "analysis.md");
+  const analysisFile = path.join(repoRoot(), "bench", "analysis.md");
   const markdown = document({
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     machine,
@@ -150,7 +150,7 @@ function parseCli(argv: string[]): BenchOptions {
   if (!(sampleRatio > 0 && sampleRatio <= 1)) throw new Error(`--sample-ratio must be in (0, 1], got "${values["sample-ratio"]}"`);
   // A quick run is a smoke test: it leaves docs/benchmarks.md alone unless told where to write; so
   // does a sampled run (docs/benchmarks.md and its analysis are for every trace sampled).
-  const defaultOut = quick || sampleRatio < 1 ? undefined : path.join(REPO_ROOT, "docs", "benchmarks.md");
+  const defaultOut = quick || sampleRatio < 1 ? undefined : path.join(repoRoot(), "docs", "benchmarks.md");
   const out = values.out === "-" ? undefined : values.out ? path.resolve(values.out) : defaultOut;
   return { quick, only, reps, out, sampleRatio };
 }

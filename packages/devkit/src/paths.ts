@@ -3,15 +3,16 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 
-/** The repository root (the folder holding pnpm-workspace.yaml) above this file. */
+/**
+ * The repository root (the folder holding pnpm-workspace.yaml) above this file. A function, not a constant: the
+ * `tracemesh` image (the CI cluster's verifier) loads devkit with no repository around it.
+ */
 export function repoRoot(): string {
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, "pnpm-workspace.yaml"))) return dir;
   }
   throw new Error(`no pnpm-workspace.yaml above ${__dirname}`);
 }
-
-export const REPO_ROOT = repoRoot();
 
 /** Where scripts/tools/*.sh install the tools: TRACEMESH_CACHE, by default the same folder scripts/lib.sh uses. */
 export const TOOL_CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
