@@ -16,6 +16,8 @@ export interface FaultLogger {
 }
 
 export interface Faults {
+  /** V of the scenario when it is on, undefined when off; the first evaluation after it was off logs one line. */
+  value(name: ScenarioName): Promise<number | undefined>;
   /**
    * V of the scenario when it is on, undefined when off. When on, `span` (default: the active span) gets
    * app.fault.name and app.fault.value, and the first evaluation after it was off logs one line.
@@ -29,12 +31,17 @@ export interface Faults {
 export const FAULT_NAME_ATTRIBUTE = "app.fault.name";
 export const FAULT_VALUE_ATTRIBUTE = "app.fault.value";
 
-/** Marks a span as touched by a fault (for spans the fault shapes that are not the active one). */
-export function markFault(span: Span | undefined, name: ScenarioName, value: number): void {
-  span?.setAttributes({ [FAULT_NAME_ATTRIBUTE]: name, [FAULT_VALUE_ATTRIBUTE]: value });
+/** The attributes of a span a fault touched (for spans started elsewhere, e.g. a Redis pipeline's). */
+export function faultAttributes(name: ScenarioName, value: number): Record<string, string | number> {
+  return { [FAULT_NAME_ATTRIBUTE]: name, [FAULT_VALUE_ATTRIBUTE]: value };
 }
 
-const DISABLED: Faults = { active: async () => undefined, file: undefined, close: async () => undefined };
+/** Marks a span as touched by a fault. */
+export function markFault(span: Span | undefined, name: ScenarioName, value: number): void {
+  span?.setAttributes(faultAttributes(name, value));
+}
+
+const DISABLED: Faults = { value: async () => undefined, active: async () => undefined, file: undefined, close: async () => undefined };
 
 /** Starts OpenFeature on the flag file of `env` (FLAGD_OFFLINE_FLAG_SOURCE_PATH); never throws. */
 export async function startFaults(service: string, logger: FaultLogger, env: NodeJS.ProcessEnv = process.env): Promise<Faults> {
@@ -62,6 +69,12 @@ class FlagFaults implements Faults {
   ) {}
 
   async active(name: ScenarioName, span: Span | undefined = trace.getActiveSpan()): Promise<number | undefined> {
+    const value = await this.value(name);
+    if (value !== undefined) markFault(span, name, value);
+    return value;
+  }
+
+  async value(name: ScenarioName): Promise<number | undefined> {
     const value = await this.client.getNumberValue(name, 0);
     const before = this.seen.get(name) ?? 0;
     if (value !== before) {
@@ -69,9 +82,7 @@ class FlagFaults implements Faults {
       if (value > 0) this.logger.warn({ fault: name, value }, `fault ${name} is acting (value ${value})`);
       else this.logger.info({ fault: name }, `fault ${name} stopped`);
     }
-    if (!(value > 0)) return undefined;
-    markFault(span, name, value);
-    return value;
+    return value > 0 ? value : undefined;
   }
 
   async close(): Promise<void> {

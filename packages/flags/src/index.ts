@@ -11,4 +11,4 @@ export {
   type FlagDefinition,
   type FlagFile,
 } from "./file.js";
-export { FAULT_NAME_ATTRIBUTE, FAULT_VALUE_ATTRIBUTE, markFault, startFaults, type FaultLogger, type Faults } from "./faults.js";
+export { FAULT_NAME_ATTRIBUTE, FAULT_VALUE_ATTRIBUTE, faultAttributes, markFault, startFaults, type FaultLogger, type Faults } from "./faults.js";
