@@ -23,6 +23,7 @@ export const SCENARIOS = [
   { name: "redis-slow-timeline", service: "activities", defaultValue: 200, unit: "ms", max: 900, summary: "the home timeline read takes V ms more in Redis" },
   { name: "moderation-unreachable", service: "activities", defaultValue: 1, unit: "switch", max: 1, summary: "activities' calls to moderation fail" },
   { name: "api-memory-leak", service: "api", defaultValue: 64, unit: "KiB", max: 1024, summary: "api keeps V KiB per request (at most 256 MiB), released when off" },
+  { name: "loadgen-surge", service: "loadgen", defaultValue: 3, unit: "×", max: 20, summary: "loadgen multiplies its rate by V" },
 ] as const satisfies readonly Scenario[];
 
 export type ScenarioName = (typeof SCENARIOS)[number]["name"];

@@ -164,8 +164,8 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     say(`running loadgen at ${opts.rate} requests/s for ${opts.duration}`);
     // loadgen traces too: each flow is a root span, its HTTP client spans name api as peer.service.
     const loadgenEnv = otel
-      ? { ...telemetryEnv(otel), OTEL_SERVICE_NAME: "loadgen", TRACEMESH_HTTP_PEERS: `${new URL(mesh.apiUrl).host}=api` }
-      : telemetryEnv(otel);
+      ? { ...telemetryEnv(otel), OTEL_SERVICE_NAME: "loadgen", TRACEMESH_HTTP_PEERS: `${new URL(mesh.apiUrl).host}=api`, [FLAG_FILE_ENV]: flags.file }
+      : { ...telemetryEnv(otel), [FLAG_FILE_ENV]: flags.file };
     const loadCode = await runNode(
       "loadgen",
       ["--base-url", mesh.apiUrl, "--rate", opts.rate, "--duration", opts.duration, "--json", jsonPath, "--max-error-rate", opts.maxErrorRate, "--wait-ready", "10s"],
