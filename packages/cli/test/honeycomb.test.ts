@@ -194,7 +194,7 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
     const options = { apiKey: KEY, apiUrl: fake.url, timeoutMs: 5_000 };
     const first = await setupHoneycomb(options);
     assert.equal(first.dataset, "__all__");
-    assert.deepEqual(first.queries.map((q) => q.action), ["created", "created", "created", "created", "created", "created"]);
+    assert.deepEqual(first.queries.map((q) => q.action), ["created", "created", "created", "created", "created", "created", "created"]);
     assert.equal(first.board.action, "created");
     assert.equal(fake.queries.size, 7);
     assert.equal(fake.annotations.length, 7);

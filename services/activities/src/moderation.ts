@@ -16,8 +16,9 @@ export interface ModerationClient {
   check(text: string, handle: string, deadline: Date, opts?: { unreachable?: boolean }): Promise<ModerationOutcome>;
 }
 
-// Port 1 on loopback: nothing listens there, so the call is refused at once, like a moderation that is down.
-const UNREACHABLE_URL = "http://127.0.0.1:1/v1/check";
+// Port 2 on loopback (compressnet, long obsolete): nothing listens there, so the connection is refused at once,
+// like a moderation that is down. (Port 1 would not do: fetch refuses it as a "bad port" without a request.)
+const UNREACHABLE_URL = "http://127.0.0.1:2/v1/check";
 
 function isVerdict(body: unknown): body is { allowed: boolean; reasons: string[] } {
   const b = body as { allowed?: unknown; reasons?: unknown } | null;
