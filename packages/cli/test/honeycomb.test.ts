@@ -215,7 +215,7 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
 
     const writesBefore = fake.writes().length;
     const second = await setupHoneycomb(options);
-    assert.deepEqual(second.queries.map((q) => q.action), ["unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged"]);
+    assert.deepEqual(second.queries.map((q) => q.action), ["unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged"]);
     assert.equal(second.board.action, "unchanged");
     assert.equal(fake.writes().length, writesBefore, "the second run wrote nothing");
     assert.equal(fake.annotations.length, 7);
