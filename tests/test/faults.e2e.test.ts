@@ -91,7 +91,9 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       await probe();
       return logCount(proc, msg) > before;
     }, { timeoutMs: SWITCH_TIMEOUT_MS, intervalMs: 100 });
-    return Date.now() - t0;
+    const tookMs = Date.now() - t0;
+    process.stderr.write(`switch: fault ${args.join(" ")} → ${proc.name} logged "${msg}" after ${tookMs} ms\n`);
+    return tookMs;
   }
 
   /** The spans of each trace, once `complete` says a trace has arrived whole (bounded). */
@@ -141,8 +143,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
   });
 
   test("activities-errors at 50 %: about half of CreateActivity fail with INTERNAL (500), marked; off: none", async () => {
-    const picked = await switchAndWait(["on", "activities-errors", "--value", "50"], mesh.processes.activities, "fault activities-errors is acting (value 50)", () => post(0, "probe"));
-    process.stderr.write(`activities-errors switched on and acting after ${picked} ms\n`);
+    await switchAndWait(["on", "activities-errors", "--value", "50"], mesh.processes.activities, "fault activities-errors is acting (value 50)", () => post(0, "probe"));
     assert.match(await fault("list"), /^activities-errors\s+on \(50 %\)/m);
     const N = 80;
     const on: Traced[] = [];
@@ -151,6 +152,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
     assert.deepEqual(on.filter((t) => t.result.status !== 500 && t.result.status !== 201).map((t) => t.result.status), [], "only 201 or 500");
     // Binomial(80, 0.5): 40 ± 4.5; 20..60 is beyond 4 standard deviations.
     assert.ok(failed.length >= 20 && failed.length <= 60, `${failed.length} of ${N} failed`);
+    process.stderr.write(`activities-errors 50 %: ${failed.length} of ${N} CreateActivity failed (500 at the api, INTERNAL at activities)\n`);
 
     const traces = await spansOf(on.map((t) => t.traceId), (spans) => serverSpan(spans, "activities", "CreateActivity") !== undefined && spans.some((s) => s.serviceName === "api" && s.kind === "SERVER"));
     for (const t of on) {
@@ -202,6 +204,13 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       // Cut by activities' 300 ms users deadline, well before the 400 ms wait ends.
       assert.ok(durationMs(client) < 400, `client span ${durationMs(client)} ms`);
     }
+    const ms = (xs: number[]) => `${Math.round(Math.min(...xs))}..${Math.round(Math.max(...xs))} ms`;
+    const all = [...traces.values()];
+    process.stderr.write(
+      `users-slow 400 ms: users BatchGetUsers ${ms(all.map((sp) => durationMs(serverSpan(sp, "users", "BatchGetUsers")!)))}, ` +
+        `activities' client span ${ms(all.map((sp) => durationMs(sp.find((x) => x.serviceName === "activities" && x.kind === "CLIENT" && x.name.endsWith("/BatchGetUsers"))!)))}, ` +
+        `home feed at the client ${ms(on.map((t) => t.result.ms))}\n`,
+    );
     await switchAndWait(["off", "users-slow"], mesh.processes.users, "fault users-slow stopped", home);
     for (let i = 0; i < 5; i++) {
       const t = await home();
@@ -229,10 +238,13 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
         assert.equal(parent?.attributes["app.fault.name"], "redis-slow-timeline");
       }
     }
+    const slowMs = [...traces.values()].flatMap((sp) => sp.filter(isSlow).map(durationMs));
+    process.stderr.write(`redis-slow-timeline 200 ms: slowed Redis spans ${Math.round(Math.min(...slowMs))}..${Math.round(Math.max(...slowMs))} ms, home feed at the client ${Math.round(Math.min(...on.map((t) => t.result.ms)))}..${Math.round(Math.max(...on.map((t) => t.result.ms)))} ms\n`);
     await switchAndWait(["off", "redis-slow-timeline"], mesh.processes.activities, "fault redis-slow-timeline stopped", home);
     const off: Traced[] = [];
     for (let i = 0; i < 5; i++) off.push(await home());
     const offTraces = await spansOf(off.map((t) => t.traceId), (spans) => serverSpan(spans, "activities", "HomeFeed") !== undefined);
+    process.stderr.write(`redis-slow-timeline off: home feed at the client ${Math.round(Math.min(...off.map((t) => t.result.ms)))}..${Math.round(Math.max(...off.map((t) => t.result.ms)))} ms\n`);
     for (const spans of offTraces.values()) {
       assert.equal(spans.filter(isSlow).length, 0, "no slowed read once off");
       assert.equal(spans.filter((s) => s.attributes["app.fault.name"] !== undefined).length, 0);
@@ -254,6 +266,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       assert.equal(failedCall?.statusCode, "ERROR", "the refused call is in the trace");
       assert.equal(spans.filter((s) => s.serviceName === "moderation").length, 0, "moderation never saw it");
     }
+    process.stderr.write(`moderation-unreachable: ${on.length} posts stored unmoderated, post at the client ${Math.round(Math.min(...on.map((t) => t.result.ms)))}..${Math.round(Math.max(...on.map((t) => t.result.ms)))} ms\n`);
     await switchAndWait(["off", "moderation-unreachable"], mesh.processes.activities, "fault moderation-unreachable stopped", () => post(0, "probe"));
     const off: Traced[] = [];
     for (let i = 0; i < 3; i++) off.push(await post(i, "moderated"));
@@ -289,6 +302,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
 
     await switchAndWait(["off", "notifications-stall"], mesh.processes.notifications, "fault notifications-stall stopped", () => post(0, "probe"));
     const off = await gaps("flowing");
+    process.stderr.write(`notifications-stall off: gaps ${off.map((g) => Math.round(g.gapMs)).sort((a, b) => a - b).join(", ")} ms\n`);
     for (const { gapMs, consumer } of off) {
       assert.ok(gapMs < V / 2, `gap ${Math.round(gapMs)} ms once off`);
       assert.equal(consumer.attributes["app.fault.name"], undefined);
