@@ -4,7 +4,7 @@
 // mesh as processes exporting through the real Collector (spans read back from its file exporter; X-Ray
 // segments from the X-Ray stand-in). Each request carries its own traceparent, so every assertion is about
 // the spans of the requests the test sent. For every scenario: its signature while on, and none once off.
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
@@ -24,9 +24,9 @@ import {
   type ManagedProcess,
   type XrayStandIn,
 } from "@tracemesh/devkit";
-import { FLAG_FILE_ENV, SCENARIOS, demoFlagFile } from "@tracemesh/flags";
+import { FLAG_FILE_ENV, SCENARIOS, demoFlagFile, readFlagFile, writeFlagFile } from "@tracemesh/flags";
 import { entryPoint, nodeArgs, packageDirOf, startMesh, telemetryEnv, type Mesh } from "@tracemesh/mesh";
-import { durationMs, xrayTraceId, type Span } from "@tracemesh/trace-model";
+import { durationMs, xrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
 import { request, rssMiB, signUp, type HttpResult, type RequestOptions, type SignedUp } from "./reliability-helpers.js";
 
 const CLI = require.resolve("@tracemesh/cli/main");
@@ -40,6 +40,11 @@ const execFileP = promisify(execFile);
 interface Traced {
   result: HttpResult;
   traceId: string;
+}
+
+/** Every (sub)segment document, embedded subsegments included. */
+function allDocs(docs: readonly XraySegment[]): XraySegment[] {
+  return docs.flatMap((d) => [d, ...allDocs(d.subsegments ?? [])]);
 }
 
 /** X-Ray-shaped trace ids (epoch seconds first), so the awsxray exporter accepts the test's traces. */
@@ -127,6 +132,11 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
     for (let i = 0; i < 6; i++) assert.equal((await post(i, "seed")).result.status, 201);
   });
 
+  // A failed test must not leave its fault on for the next one: back to the file the test started with.
+  afterEach(() => {
+    if (flagFile) writeFlagFile(flagFile, readFlagFile(REPO_FLAGS));
+  });
+
   after(async () => {
     await mesh?.stop();
     await collector?.stop();
@@ -204,6 +214,15 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       // Cut by activities' 300 ms users deadline, well before the 400 ms wait ends.
       assert.ok(durationMs(client) < 400, `client span ${durationMs(client)} ms`);
     }
+    // X-Ray: each of these traces has a (sub)segment named users that is a fault (the call past its deadline),
+    // whether the exporter sent it as its own document or embedded.
+    const wanted = new Set(on.map((t) => xrayTraceId(t.traceId)));
+    await waitFor("X-Ray documents of the calls to users, as faults", () => {
+      const faulted = new Set(
+        xray.segments().filter((d) => wanted.has(d.trace_id ?? "") && allDocs([d]).some((sub) => sub.name === "users" && sub.fault === true)).map((d) => d.trace_id),
+      );
+      return faulted.size === wanted.size;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
     const ms = (xs: number[]) => `${Math.round(Math.min(...xs))}..${Math.round(Math.max(...xs))} ms`;
     const all = [...traces.values()];
     process.stderr.write(
@@ -266,6 +285,10 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       assert.equal(failedCall?.statusCode, "ERROR", "the refused call is in the trace");
       assert.equal(spans.filter((s) => s.serviceName === "moderation").length, 0, "moderation never saw it");
     }
+    // X-Ray: activities' segments of these traces have no moderation subsegment with a moderation segment behind it.
+    const unmoderated = new Set(on.map((t) => xrayTraceId(t.traceId)));
+    await waitFor("X-Ray segments of the unmoderated posts", () => new Set(xray.segments().filter((d) => unmoderated.has(d.trace_id ?? "") && d.name === "activities").map((d) => d.trace_id)).size === unmoderated.size, { timeoutMs: 20_000, intervalMs: 250 });
+    assert.deepEqual(xray.segments().filter((d) => unmoderated.has(d.trace_id ?? "") && d.name === "moderation"), [], "no moderation segment");
     process.stderr.write(`moderation-unreachable: ${on.length} posts stored unmoderated, post at the client ${Math.round(Math.min(...on.map((t) => t.result.ms)))}..${Math.round(Math.max(...on.map((t) => t.result.ms)))} ms\n`);
     await switchAndWait(["off", "moderation-unreachable"], mesh.processes.activities, "fault moderation-unreachable stopped", () => post(0, "probe"));
     const off: Traced[] = [];
