@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { exportFailures, planSinks, runDemo, sinkCollectorEnv, telemetryDemo, type DemoExtension } from "@tracemesh/cli";
 import { repoRoot, type ExitStatus } from "@tracemesh/devkit";
+import { FLAG_FILE_ENV, demoFlagFile, faultStates, readFlagFile } from "@tracemesh/flags";
 import type { MeshService } from "@tracemesh/mesh";
 import { renderWaterfall, spanTree, xrayTraceId, type WaterfallSpan } from "@tracemesh/trace-model";
 
@@ -114,11 +115,40 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
         meshStatuses = stopped;
       },
     };
+    // While the mesh runs, `tracemesh fault` finds the demo's flag file with no path given and switches there,
+    // never in the repository's deploy/flags/flags.json.
+    const deployFlags = path.join(repoRoot(), "deploy", "flags", "flags.json");
+    const deployBefore = fs.readFileSync(deployFlags, "utf8");
+    const fault = (...args: string[]) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env[FLAG_FILE_ENV];
+      delete env.HONEYCOMB_API_KEY;
+      return spawnSync(process.execPath, [path.join(repoRoot(), "packages/cli/dist/src/main.js"), "fault", ...args], { encoding: "utf8", timeout: 30_000, env });
+    };
+    const faultRuns: Array<{ args: string; status: number | null; stdout: string; usersSlow: number | undefined }> = [];
+    const flags: DemoExtension = {
+      name: "flags",
+      meshUp: async () => {
+        for (const args of [["list"], ["on", "users-slow", "--value", "50"], ["off", "users-slow"]]) {
+          const r = fault(...args);
+          const usersSlow = faultStates(readFlagFile(demoFlagFile())).find((f) => f.scenario.name === "users-slow")?.value;
+          faultRuns.push({ args: args.join(" "), status: r.status, stdout: r.stdout + r.stderr, usersSlow });
+        }
+      },
+    };
     const code = await runDemo(
       { duration: "5s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true },
-      [tracing, recorder],
+      [tracing, recorder, flags],
     );
     assert.equal(code, 0, printed);
+    assert.deepEqual(faultRuns.map((r) => [r.args, r.status, r.usersSlow]), [
+      ["list", 0, undefined],
+      ["on users-slow --value 50", 0, 50],
+      ["off users-slow", 0, undefined],
+    ], JSON.stringify(faultRuns));
+    assert.ok(faultRuns[0]!.stdout.includes(`flag file: ${demoFlagFile()}`), faultRuns[0]!.stdout);
+    assert.equal(fs.readFileSync(deployFlags, "utf8"), deployBefore, "no tracked file changed");
+    assert.equal(fs.existsSync(demoFlagFile()), false, "the demo removed its flag file when it stopped");
 
     // Every process stopped cleanly: the mesh (exit 0), the Collector (exit 0), moto (exited on SIGTERM).
     assert.deepEqual(Object.keys(meshStatuses).sort(), ["activities", "api", "moderation", "notifications", "users"]);

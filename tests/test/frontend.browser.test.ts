@@ -20,7 +20,7 @@ import { gzipSync } from "node:zlib";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
 import {
-  REPO_ROOT,
+  repoRoot,
   standInCollectorEnv,
   startCollector,
   startHoneycombStandIn,
@@ -40,7 +40,7 @@ const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 // What this closed network needs: no QUIC, no background fetches to Google, no GPU in a container.
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const PHONE = { width: 390, height: 844 };
-const WEB_DIST = path.join(REPO_ROOT, "services", "frontend", "dist", "web");
+const WEB_DIST = path.join(repoRoot(), "services", "frontend", "dist", "web");
 
 const service = (s: Span) => s.serviceName;
 
@@ -81,7 +81,7 @@ describe("the web frontend in chromium, traced from the click through the real C
   const apiRequests: Array<{ url: string; headers: Record<string, string> }> = [];
   /** axe's serious and critical violations per screen. */
   const axeFindings: Record<string, string[]> = {};
-  const screenshots = process.env.TRACEMESH_SCREENSHOTS ? path.resolve(REPO_ROOT, process.env.TRACEMESH_SCREENSHOTS) : undefined;
+  const screenshots = process.env.TRACEMESH_SCREENSHOTS ? path.resolve(repoRoot(), process.env.TRACEMESH_SCREENSHOTS) : undefined;
   const artifacts = process.env.TRACEMESH_E2E_ARTIFACTS;
 
   before(async () => {

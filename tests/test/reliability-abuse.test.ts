@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { REPO_ROOT, startProcess } from "@tracemesh/devkit";
+import { repoRoot, startProcess } from "@tracemesh/devkit";
 import { startMesh, type Mesh } from "@tracemesh/mesh";
 import { median, percentile, report, request, signUp, sleep, startLoad, timeUntil, type HttpResult, type SignedUp } from "./reliability-helpers.js";
 
@@ -215,7 +215,7 @@ describe("reliability: abuse at the edge", { timeout: 180_000 }, () => {
   });
 
   test("no secret compared with ===/!== in the product's source", () => {
-    const roots = ["services", "packages"].map((d) => path.join(REPO_ROOT, d));
+    const roots = ["services", "packages"].map((d) => path.join(repoRoot(), d));
     const offenders: string[] = [];
     const secretCompare = /\b\w*(token|secret|password|apikey|api_key|accesskey)\w*\s*[!=]==|[!=]==\s*\w*(token|secret|password|apikey|api_key|accesskey)\w*\b/i;
     let files = 0;
@@ -230,7 +230,7 @@ describe("reliability: abuse at the edge", { timeout: 180_000 }, () => {
           fs.readFileSync(full, "utf8").split("\n").forEach((line, i) => {
             // typeof checks and undefined/null/empty tests compare no secret.
             if (secretCompare.test(line) && !/[!=]==\s*(undefined|null|""|''|"string"|0)\b|typeof/.test(line)) {
-              offenders.push(`${path.relative(REPO_ROOT, full)}:${i + 1}: ${line.trim()}`);
+              offenders.push(`${path.relative(repoRoot(), full)}:${i + 1}: ${line.trim()}`);
             }
           });
         }

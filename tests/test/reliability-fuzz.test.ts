@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { REPO_ROOT, startProcess } from "@tracemesh/devkit";
+import { repoRoot, startProcess } from "@tracemesh/devkit";
 import { startMesh, type Mesh } from "@tracemesh/mesh";
 import { report, request, signUp, type SignedUp } from "./reliability-helpers.js";
 
@@ -54,7 +54,7 @@ describe("reliability: the API fuzzed from its OpenAPI document", { timeout: 900
   test(`schemathesis, all checks, seed ${SEED}: ≥ ${MIN_CASES} cases, 0 failures`, { timeout: 840_000 }, async () => {
     const reportPath = path.join(dir, "report.json");
     const proc = startProcess("schemathesis", findSchemathesis(), [
-      "--config-file", path.join(REPO_ROOT, "tests", "schemathesis.toml"),
+      "--config-file", path.join(repoRoot(), "tests", "schemathesis.toml"),
       "run", `${mesh.apiUrl}/api/openapi.json`,
       "--header", `Authorization: Bearer ${user.token}`,
       "--checks", "all",

@@ -110,6 +110,20 @@ export function savedQueries(): SavedQuery[] {
       },
     },
     {
+      name: "tracemesh: faults",
+      description:
+        "Spans a failure scenario touched (app.fault.name, switched with `tracemesh fault on`), by scenario, service and span, " +
+        "with errors, P99 and heatmap; docs/faults.md says what each one looks like.",
+      spec: {
+        calculations: [{ op: "COUNT" }, { op: "P99", column: duration }, { op: "HEATMAP", column: duration }],
+        filters: [{ column: "app.fault.name", op: "exists" }],
+        breakdowns: ["app.fault.name", "service.name", "name", "error"],
+        orders: [{ op: "COUNT", order: "descending" }],
+        limit: 100,
+        time_range: 7200,
+      },
+    },
+    {
       name: "tracemesh: network latency by route",
       description:
         "The browser's fetch spans (frontend-web) per api route: app.network_ms is the fetch's time minus the api time the " +

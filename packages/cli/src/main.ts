@@ -21,6 +21,7 @@ import {
 } from "@tracemesh/trace-model";
 import { DEMO_USAGE, parseDemoArgs, runDemo } from "./demo/demo.js";
 import { frontendDemo } from "./demo/frontend.js";
+import { runFault } from "./fault.js";
 import { telemetryDemo } from "./demo/telemetry.js";
 import {
   ALL_DATASETS,
@@ -85,7 +86,8 @@ const STAND_IN_USAGE = `usage:
 const USAGE = `tracemesh — compare X-Ray with Honeycomb, set both up as code, run the local demo
 
 ${COMPARE_USAGE}${SETUP_USAGE.replace("usage:\n", "")}${MARKER_USAGE.replace("usage:\n", "")}  tracemesh demo [options]        the whole mesh locally with the real Collector (tracemesh demo --help)
-${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}
+${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}  tracemesh fault list | on NAME [--value V] | off NAME   the named failure scenarios (tracemesh fault --help)
+
 Every command takes --help (-h). Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
 `;
 
@@ -363,6 +365,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === "demo") return await demoCommand(rest);
     else if (command === "verify") return verifyCommand(rest);
     else if (command === "stand-in") return await standInCommand(rest);
+    else if (command === "fault") return await runFault(rest);
     else if (command === undefined || command === "help" || command === "--help" || command === "-h") {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;

@@ -19,6 +19,7 @@ describe("tracemesh --help", { timeout: 60_000 }, () => {
     [["demo"], /^usage: tracemesh demo/],
     [["verify"], /^usage:\n  tracemesh verify --otlp FILE/],
     [["stand-in"], /^usage:\n  tracemesh stand-in --dir DIR/],
+    [["fault"], /^usage:\n  tracemesh fault list/],
   ];
   for (const [command, usage] of commands) {
     for (const flag of ["--help", "-h"]) {
@@ -32,7 +33,7 @@ describe("tracemesh --help", { timeout: 60_000 }, () => {
   }
 
   test("bad usage exits 2", () => {
-    for (const args of [[], ["frobnicate"], ["compare", "--frobnicate"], ["setup"], ["demo", "--duration", "soon"], ["verify"], ["verify", "--otlp", "a", "--xray-segments", "b", "--node", "n"], ["stand-in"]]) {
+    for (const args of [[], ["frobnicate"], ["compare", "--frobnicate"], ["setup"], ["demo", "--duration", "soon"], ["verify"], ["verify", "--otlp", "a", "--xray-segments", "b", "--node", "n"], ["stand-in"], ["fault"], ["fault", "on"]]) {
       const res = run(args);
       assert.equal(res.status, 2, `${args.join(" ")}: ${res.stderr}`);
     }

@@ -194,15 +194,15 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
     const options = { apiKey: KEY, apiUrl: fake.url, timeoutMs: 5_000 };
     const first = await setupHoneycomb(options);
     assert.equal(first.dataset, "__all__");
-    assert.deepEqual(first.queries.map((q) => q.action), ["created", "created", "created", "created", "created", "created"]);
+    assert.deepEqual(first.queries.map((q) => q.action), ["created", "created", "created", "created", "created", "created", "created"]);
     assert.equal(first.board.action, "created");
-    assert.equal(fake.queries.size, 6);
-    assert.equal(fake.annotations.length, 6);
+    assert.equal(fake.queries.size, 7);
+    assert.equal(fake.annotations.length, 7);
     assert.equal(fake.boards.length, 1);
     assert.ok(fake.requests.some((r) => r.method === "POST" && r.path === "/1/queries/__all__"));
     assert.ok(fake.requests.some((r) => r.method === "POST" && r.path === "/1/query_annotations/__all__"));
     const board = fake.boards[0];
-    assert.equal((board.panels as unknown[]).length, 6);
+    assert.equal((board.panels as unknown[]).length, 7);
     const latency = fake.annotations.find((a) => a.name === "tracemesh: latency by user");
     const latencySpec = fake.queries.get(String(latency?.query_id));
     assert.deepEqual(latencySpec?.breakdowns, ["app.user.handle"]);
@@ -215,10 +215,10 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
 
     const writesBefore = fake.writes().length;
     const second = await setupHoneycomb(options);
-    assert.deepEqual(second.queries.map((q) => q.action), ["unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged"]);
+    assert.deepEqual(second.queries.map((q) => q.action), ["unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged"]);
     assert.equal(second.board.action, "unchanged");
     assert.equal(fake.writes().length, writesBefore, "the second run wrote nothing");
-    assert.equal(fake.annotations.length, 6);
+    assert.equal(fake.annotations.length, 7);
     assert.equal(fake.boards.length, 1);
   });
 
@@ -232,7 +232,7 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
     const redis = result.queries.find((q) => q.name === "tracemesh: slowest Redis commands");
     assert.equal(redis?.action, "updated");
     assert.equal(result.board.action, "updated");
-    assert.equal(fake.annotations.length, 6);
+    assert.equal(fake.annotations.length, 7);
     assert.equal(fake.boards.length, 1);
     assert.ok(specMatches(savedQueries()[3].spec, fake.queries.get(String(annotation.query_id)) ?? {}));
   });
@@ -242,7 +242,7 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
     const dry = await runCli(["setup", "honeycomb", "--dry-run"], { HONEYCOMB_API_KEY: "", HONEYCOMB_API_URL: fake.url });
     assert.equal(dry.code, 0, dry.stderr);
     const printed = JSON.parse(dry.stdout) as { queries: { name: string }[] };
-    assert.equal(printed.queries.length, 6);
+    assert.equal(printed.queries.length, 7);
     assert.equal(fake.requests.length, before);
     const noKey = await runCli(["setup", "honeycomb"], { HONEYCOMB_API_KEY: "" });
     assert.equal(noKey.code, 2);
@@ -252,7 +252,7 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
     assert.match(wrong.stderr, /HTTP 401/);
     const ok = await runCli(["setup", "honeycomb"], { HONEYCOMB_API_KEY: KEY, HONEYCOMB_API_URL: fake.url });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(fake.annotations.length, 6);
+    assert.equal(fake.annotations.length, 7);
   });
 });
 

@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, trace, type Attributes } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Redis } from "ioredis";
 import { endSpanAfter } from "./spans.js";
@@ -15,10 +15,11 @@ const tracer = trace.getTracer("@tracemesh/runtime");
  * Traced as one client span `pipeline <commands>` rather than one span per command: a page of the
  * home feed reads 3 keys per activity, and 60+ ioredis spans for a single round trip cost more CPU
  * to record and export than the request itself (docs/benchmarks.md). The span carries
- * db.system.name=redis, so peer.service=redis and X-Ray's `redis` node still see the call.
+ * db.system.name=redis, so peer.service=redis and X-Ray's `redis` node still see the call; `attributes`
+ * are added to it (e.g. the fault that slowed it).
  */
-export function pipeline(redis: Redis, commands: PipelineCommand[]): Promise<unknown[]> {
-  return tracedBatch(redis, "pipeline", commands, () => redis.pipeline(commands).exec());
+export function pipeline(redis: Redis, commands: PipelineCommand[], attributes: Attributes = {}): Promise<unknown[]> {
+  return tracedBatch(redis, "pipeline", commands, () => redis.pipeline(commands).exec(), attributes);
 }
 
 /**
@@ -34,6 +35,7 @@ async function tracedBatch(
   operation: "pipeline" | "multi",
   commands: PipelineCommand[],
   exec: () => Promise<Array<[Error | null, unknown]> | null>,
+  extra: Attributes = {},
 ): Promise<unknown[]> {
   if (commands.length === 0) return [];
   const names = [...new Set(commands.map(([name]) => name.toLowerCase()))];
@@ -45,6 +47,7 @@ async function tracedBatch(
       "db.operation.batch.size": commands.length,
       "server.address": redis.options.host ?? "localhost",
       "server.port": redis.options.port ?? 6379,
+      ...extra,
     },
   });
   // No per-command spans: in a context without a span, instrumentation-ioredis (requireParentSpan, its

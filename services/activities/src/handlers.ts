@@ -1,6 +1,7 @@
 // Validation and logic of ActivitiesService; errors are runtime RpcErrors carrying their gRPC status.
 import { randomUUID } from "node:crypto";
 import { status, type ServerUnaryCall } from "@grpc/grpc-js";
+import { trace } from "@opentelemetry/api";
 import {
   Ttl,
   type Activity,
@@ -29,6 +30,7 @@ import {
   notFound,
   type Logger,
 } from "@tracemesh/runtime";
+import { faultAttributes, markFault, type Faults } from "@tracemesh/flags";
 import { FEED_LIMIT, HANDLE_PATTERN, MESSAGE_MAX, REPLIES_MAX, characters, isHandle, isUuid } from "@tracemesh/domain";
 import type { ActivitiesStore, ActivityRecord, StoredActivity, TimelineEntry } from "./store.js";
 import type { ModerationClient } from "./moderation.js";
@@ -120,6 +122,8 @@ export interface ActivitiesHandlersDeps {
   moderationDeadlineMs: number;
   /** Milliseconds since the epoch; replaceable so tests can control time. */
   now: () => number;
+  /** The failure scenarios (activities-errors, redis-slow-timeline, moderation-unreachable); none when absent. */
+  faults?: Faults;
 }
 
 export class ActivitiesHandlers {
@@ -194,6 +198,7 @@ export class ActivitiesHandlers {
     const ttlMs = TTL_MS.get(req.ttl);
     if (ttlMs === undefined) throw invalidArgument("ttl must be one of the Ttl values (not TTL_UNSPECIFIED)");
     setActingUser(handle);
+    await this.failSome();
     await this.requireUser(handle);
     await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
@@ -264,13 +269,28 @@ export class ActivitiesHandlers {
   }
 
   /**
+   * activities-errors: V % of CreateActivity fail as a bug would, with an Error the gRPC adapter answers
+   * with INTERNAL (and logs); only the failed calls' spans are marked.
+   */
+  private async failSome(): Promise<void> {
+    const percent = await this.deps.faults?.value("activities-errors");
+    if (!percent || Math.random() * 100 >= percent) return;
+    markFault(trace.getActiveSpan(), "activities-errors", percent);
+    throw new Error(`fault activities-errors: injected failure (${percent} % of CreateActivity)`);
+  }
+
+  /**
    * Asks moderation whether `message` may be stored, within moderationDeadlineMs and the incoming
    * call's deadline: refused → INVALID_ARGUMENT with the reasons; no answer in time → stored anyway,
    * the span says app.moderation.skipped=true and why.
    */
   private async moderate(message: string, handle: string, call: AnyCall): Promise<void> {
     if (!this.deps.moderation) return;
-    const outcome = await this.deps.moderation.check(message, handle, deadlineIn(this.deps.moderationDeadlineMs, call));
+    // moderation-unreachable: the call goes to an address where nothing listens, and fails as an outage would.
+    const unreachable = await this.deps.faults?.active("moderation-unreachable");
+    const outcome = await this.deps.moderation.check(message, handle, deadlineIn(this.deps.moderationDeadlineMs, call), {
+      unreachable: unreachable !== undefined,
+    });
     setModerationOutcome(outcome);
     if (outcome.verdict === "refused") throw invalidArgument(`message refused by moderation: ${outcome.reasons.join("; ")}`);
     if (outcome.verdict === "skipped") {
@@ -327,7 +347,12 @@ export class ActivitiesHandlers {
     let exhausted = false;
     let lastScanned: TimelineEntry | undefined;
     for (let round = 0; round < MAX_SCAN_ROUNDS && live.length < want && !exhausted; round++) {
-      const slice = await store.timelineSlice(key, cursor ? cursor.score : "+inf", offset, want);
+      const maxScore = cursor ? cursor.score : "+inf";
+      // redis-slow-timeline: the home timeline's read, slower in Redis; it and `assemble timeline` are marked.
+      const slowMs = key === keys.homeTimeline() ? await this.deps.faults?.active("redis-slow-timeline") : undefined;
+      const slice = slowMs
+        ? await store.slowTimelineSlice(key, maxScore, offset, want, slowMs, faultAttributes("redis-slow-timeline", slowMs))
+        : await store.timelineSlice(key, maxScore, offset, want);
       offset += slice.length;
       exhausted = slice.length < want;
       // Equal scores come in descending uuid order; skip what the cursor already covered.

@@ -1,6 +1,7 @@
 // activities: config → logger → Redis and the users client → gRPC server → graceful shutdown.
 import { UsersServiceClient } from "@tracemesh/proto";
 import { createClient, createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { startFaults } from "@tracemesh/flags";
 import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { createModerationClient } from "./moderation.js";
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
   const logger = createLogger("activities", config.logLevel);
   initErrorReporting("activities", { logger });
+  const faults = await startFaults("activities", logger);
   const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
   const users = createClient(UsersServiceClient, config.usersAddr);
   const grpc = await startGrpcServer({
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
         eventsMaxLen: config.eventsMaxLen,
         moderation: config.moderationUrl ? createModerationClient(config.moderationUrl) : undefined,
         moderationDeadlineMs: config.moderationDeadlineMs,
+        faults,
       }),
     ],
   });
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
       { name: "drain gRPC", run: () => grpc.shutdown(8_000) },
       { name: "close users client", run: async () => users.close() },
       { name: "quit Redis", run: () => redis.quit() },
+      { name: "close fault flags", run: () => faults.close() },
       { name: "flush error reports", run: () => flushErrorReports(1000) },
       { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
     ],

@@ -12,9 +12,13 @@ export type ModerationOutcome =
   | { verdict: "skipped"; reason: SkipReason; detail: string };
 
 export interface ModerationClient {
-  /** Never rejects: a failure is a `skipped` outcome. */
-  check(text: string, handle: string, deadline: Date): Promise<ModerationOutcome>;
+  /** Never rejects: a failure is a `skipped` outcome. `unreachable` (moderation-unreachable) calls where nothing listens. */
+  check(text: string, handle: string, deadline: Date, opts?: { unreachable?: boolean }): Promise<ModerationOutcome>;
 }
+
+// Port 2 on loopback (compressnet, long obsolete): nothing listens there, so the connection is refused at once,
+// like a moderation that is down. (Port 1 would not do: fetch refuses it as a "bad port" without a request.)
+const UNREACHABLE_URL = "http://127.0.0.1:2/v1/check";
 
 function isVerdict(body: unknown): body is { allowed: boolean; reasons: string[] } {
   const b = body as { allowed?: unknown; reasons?: unknown } | null;
@@ -25,12 +29,12 @@ function isVerdict(body: unknown): body is { allowed: boolean; reasons: string[]
 export function createModerationClient(baseUrl: string): ModerationClient {
   const url = new URL("/v1/check", baseUrl).toString();
   return {
-    async check(text, handle, deadline) {
+    async check(text, handle, deadline, opts) {
       const budgetMs = deadline.getTime() - Date.now();
       if (budgetMs <= 0) return { verdict: "skipped", reason: "deadline", detail: "no time left before the call's deadline" };
       let res: Response;
       try {
-        res = await fetch(url, {
+        res = await fetch(opts?.unreachable ? UNREACHABLE_URL : url, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ text, handle }),

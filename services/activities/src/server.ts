@@ -1,4 +1,5 @@
 import { ActivitiesServiceService, type ActivitiesServiceServer, type UsersServiceClient } from "@tracemesh/proto";
+import type { Faults } from "@tracemesh/flags";
 import { unary, type GrpcService, type Logger, type Redis } from "@tracemesh/runtime";
 import { ActivitiesHandlers } from "./handlers.js";
 import type { ModerationClient } from "./moderation.js";
@@ -15,6 +16,8 @@ export interface ActivitiesDeps {
   moderationDeadlineMs?: number;
   /** Milliseconds since the epoch; tests may shift it. */
   now?: () => number;
+  /** The failure scenarios; none when absent. */
+  faults?: Faults;
 }
 
 /** The ActivitiesService implementation, ready for startGrpcServer (used by main and by tests in-process). */
@@ -27,6 +30,7 @@ export function createActivitiesServer(deps: ActivitiesDeps): GrpcService {
     moderation: deps.moderation,
     moderationDeadlineMs: deps.moderationDeadlineMs ?? 300,
     now: deps.now ?? Date.now,
+    faults: deps.faults,
   });
   const implementation: ActivitiesServiceServer = {
     homeFeed: unary(deps.logger, (req, call) => handlers.homeFeed(req, call)),

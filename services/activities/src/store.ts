@@ -63,7 +63,16 @@ function parseActivity(hash: Record<string, string>): StoredActivity | undefined
   return { uuid: hash.uuid, handle: hash.handle, message: hash.message ?? "", createdAt, expiresAt, replyTo: hash.reply_to || undefined };
 }
 
+function toEntries(flat: string[]): TimelineEntry[] {
+  const entries: TimelineEntry[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ uuid: flat[i]!, score: Number(flat[i + 1]) });
+  return entries;
+}
+
 export class ActivitiesStore {
+  // The connection the redis-slow-timeline fault blocks, opened the first time it acts.
+  private slow: Redis | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly eventsMaxLen: number,
@@ -146,10 +155,37 @@ export class ActivitiesStore {
 
   /** Newest first: entries scored <= maxScore, skipping `offset` of them. */
   async timelineSlice(key: string, maxScore: number | "+inf", offset: number, count: number): Promise<TimelineEntry[]> {
-    const flat = await this.redis.zrevrangebyscore(key, maxScore, "-inf", "WITHSCORES", "LIMIT", offset, count);
-    const entries: TimelineEntry[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ uuid: flat[i]!, score: Number(flat[i + 1]) });
-    return entries;
+    return toEntries(await this.redis.zrevrangebyscore(key, maxScore, "-inf", "WITHSCORES", "LIMIT", offset, count));
+  }
+
+  /**
+   * timelineSlice, made `extraMs` slower inside Redis (redis-slow-timeline): WAIT for a replica that does
+   * not exist blocks this connection for extraMs, then the same read runs in the same round trip, so the
+   * trace shows one slow Redis span. It runs on a connection of its own, so the rest of activities'
+   * Redis traffic does not queue behind it (slowed reads queue behind each other, as on a slow server).
+   */
+  async slowTimelineSlice(
+    key: string,
+    maxScore: number | "+inf",
+    offset: number,
+    count: number,
+    extraMs: number,
+    attributes: Record<string, string | number>,
+  ): Promise<TimelineEntry[]> {
+    if (!this.slow) {
+      this.slow = this.redis.duplicate();
+      // The main client logs the same outage; this one only must not crash on it.
+      this.slow.on("error", () => undefined);
+    }
+    const [, flat] = (await pipeline(
+      this.slow,
+      [
+        ["wait", 1, Math.round(extraMs)],
+        ["zrevrangebyscore", key, maxScore, "-inf", "WITHSCORES", "LIMIT", offset, count],
+      ],
+      attributes,
+    )) as [number, string[]];
+    return toEntries(flat);
   }
 
   /** Drops timeline members whose activity has expired. */

@@ -3,9 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { createLogger, createRedis, drainHttpServer, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
+import { startFaults } from "@tracemesh/flags";
 import { Backends } from "./clients.js";
 import { loadConfig } from "./config.js";
 import { buildRouter } from "./handlers.js";
+import { MemoryLeak } from "./leak.js";
 import { createServer } from "./server.js";
 import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 
@@ -16,6 +18,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
   const logger = createLogger("api", config.logLevel);
   initErrorReporting("api", { logger });
+  const faults = await startFaults("api", logger);
 
   const backends = new Backends({
     users: config.usersAddr,
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
   const openapi = JSON.parse(fs.readFileSync(OPENAPI_PATH, "utf8")) as unknown;
 
   const router = buildRouter({ backends, redis, openapi, enableDebugRoutes: config.enableDebugRoutes });
-  const server = createServer({ router, logger, requestTimeoutMs: config.requestTimeoutMs });
+  const server = createServer({ router, logger, requestTimeoutMs: config.requestTimeoutMs, leak: new MemoryLeak(faults, logger) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, () => resolve());
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
       drainHttpServer(server, config.drainTimeoutMs),
       { name: "close grpc clients", run: async () => backends.close() },
       { name: "close redis", run: () => redis.quit().catch(() => redis.disconnect()) },
+      { name: "close fault flags", run: () => faults.close() },
       { name: "flush error reports", run: () => flushErrorReports(1000) },
       { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
     ],

@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { readJsonBody, sendJson, type Logger } from "@tracemesh/runtime";
 import { HttpError, toHttpError } from "./errors.js";
+import type { MemoryLeak } from "./leak.js";
 import { Router } from "./router.js";
 import { reportError, setHttpRoute } from "@tracemesh/telemetry";
 
@@ -38,6 +39,8 @@ export interface ServerOptions {
   router: ApiRouter;
   logger: Logger;
   requestTimeoutMs: number;
+  /** The api-memory-leak scenario; absent in tests that do not need it. */
+  leak?: MemoryLeak;
 }
 
 export function createServer(opts: ServerOptions): http.Server {
@@ -116,6 +119,7 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
     }
     route = match.route.path;
     setHttpRoute(route);
+    await opts.leak?.onRequest();
     const body = match.route.body === "json" ? await readJsonBody(req, res, BODY_LIMIT_BYTES) : undefined;
     const reply = await match.route.handler({
       requestId,

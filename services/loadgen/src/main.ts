@@ -3,10 +3,17 @@
 // Exit status: 0 ok, 1 threshold breached or the run could not start, 2 bad usage.
 import fs from "node:fs";
 import { trace } from "@opentelemetry/api";
+import { startFaults, type FaultLogger } from "@tracemesh/flags";
 import { parseCommand, USAGE, type RunConfig } from "./config.js";
 import { UsageError } from "./errors.js";
 import { LoadError, runLoad } from "./run.js";
 import { checkThresholds, formatSummary, mergeSummaries, parseSummary, type Summary, type Thresholds } from "./stats.js";
+
+// loadgen has no pino: the fault helper's lines go to stderr as JSON, like the services' logs.
+const stderrLogger: FaultLogger = {
+  info: (obj, msg) => process.stderr.write(JSON.stringify({ level: "info", time: new Date().toISOString(), ...obj, msg }) + "\n"),
+  warn: (obj, msg) => process.stderr.write(JSON.stringify({ level: "warn", time: new Date().toISOString(), ...obj, msg }) + "\n"),
+};
 
 function writeJson(path: string, summary: Summary): void {
   fs.writeFileSync(path, JSON.stringify(summary, null, 2) + "\n");
@@ -33,6 +40,7 @@ async function run(config: RunConfig): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const faults = await startFaults("loadgen", stderrLogger);
   const summary = await runLoad({
     baseUrl: config.baseUrl,
     rate: config.rate,
@@ -50,7 +58,9 @@ async function run(config: RunConfig): Promise<number> {
     // After a signal, don't wait the whole request timeout: Kubernetes gives 30 s by default.
     drainMs: Math.min(config.timeoutMs + 1000, 10_000),
     signal: abort.signal,
+    faults,
   });
+  await faults.close();
   if (config.shard.count > 1) {
     summary.shard = config.shard;
     summary.job_target_rate = config.totalRate;

@@ -5,6 +5,8 @@ import { context, trace, type Context } from "@opentelemetry/api";
 import { ApiClient, describeError, detectMarking, type Marking } from "./client.js";
 import { FlowRunner, DEFAULT_SCENARIO, meanRequestsPerFlow, scenarioNeedsUsers, type FlowName, type PoolUser, type Scenario } from "./scenario.js";
 import { OpenLoopScheduler } from "./scheduler.js";
+import { Surge } from "./surge.js";
+import { faultAttributes, type Faults } from "@tracemesh/flags";
 import { Recorder, summarize, type Summary } from "./stats.js";
 
 export interface LoadOptions {
@@ -34,6 +36,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Reported as target_rate (the whole Job's rate is rate × shards); defaults to `rate`. */
   reportedTargetRate?: number;
+  /** The failure scenarios (loadgen-surge); none when absent. */
+  faults?: Faults;
 }
 
 /** The run could not start (API not ready, no user could sign up). */
@@ -75,9 +79,10 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
 
     // Flows run in a context carrying the synthetic baggage and, with OTel, a root span named after the flow;
     // every request of the flow (and instrumentation-undici's client span) is its child.
-    const startFlow = (name: FlowName, dueAt: number): Promise<void> => {
+    const startFlow = (name: FlowName, dueAt: number, surge?: number): Promise<void> => {
       if (marking.otelActive) {
-        const span = tracer.startSpan(`flow ${name}`, { root: true, attributes: { "app.synthetic": true, "app.flow": name } }, marking.baseContext);
+        const attributes = { "app.synthetic": true, "app.flow": name, ...(surge ? faultAttributes("loadgen-surge", surge) : {}) };
+        const span = tracer.startSpan(`flow ${name}`, { root: true, attributes }, marking.baseContext);
         const ctx: Context = trace.setSpan(marking.baseContext, span);
         return context.with(ctx, () => runner.run(name, dueAt)).finally(() => span.end());
       }
@@ -85,19 +90,25 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
       return runner.run(name, dueAt);
     };
 
-    const scheduler = new OpenLoopScheduler({
-      rate: opts.rate / meanRequestsPerFlow(scenario),
-      durationMs: opts.durationMs,
-      rampMs: opts.rampMs ?? 0,
-      onArrival: (dueAt) => {
-        if (inFlight >= maxInFlight) {
-          dropped++;
-          return;
-        }
-        inFlight++;
-        startFlow(runner.pick(), dueAt).then(flowDone, flowDone);
-      },
-    });
+    const arrive = (dueAt: number, surge?: number) => {
+      if (inFlight >= maxInFlight) {
+        dropped++;
+        return;
+      }
+      inFlight++;
+      startFlow(runner.pick(), dueAt, surge).then(flowDone, flowDone);
+    };
+    const flowRate = opts.rate / meanRequestsPerFlow(scenario);
+    const scheduler = new OpenLoopScheduler({ rate: flowRate, durationMs: opts.durationMs, rampMs: opts.rampMs ?? 0, onArrival: (dueAt) => arrive(dueAt) });
+    const surge = opts.faults?.file
+      ? new Surge({
+          faults: opts.faults,
+          rate: flowRate,
+          endsAt: () => scheduler.startedAt + opts.durationMs,
+          now: () => performance.now(),
+          onArrival: arrive,
+        })
+      : undefined;
 
     const onAbort = () => scheduler.stop();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -105,7 +116,10 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
 
     const progress = progressMode === "off" ? undefined : startProgress(recorder, () => inFlight, () => dropped, opts.rate, progressMode, out);
     const startedAt = performance.now();
-    await scheduler.run();
+    const scheduled = scheduler.run();
+    surge?.start();
+    await scheduled;
+    surge?.stop();
 
     // Let in-flight flows finish (bounded), then cut off whatever is left: those requests count as errors.
     if (inFlight > 0) {

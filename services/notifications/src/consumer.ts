@@ -2,6 +2,7 @@
 // notifications, stores them, and acknowledges the entry only after the writes succeeded.
 // Entries a dead consumer left pending are claimed after claimIdleMs; entries delivered more than
 // maxDeliveries times, and malformed ones, go to the dead-letter stream.
+import { faultAttributes, type Faults } from "@tracemesh/flags";
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link } from "@opentelemetry/api";
 import {
   EVENTS_CONSUMER_GROUP,
@@ -69,6 +70,8 @@ export class EventsConsumer {
     private readonly store: NotificationsStore,
     private readonly logger: Logger,
     private readonly config: ConsumerConfig,
+    /** The failure scenarios (notifications-stall); none when absent. */
+    private readonly faults?: Faults,
   ) {}
 
   /** Starts the loop in the root context: polling (XREADGROUP, XAUTOCLAIM) must not create traces. */
@@ -153,6 +156,10 @@ export class EventsConsumer {
    * link to it). A failed write leaves the entry pending for a later claim; it never stops the loop.
    */
   private async handle(entry: StreamEntry): Promise<void> {
+    // notifications-stall: the pause happens before the CONSUMER span starts, so the trace shows it as the
+    // gap between producer and consumer, and entries pile up pending (XPENDING) behind it.
+    const stallMs = await this.faults?.value("notifications-stall");
+    if (stallMs) await this.sleep(stallMs);
     const producer = extractEventTraceContext(entry.fields);
     const producerSpan = trace.getSpanContext(producer);
     const links: Link[] = producerSpan && trace.isSpanContextValid(producerSpan) ? [{ context: producerSpan }] : [];
@@ -161,7 +168,11 @@ export class EventsConsumer {
       {
         kind: SpanKind.CONSUMER,
         links,
-        attributes: { ...eventSpanAttributes("process"), "messaging.message.id": entry.id },
+        attributes: {
+          ...eventSpanAttributes("process"),
+          "messaging.message.id": entry.id,
+          ...(stallMs ? faultAttributes("notifications-stall", stallMs) : {}),
+        },
       },
       producer,
     );

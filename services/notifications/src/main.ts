@@ -1,6 +1,7 @@
 // notifications: config → logger → Redis (one connection for requests, one for the blocking
 // consumer) → gRPC server and events consumer → graceful shutdown.
 import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { startFaults } from "@tracemesh/flags";
 import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { EventsConsumer } from "./consumer.js";
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
   const logger = createLogger("notifications", config.logLevel);
   initErrorReporting("notifications", { logger });
+  const faults = await startFaults("notifications", logger);
   const redis = createRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs });
   // XREADGROUP BLOCK holds its connection: give it its own, with a timeout longer than the block.
   const consumerRedis = createRedis(config.redisUrl, logger, {
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     new NotificationsStore(consumerRedis, config.consumer.perUserCap),
     logger,
     config.consumer,
+    faults,
   );
   const grpc = await startGrpcServer({ port: config.grpcPort, services: [createNotificationsServer({ redis, logger })] });
   consumer.start();
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
         run: () => Promise.all([consumer.stop(config.consumer.blockMs + 2_000), grpc.shutdown(8_000)]),
       },
       { name: "quit Redis", run: () => Promise.all([redis.quit(), consumerRedis.quit()]) },
+      { name: "close fault flags", run: () => faults.close() },
       { name: "flush error reports", run: () => flushErrorReports(1000) },
       { name: "flush telemetry", run: () => shutdownTelemetry(2000) },
     ],

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { BATCH_GET_USERS_MAX, DISPLAY_NAME_MAX, HANDLE_PATTERN, characters, hasControlCharacters, isHandle } from "@tracemesh/domain";
 import { alreadyExists, invalidArgument, notFound, unauthenticated } from "@tracemesh/runtime";
+import type { Faults } from "@tracemesh/flags";
 import type {
   AuthenticateRequest,
   AuthenticateResponse,
@@ -39,6 +40,7 @@ export class UsersHandlers {
   constructor(
     private readonly store: UsersStore,
     private readonly sessionTtlSeconds: number,
+    private readonly faults?: Faults,
   ) {}
 
   async createUser(req: CreateUserRequest): Promise<CreateUserResponse> {
@@ -62,6 +64,9 @@ export class UsersHandlers {
   async batchGetUsers(req: BatchGetUsersRequest): Promise<BatchGetUsersResponse> {
     if (req.handles.length > BATCH_GET_USERS_MAX) throw invalidArgument(`at most ${BATCH_GET_USERS_MAX} handles per call`);
     for (const handle of req.handles) checkHandle(handle, `handle "${handle.slice(0, 30)}"`);
+    // users-slow: the wait a slow dependency would cost, inside the server span the caller's deadline cuts.
+    const delayMs = await this.faults?.active("users-slow");
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const users = await this.store.getUsers([...new Set(req.handles)]);
     return { users: users.map(toProto) };
   }

@@ -13,7 +13,9 @@ import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 import type { ExitStatus } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
+import { FLAG_FILE_ENV } from "@tracemesh/flags";
 import { entryPoint, nodeArgs, packageDirOf, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
+import { prepareDemoFlags, type DemoFlags } from "./flags.js";
 
 export interface DemoOptions {
   /** loadgen --duration, e.g. 30s. */
@@ -109,6 +111,7 @@ function printUrls(mesh: Mesh, extensions: DemoExtension[]): void {
     ...extensions.flatMap((ext) => ext.urls?.(mesh) ?? []),
     `try: curl -s '${mesh.apiUrl}/api/activities/home?limit=3'`,
     `     node services/loadgen/dist/src/main.js --base-url ${mesh.apiUrl} --rate 20 --duration 30s`,
+    `     pnpm tracemesh fault list   (failure scenarios: docs/faults.md)`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
 }
@@ -127,6 +130,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   const loadMs = durationMs(opts.duration);
   let otel: MeshOtelOptions | undefined;
   let mesh: Mesh | undefined;
+  let flags: DemoFlags | undefined;
   let interrupted = false;
   const onInterrupt = () => {
     interrupted = true;
@@ -134,9 +138,11 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   try {
     for (const ext of extensions) otel = (await ext.beforeMesh?.(opts)) ?? otel;
 
+    flags = prepareDemoFlags();
+    say(`fault flags: ${flags.file} (all off; pnpm tracemesh fault list)`);
     say(process.env.REDIS_URL ? `using REDIS_URL ${process.env.REDIS_URL}` : "starting redis-server on a free port");
     const t0 = Date.now();
-    mesh = await startMesh({ redisUrl: process.env.REDIS_URL || undefined, otel, echo: opts.echo });
+    mesh = await startMesh({ redisUrl: process.env.REDIS_URL || undefined, otel, echo: opts.echo, env: { [FLAG_FILE_ENV]: flags.file } });
     say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}`);
     for (const ext of extensions) await ext.meshUp?.(mesh, opts);
 
@@ -158,8 +164,8 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     say(`running loadgen at ${opts.rate} requests/s for ${opts.duration}`);
     // loadgen traces too: each flow is a root span, its HTTP client spans name api as peer.service.
     const loadgenEnv = otel
-      ? { ...telemetryEnv(otel), OTEL_SERVICE_NAME: "loadgen", TRACEMESH_HTTP_PEERS: `${new URL(mesh.apiUrl).host}=api` }
-      : telemetryEnv(otel);
+      ? { ...telemetryEnv(otel), OTEL_SERVICE_NAME: "loadgen", TRACEMESH_HTTP_PEERS: `${new URL(mesh.apiUrl).host}=api`, [FLAG_FILE_ENV]: flags.file }
+      : { ...telemetryEnv(otel), [FLAG_FILE_ENV]: flags.file };
     const loadCode = await runNode(
       "loadgen",
       ["--base-url", mesh.apiUrl, "--rate", opts.rate, "--duration", opts.duration, "--json", jsonPath, "--max-error-rate", opts.maxErrorRate, "--wait-ready", "10s"],
@@ -181,6 +187,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   } finally {
     process.off("SIGINT", onInterrupt);
     if (mesh) await stopMesh(mesh);
+    flags?.remove();
     for (const ext of extensions) await ext.stop?.().catch((err: Error) => say(`${ext.name} stop failed: ${err.message}`));
     say(`demo finished in ${seconds(Date.now() - started)}`);
   }
