@@ -31,9 +31,6 @@ KUBECONFIG_PATH="$STATE/kubeconfig"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PAUSE_IMAGE="tracemesh.local/pause:v1.37.2"
 COREDNS_IMAGE="tracemesh.local/coredns:v1.15.0"
-NETPOL_IMAGE="tracemesh.local/kube-network-policies:v0.8.0"
-# The nftables tables kube-network-policies creates (it deletes them on SIGTERM; `down` makes sure).
-NETPOL_TABLES=(kube-network-policies kube-network-policies-dnscache)
 # Sysctls kubelet and kube-proxy may change (kubelet's setupKernelTunables; br_netfilter for Service traffic on
 # the bridge); recorded at `up`, restored at `down`.
 SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys
@@ -66,7 +63,7 @@ free_port() {
 need_binaries() {
   local b
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl containerd \
-    containerd-shim-runc-v2 ctr crictl coredns pause kube-network-policies; do
+    containerd-shim-runc-v2 ctr crictl coredns pause; do
     [ -x "$BIN/$b" ] || die "missing $BIN/$b: run scripts/install-tools.sh (scripts/tools/5x-*.sh build it)"
   done
   command -v runc >/dev/null || die "runc missing: bash scripts/tools/10-cluster-packages.sh"
@@ -394,12 +391,10 @@ EOF
   wait_component 60 containerd "the containerd socket" ctr_ci version
 }
 
-# The pod sandbox image, CoreDNS and the NetworkPolicy enforcer: one static binary each, wrapped into an image
-# here (no registry).
+# The pod sandbox image and CoreDNS: one static binary each, wrapped into an image here (no registry).
 load_system_images() {
   make_image "$PAUSE_IMAGE" "$BIN/pause" /pause 65535
   make_image "$COREDNS_IMAGE" "$BIN/coredns" /coredns 0
-  make_image "$NETPOL_IMAGE" "$BIN/kube-network-policies" /bin/netpol 0
 }
 
 # make_image REF BINARY PATH_IN_IMAGE UID: a one-layer image (docker save format) imported into containerd.
@@ -616,66 +611,9 @@ spec:
         - matchExpressions: [{ key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME] }]
 EOF
   done
-  install_network_policy_enforcer
   wait_component 120 kubelet "CoreDNS rollout" kubectl_ci -n kube-system rollout status deploy/coredns --timeout=2s
-  wait_component 60 kubelet "kube-network-policies rollout" kubectl_ci -n kube-system rollout status ds/kube-network-policies --timeout=2s
   # CoreDNS answers through its Service IP (kube-proxy's rules) from the host.
   wait_component 60 kube-proxy "CoreDNS answering kubernetes.default.svc.cluster.local at $DNS_IP" dns_answers
-}
-
-# kube-network-policies, as kind installs it (its install.yaml), so NetworkPolicies are enforced like on a real
-# cluster: nftables rules send each new pod connection to an nfqueue it judges. Without NRI (containerd's plugin
-# socket is not set up here) it learns pod IPs from the API; its metrics listen on loopback only.
-install_network_policy_enforcer() {
-  local metrics_port
-  metrics_port="$(free_port 127.0.0.1)"
-  kubectl_ci apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: ServiceAccount
-metadata: { name: kube-network-policies, namespace: kube-system }
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: { name: kube-network-policies }
-rules:
-  - apiGroups: [""]
-    resources: [pods, namespaces]
-    verbs: [list, watch]
-  - apiGroups: [networking.k8s.io]
-    resources: [networkpolicies]
-    verbs: [list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: { name: kube-network-policies }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-network-policies }
-subjects: [{ kind: ServiceAccount, name: kube-network-policies, namespace: kube-system }]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: { name: kube-network-policies, namespace: kube-system, labels: { k8s-app: kube-network-policies } }
-spec:
-  selector: { matchLabels: { k8s-app: kube-network-policies } }
-  template:
-    metadata: { labels: { k8s-app: kube-network-policies } }
-    spec:
-      hostNetwork: true
-      serviceAccountName: kube-network-policies
-      priorityClassName: system-node-critical
-      tolerations: [{ operator: Exists }]
-      containers:
-        - name: kube-network-policies
-          image: $NETPOL_IMAGE
-          imagePullPolicy: Never
-          command: ["/bin/netpol", "--hostname-override=$NODE_NAME", "--nfqueue-id=98", "--disable-nri",
-            "--netfilter-bug-1766-fix=false", "--metrics-bind-address=127.0.0.1:$metrics_port", "--v=1"]
-          resources:
-            requests: { cpu: 20m, memory: 32Mi }
-            limits: { memory: 128Mi }
-          # nftables and the nfqueue over netlink: NET_ADMIN is all it needs (the apiserver allows no privileged pods).
-          securityContext:
-            capabilities: { add: [NET_ADMIN] }
-EOF
 }
 
 dns_answers() {
@@ -712,7 +650,6 @@ cmd_down() {
   for pid in $(leftover_pids); do stop_pid "$pid" "leftover pod process"; done
   unmount_under "$STATE" "$RUN" /var/lib/kubelet /run/netns /var/run/netns
   remove_iptables_chains
-  remove_netpol_tables
   if [ -f "$RUN/bridge" ] || ip -o link show "$BRIDGE" >/dev/null 2>&1; then
     ip link del "$BRIDGE" 2>/dev/null || true
   fi
@@ -721,16 +658,6 @@ cmd_down() {
   restore_paths
   rm -rf "$STATE" "$RUN"
   log "cluster $CLUSTER_NAME is down"
-}
-
-# The enforcer's pod was stopped hard (no SIGTERM cleanup): its nftables tables go here.
-remove_netpol_tables() {
-  local table
-  command -v nft >/dev/null || return 0
-  for table in "${NETPOL_TABLES[@]}"; do
-    if nft list table inet "$table" >/dev/null 2>&1; then nft delete table inet "$table"; fi
-  done
-  return 0
 }
 
 unmount_under() {

@@ -1,13 +1,13 @@
-// tools: cluster-packages docker collector skaffold kubernetes etcd containerd coredns pause network-policies
+// tools: cluster-packages docker collector skaffold kubernetes etcd containerd coredns pause
 // The golden path on a real Kubernetes: scripts/cluster.sh brings up a one-node cluster built from upstream
 // sources (etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, containerd, CoreDNS), then
 // the real `skaffold run -m tracemesh` (Docker builds, images loaded into the node's containerd), every workload
 // rolls out under PodSecurity admission, the HTTP flow runs through `kubectl port-forward svc/api`, the load Job
 // runs to its SLO verdict, the on-cluster verifier judges what the Collector and the Honeycomb/X-Ray stand-in
-// received, faults are injected, the footprint is read from the kubelet, NetworkPolicies are enforced
-// (kube-network-policies), and `down` must leave the machine exactly as it was. scripts/test.sh runs this file alone, after all others (it shares dockerd).
+// received, faults are injected, the footprint is read from the kubelet, and `down` must leave the machine
+// exactly as it was. scripts/test.sh runs this file alone, after all others (it shares dockerd).
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -43,6 +43,15 @@ function kubectl(args: string[], timeoutMs = 60_000): string {
   return run(path.join(CLUSTER_BIN, "kubectl"), ["--context", CONTEXT, ...args], { env: env(), timeoutMs });
 }
 
+/** kubectl without blocking the event loop: for steps that run while this process drives load. */
+function kubectlAsync(args: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(path.join(CLUSTER_BIN, "kubectl"), ["--context", CONTEXT, ...args], { env: env(), timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) =>
+      err ? reject(new Error(`kubectl ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}
+
 function kubectlJson<T>(args: string[]): T {
   return JSON.parse(kubectl([...args, "-o", "json"])) as T;
 }
@@ -56,8 +65,6 @@ function machineSnapshot(): Record<string, string> {
     iptables: sh("iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sort"),
     ip6tables: sh("ip6tables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sort"),
     mounts: sh("findmnt -rn -o TARGET | sort"),
-    // The NetworkPolicy enforcer's nftables tables (iptables-save does not show native nftables).
-    nftables: sh("if command -v nft >/dev/null; then nft list tables | grep kube-network-policies; fi; true"),
     sysctls: sh("sysctl vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet"),
     paths: sh("for p in /var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/netns /etc/cni /var/lib/tracemesh-ci /run/tracemesh-ci; do [ -e $p ] && echo $p; done; true"),
   };
@@ -395,10 +402,11 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     try {
       await until("load flowing to the ClusterIP", 20_000, async () => (results.length >= 20 ? true : undefined));
       const before = kubectl(["-n", NS, "get", "pod", "-l", "app.kubernetes.io/name=api", "-o", "jsonpath={.items[*].metadata.name}"]).trim();
+      // Asynchronously: a blocking kubectl would stall the load this process sends.
       await timed("rollout restart api", async () => {
-        kubectl(["-n", NS, "rollout", "restart", "deploy/api"]);
-        kubectl(["-n", NS, "rollout", "status", "deploy/api", "--timeout=120s"], 130_000);
-        for (const pod of before.split(" ")) kubectl(["-n", NS, "wait", "--for=delete", `pod/${pod}`, "--timeout=60s"], 70_000);
+        await kubectlAsync(["-n", NS, "rollout", "restart", "deploy/api"]);
+        await kubectlAsync(["-n", NS, "rollout", "status", "deploy/api", "--timeout=120s"], 130_000);
+        for (const pod of before.split(" ")) await kubectlAsync(["-n", NS, "wait", "--for=delete", `pod/${pod}`, "--timeout=60s"], 70_000);
       });
       // Keep the load on a little past the old pod's exit.
       const settled = results.length + 40;
@@ -408,8 +416,9 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
       await Promise.all(inFlight);
     }
     const failed = results.filter((r) => r !== 200 && r !== 201);
-    console.log(`rollout restart of api: ${results.length} requests, ${failed.length} failed${failed.length ? `: ${[...new Set(failed)].join(", ")}` : ""}`);
-    assert.ok(results.length > 100, `enough load across the restart (${results.length})`);
+    console.log(`rollout restart of api: ${results.length} requests (${timings["rollout restart api"]} s of restart), ${failed.length} failed${failed.length ? `: ${[...new Set(failed)].join(", ")}` : ""}`);
+    // 20 requests/s kept flowing while the new pod started and the old one drained (≥ 10 s: preStop 5 s + drain).
+    assert.ok(results.length >= 20 * 10, `load across the whole restart (${results.length} requests)`);
     assert.deepEqual(failed, [], "no request failed across the restart");
   });
 
@@ -433,67 +442,5 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     }
     const feed = await api(base, "GET", "/api/activities/@frank?limit=50");
     assert.equal((feed.body.activities as unknown[]).length, acknowledged.length);
-  });
-
-  test("NetworkPolicies (kube-network-policies enforcing the network-policies component): every real edge works, forbidden ones are refused", { timeout: 300_000 }, async () => {
-    const policies = path.join(ROOT, "deploy", "k8s", "components", "network-policies", "network-policies.yaml");
-    // A TCP connect from inside a pod of `from` (its own network identity): "connected", an error code, or "timeout".
-    const CONNECT = `const s=require("net").connect({host:process.argv[1],port:+process.argv[2]});setTimeout(()=>{console.log("timeout");process.exit(0)},2000);s.on("connect",()=>{console.log("connected");process.exit(0)});s.on("error",(e)=>{console.log(e.code);process.exit(0)});`;
-    const connect = (from: string, host: string, port: number) => kubectl(["-n", NS, "exec", `deploy/${from}`, "--", "node", "-e", CONNECT, host, String(port)], 30_000).trim();
-    // The mesh's real edges (README's architecture) as TCP: loadgen → api is not probed (its Job's pods have exited).
-    const real: Array<[string, string, number]> = [
-      ["frontend", "api", 8080],
-      ["api", "users", 50052],
-      ["api", "activities", 50051],
-      ["api", "notifications", 50053],
-      ["api", "redis", 6379],
-      ["activities", "users", 50052],
-      ["activities", "moderation", 8090],
-      ["activities", "redis", 6379],
-      ["users", "redis", 6379],
-      ["notifications", "redis", 6379],
-    ];
-    const forbidden: Array<[string, string, number]> = [
-      ["frontend", "redis", 6379],
-      ["frontend", "users", 50052],
-      ["api", "moderation", 8090],
-      ["moderation", "redis", 6379],
-      ["notifications", "activities", 50051],
-    ];
-    // Before: nothing is enforced, so the forbidden edges connect (the probe itself works).
-    for (const [from, host, port] of forbidden) assert.equal(connect(from, host, port), "connected", `${from} → ${host}:${port} before the policies`);
-    kubectl(["apply", "-f", policies]);
-    try {
-      await until("the enforcer to refuse frontend → redis", 60_000, async () => (connect("frontend", "redis", 6379) !== "connected" ? true : undefined));
-      for (const [from, host, port] of forbidden) assert.notEqual(connect(from, host, port), "connected", `${from} → ${host}:${port} is refused`);
-      for (const [from, host, port] of real) assert.equal(connect(from, host, port), "connected", `${from} → ${host}:${port} still works`);
-      // The whole story under the policies, from the frontend pod: sign-up, a post with a mention, the mention
-      // delivered through the Redis Stream (api → users/activities → moderation → redis → notifications).
-      const FLOW = `
-        const j = async (m, p, b, t) => {
-          const r = await fetch("http://api:8080" + p, { method: m, headers: { ...(b ? { "content-type": "application/json" } : {}), ...(t ? { authorization: "Bearer " + t } : {}) }, body: b ? JSON.stringify(b) : undefined, signal: AbortSignal.timeout(10000) });
-          return { s: r.status, b: await r.json() };
-        };
-        (async () => {
-          const sfx = Date.now().toString(36);
-          const a = await j("POST", "/api/users", { handle: "np" + sfx, display_name: "np" });
-          const b = await j("POST", "/api/users", { handle: "nq" + sfx, display_name: "nq" });
-          const post = await j("POST", "/api/activities", { message: "policies hold, @nq" + sfx, ttl: "1-day" }, a.b.token);
-          console.log("post " + post.s);
-          for (let i = 0; i < 60; i++) {
-            const n = await j("GET", "/api/notifications", undefined, b.b.token);
-            if (n.b.notifications.some((x) => x.kind === "mention")) return console.log("mention delivered");
-            await new Promise((r) => setTimeout(r, 500));
-          }
-          console.log("no mention");
-        })().catch((e) => console.log("error " + e.message));`;
-      const flow = kubectl(["-n", NS, "exec", "deploy/frontend", "--", "node", "-e", FLOW], 90_000);
-      assert.match(flow, /^post 201$/m, flow);
-      assert.match(flow, /^mention delivered$/m, flow);
-      // Kubelet's probes still reach the pods: every workload stays ready under default-deny.
-      for (const name of ["api", "users", "activities", "notifications", "moderation", "frontend"]) kubectl(["-n", NS, "rollout", "status", `deploy/${name}`, "--timeout=30s"], 40_000);
-    } finally {
-      kubectl(["delete", "-f", policies, "--ignore-not-found"]);
-    }
   });
 });

@@ -30,17 +30,21 @@ interface Flow {
   route: string;
   /** Services every trace of the flow must hold besides api. */
   services: string[];
-  /** The flow publishes to the Redis Stream: notifications' CONSUMER span continues activities' PRODUCER span. */
-  streamHop: boolean;
+  /**
+   * The Redis Stream hop: every event activities published (a PRODUCER span with `messaging.message.id`) is
+   * consumed in the same trace by notifications, as a child. "always": every trace of the flow publishes one (a
+   * post); "when published": only some do (liking twice or replying adds no event the second time).
+   */
+  streamHop: "always" | "when published" | "none";
 }
 
 /** loadgen's flows (services/loadgen/src/scenario.ts), as api's server spans name them. */
 export const FLOWS: readonly Flow[] = [
-  { name: "post", method: "POST", route: "/api/activities", services: ["users", "activities", "moderation", "notifications"], streamHop: true },
-  { name: "reply", method: "POST", route: "/api/activities/:uuid/replies", services: ["users", "activities", "notifications"], streamHop: true },
-  { name: "like", method: "POST", route: "/api/activities/:uuid/likes", services: ["users", "activities", "notifications"], streamHop: true },
-  { name: "home feed", method: "GET", route: "/api/activities/home", services: ["activities"], streamHop: false },
-  { name: "notifications", method: "GET", route: "/api/notifications", services: ["users", "notifications"], streamHop: false },
+  { name: "post", method: "POST", route: "/api/activities", services: ["users", "activities", "moderation"], streamHop: "always" },
+  { name: "reply", method: "POST", route: "/api/activities/:uuid/replies", services: ["users", "activities"], streamHop: "when published" },
+  { name: "like", method: "POST", route: "/api/activities/:uuid/likes", services: ["users", "activities"], streamHop: "when published" },
+  { name: "home feed", method: "GET", route: "/api/activities/home", services: ["activities"], streamHop: "none" },
+  { name: "notifications", method: "GET", route: "/api/notifications", services: ["users", "notifications"], streamHop: "none" },
 ];
 
 export interface VerifyInput {
@@ -82,6 +86,7 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
     );
     const settled = roots.filter((s) => statusOf(s) < 400 && toMs(s.startNs) < captureEnd - graceMs);
     const problems: string[] = [];
+    let hops = 0;
     for (const root of settled) {
       const trace = byTrace.get(root.traceId) ?? [];
       const ids = new Set(trace.map((s) => s.spanId));
@@ -91,21 +96,26 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
       // One trace, no broken links: every parent is in it, and only the top span has none.
       const orphans = trace.filter((s) => s.parentSpanId !== "" && !ids.has(s.parentSpanId));
       if (orphans.length > 0) problems.push(`${root.traceId}: ${orphans.length} span(s) whose parent is not in the trace (${orphans[0]!.serviceName} ${orphans[0]!.name})`);
-      if (flow.streamHop) {
-        const producers = new Set(trace.filter((s) => s.kind === "PRODUCER" && s.serviceName === "activities").map((s) => s.spanId));
-        const hop = trace.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications" && producers.has(s.parentSpanId));
-        if (!hop) problems.push(`${root.traceId}: no notifications CONSUMER continuing activities' PRODUCER`);
+      if (flow.streamHop !== "none") {
+        const published = trace.filter((s) => s.kind === "PRODUCER" && s.serviceName === "activities" && s.attributes["messaging.message.id"] !== undefined);
+        if (published.length === 0 && flow.streamHop === "always") problems.push(`${root.traceId}: activities published no event`);
+        for (const producer of published) {
+          if (trace.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications" && s.parentSpanId === producer.spanId)) hops++;
+          else problems.push(`${root.traceId}: event ${String(producer.attributes["messaging.message.id"])} has no notifications CONSUMER continuing activities' PRODUCER`);
+        }
       }
       judged.push(root.traceId);
     }
+    if (flow.streamHop !== "none" && settled.length > 0 && hops === 0) problems.push("no trace of the flow crossed the stream");
+    const hopText = flow.streamHop === "none" ? "" : `, ${hops} stream hops`;
     checks.push({
-      name: `${flow.name} (${flow.method} ${flow.route}) is one trace: api → ${flow.services.join(", ")}${flow.streamHop ? ", stream hop" : ""}`,
+      name: `${flow.name} (${flow.method} ${flow.route}) is one trace: api → ${flow.services.join(", ")}${flow.streamHop === "none" ? "" : ` → stream → notifications (${flow.streamHop})`}`,
       ok: settled.length > 0 && problems.length === 0,
       detail:
         settled.length === 0
           ? `no settled ${flow.method} ${flow.route} trace in the export (${roots.length} in total)`
           : problems.length === 0
-            ? `${settled.length} traces, all whole`
+            ? `${settled.length} traces, all whole${hopText}`
             : `${problems.length} problem(s) in ${settled.length} traces; first: ${problems.slice(0, 3).join("; ")}`,
     });
   }

@@ -34,6 +34,22 @@ describe("tracemesh verify", () => {
     assert.match(post.detail, /no moderation/);
   });
 
+  test("the stream hop: a published event with no consumer in the trace fails the flow; a post that published none too", () => {
+    const withModeration = (list: Span[]) => {
+      const post = list.find((s) => s.serviceName === "api" && s.attributes["http.route"] === "/api/activities" && s.kind === "SERVER")!;
+      return [...list, { ...post, spanId: "bbbbbbbbbbbb0001", parentSpanId: post.spanId, serviceName: "moderation", kind: "SERVER" as const, name: "moderation" }];
+    };
+    const whole = check(run({ spans: withModeration(spans()) }), "post");
+    assert.equal(whole.ok, true, whole.detail);
+    assert.match(whole.detail, /^1 traces, all whole, 1 stream hops$/);
+    const noConsumer = check(run({ spans: withModeration(spans().filter((s) => s.kind !== "CONSUMER")) }), "post");
+    assert.equal(noConsumer.ok, false);
+    assert.match(noConsumer.detail, /event \S+ has no notifications CONSUMER continuing activities' PRODUCER/);
+    const withoutId = (s: Span): Span => ({ ...s, attributes: Object.fromEntries(Object.entries(s.attributes).filter(([k]) => k !== "messaging.message.id")) });
+    const unpublished = withModeration(spans().map((s) => (s.kind === "PRODUCER" ? withoutId(s) : s)));
+    assert.match(check(run({ spans: unpublished }), "post").detail, /activities published no event/);
+  });
+
   test("a span whose parent is not in the trace breaks it", () => {
     const broken = spans().map((s) => (s.serviceName === "activities" && s.kind === "SERVER" ? { ...s, parentSpanId: "ffffffffffffffff" } : s));
     const home = check(run({ spans: broken }), "home feed");
