@@ -82,8 +82,16 @@ record_machine() {
   done
   : >"$RUN/before/paths"
   for p in "${HOST_PATHS[@]}"; do [ -e "$p" ] && echo "$p" >>"$RUN/before/paths"; done
+  iptables_tables >"$RUN/before/iptables-tables"
   iptables_chains >"$RUN/before/iptables-chains"
   ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 >"$RUN/before/links"
+}
+
+# "FAMILY TABLE" for every iptables table the kernel has, IPv4 and IPv6 (nft families ip/ip6). On a machine
+# that never used one, a table does not exist until something (kube-proxy, kubelet) touches it.
+iptables_tables() {
+  iptables-save 2>/dev/null | sed -n 's/^\*\(.*\)/ip \1/p'
+  ip6tables-save 2>/dev/null | sed -n 's/^\*\(.*\)/ip6 \1/p'
 }
 
 # "TABLE CHAIN" for every chain of every table, IPv4 and IPv6 (prefixed 4/6).
@@ -650,6 +658,7 @@ cmd_down() {
   for pid in $(leftover_pids); do stop_pid "$pid" "leftover pod process"; done
   unmount_under "$STATE" "$RUN" /var/lib/kubelet /run/netns /var/run/netns
   remove_iptables_chains
+  remove_new_tables
   if [ -f "$RUN/bridge" ] || ip -o link show "$BRIDGE" >/dev/null 2>&1; then
     ip link del "$BRIDGE" 2>/dev/null || true
   fi
@@ -695,6 +704,23 @@ remove_iptables_chains() {
     [ "$fam" = 6 ] && cmd=ip6tables
     "$cmd" -t "$table" -X "$chain" 2>/dev/null || true
   done <"$RUN/new-chains"
+}
+
+# The tables kube-proxy and kubelet brought into being (e.g. mangle on a fresh machine), once their chains are gone:
+# iptables (nf_tables backend) can flush a table but not delete its built-in chains, so nft deletes the table —
+# only a table that did not exist before `up` and holds no rule any more.
+remove_new_tables() {
+  local before="$RUN/before/iptables-tables" family table cmd
+  [ -f "$before" ] || return 0
+  iptables_tables | grep -vxF -f "$before" | while read -r family table; do
+    cmd=iptables
+    [ "$family" = ip6 ] && cmd=ip6tables
+    if "$cmd" -t "$table" -S | grep -q -- '^-A '; then
+      log "leaving the $family $table table: it holds rules that are not the cluster's"
+      continue
+    fi
+    nft delete table "$family" "$table" || log "could not delete the $family $table table"
+  done
 }
 
 # kubelet's cgroups (cgroupfs driver): kubepods under every hierarchy, deepest first.

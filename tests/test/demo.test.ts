@@ -199,7 +199,19 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     assert.match(map, /^ {2}activities → moderation\s+\| [1-9]\d* calls, .*\| [1-9]\d* calls, /m, map);
     assert.match(map, /Explained differences \(\d+\): known behaviour, not a problem/);
     assert.match(map, /async hop/);
-    assert.doesNotMatch(map, /seed →/, "seeding traffic is left out of the map");
+    assert.doesNotMatch(map.split("── RED per edge")[0]!, /seed →/, "seeding traffic is left out of the map");
+
+    // RED per edge, from the Collector's servicegraph connector over the load's window (the seeding is not in
+    // it), and the connector as compare's third column.
+    assert.match(map, /servicegraph connector: \d+ nodes, \d+ edges/);
+    assert.match(map, /\| Collector servicegraph/);
+    assert.ok(printed.includes("── RED per edge during the load"), printed);
+    const red = printed.slice(printed.indexOf("── RED per edge during the load"), printed.indexOf("── Where to look"));
+    assert.match(red, /\(\d+\.\d s; the Collector's servicegraph connector, http:\/\/127\.0\.0\.1:\d+\/metrics\)/);
+    for (const edge of ["loadgen → api", "api → activities", "api → users", "activities → redis", "activities → notifications"]) {
+      assert.match(red, new RegExp(`^  ${edge}\\s+[1-9]\\d*\\s+\\d+\\.\\d\\s+\\d+ \\(\\d+\\.\\d %\\)`, "m"), `RED row for ${edge}:\n${red}`);
+    }
+    assert.doesNotMatch(red, /seed →/, "the RED table covers the load only");
 
     // The files for `tracemesh compare` outlive the demo, and the printed command works on them.
     const files = tracing.files();
@@ -211,5 +223,13 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     );
     assert.equal(compare.status, 0, compare.stderr);
     assert.match(compare.stdout, /activities → notifications/);
+    assert.match(printed, / --servicegraph \S+red-metrics\.prom/);
+    const third = spawnSync(
+      process.execPath,
+      [path.join(repoRoot(), "packages/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments, "--servicegraph", path.join(path.dirname(files.traces), "red-metrics.prom")],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    assert.equal(third.status, 0, third.stderr);
+    assert.match(third.stdout, /\| Collector servicegraph/);
   });
 });

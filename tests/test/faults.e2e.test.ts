@@ -26,7 +26,18 @@ import {
 } from "@tracemesh/devkit";
 import { FLAG_FILE_ENV, SCENARIOS, demoFlagFile, readFlagFile, writeFlagFile } from "@tracemesh/flags";
 import { entryPoint, nodeArgs, packageDirOf, startMesh, telemetryEnv, type Mesh } from "@tracemesh/mesh";
-import { durationMs, xrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
+import {
+  durationMs,
+  graphFromServiceGraphMetrics,
+  graphFromSpans,
+  parsePrometheusText,
+  redFromSpanMetrics,
+  renderWaterfall,
+  waterfallSpan,
+  xrayTraceId,
+  type Span,
+  type XraySegment,
+} from "@tracemesh/trace-model";
 import { request, rssMiB, signUp, type HttpResult, type RequestOptions, type SignedUp } from "./reliability-helpers.js";
 
 const CLI = require.resolve("@tracemesh/cli/main");
@@ -36,6 +47,16 @@ const HONEYCOMB_KEY = "faults-honeycomb-key";
 const SWITCH_TIMEOUT_MS = 15_000;
 
 const execFileP = promisify(execFile);
+/** Where to write one waterfall per scenario (docs/faults.md shows them): only when set. */
+const WATERFALLS_DIR = process.env.TRACEMESH_FAULT_WATERFALLS;
+
+/** One affected trace as a text waterfall, kept for the docs when WATERFALLS_DIR is set. */
+function keepWaterfall(scenario: string, spans: Span[]): void {
+  if (!WATERFALLS_DIR || spans.length === 0) return;
+  fs.mkdirSync(WATERFALLS_DIR, { recursive: true });
+  const text = renderWaterfall(spans.map(waterfallSpan), { width: 110, maxSpans: 40 });
+  fs.writeFileSync(path.join(WATERFALLS_DIR, `${scenario}.txt`), `trace ${spans[0]!.traceId} (X-Ray ${xrayTraceId(spans[0]!.traceId)})\n${text}`);
+}
 
 interface Traced {
   result: HttpResult;
@@ -177,6 +198,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
         assert.equal(span.attributes["app.fault.name"], undefined, "a call the fault left alone is not marked");
       }
     }
+    keepWaterfall("activities-errors", traces.get(failed[0]!.traceId)!);
     // X-Ray sees the same: the api → activities subsegments of the failed calls are faults.
     const failedIds = new Set(failed.map((t) => xrayTraceId(t.traceId)));
     const xrayFaults = await waitFor("X-Ray segments of the failed calls", () => {
@@ -184,6 +206,37 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       return new Set(found.map((d) => d.trace_id)).size === failedIds.size ? found : undefined;
     }, { timeoutMs: 20_000, intervalMs: 250 });
     assert.ok(xrayFaults.length >= failedIds.size);
+
+    // The RED metrics the Collector computes from the same spans agree with them, counted from its file export:
+    // spanmetrics per operation (calls, errors) and servicegraph per edge (requests, failed).
+    const isCreate = (s: Span) => s.serviceName === "activities" && s.kind === "SERVER" && s.name.endsWith("/CreateActivity");
+    const red = await waitFor("the RED metrics to count every span in the Collector's file", async () => {
+      const samples = parsePrometheusText(await collector.scrapeMetrics());
+      const spans = collector.fileSpans();
+      const ops = redFromSpanMetrics(samples).filter((r) => r.service === "activities" && r.kind === "SERVER" && r.operation.endsWith("/CreateActivity"));
+      const metricCalls = ops.reduce((n, r) => n + r.calls, 0);
+      const metricErrors = ops.reduce((n, r) => n + r.errors, 0);
+      const created = spans.filter(isCreate);
+      const connectorEdge = graphFromServiceGraphMetrics(samples).edges.find((e) => e.from === "api" && e.to === "activities");
+      const spanEdge = graphFromSpans(spans).edges.find((e) => e.from === "api" && e.to === "activities");
+      const agree =
+        metricCalls === created.length &&
+        metricErrors === created.filter((s) => s.statusCode === "ERROR").length &&
+        connectorEdge !== undefined &&
+        spanEdge !== undefined &&
+        connectorEdge.calls === spanEdge.calls &&
+        connectorEdge.faults === spanEdge.statusErrors;
+      return agree ? { metricCalls, metricErrors, edge: connectorEdge } : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 500 });
+    assert.ok(red.metricErrors >= failed.length, `spanmetrics counted ${red.metricErrors} failed CreateActivity, the test saw ${failed.length}`);
+    process.stderr.write(
+      `RED agrees with the spans: CreateActivity ${red.metricCalls} calls / ${red.metricErrors} errors; api → activities ${red.edge.calls} requests, ${red.edge.faults} failed\n`,
+    );
+    // …and they reach Honeycomb as metrics, in their own dataset (Honeycomb wants a dataset header for metrics).
+    await waitFor("Honeycomb to get the RED metrics", () => {
+      const names = new Set(honeycomb.metricExports().filter((m) => m.dataset === "tracemesh-metrics").flatMap((m) => m.metrics.map((x) => x.name)));
+      return names.has("traces_service_graph_request_total") && [...names].some((n) => n.startsWith("traces.span.metrics.")) ? true : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
 
     await switchAndWait(["off", "activities-errors"], mesh.processes.activities, "fault activities-errors stopped", () => post(0, "probe"));
     const off: Traced[] = [];
@@ -225,6 +278,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
     }, { timeoutMs: 20_000, intervalMs: 250 });
     const ms = (xs: number[]) => `${Math.round(Math.min(...xs))}..${Math.round(Math.max(...xs))} ms`;
     const all = [...traces.values()];
+    keepWaterfall("users-slow", all[0]!);
     process.stderr.write(
       `users-slow 400 ms: users BatchGetUsers ${ms(all.map((sp) => durationMs(serverSpan(sp, "users", "BatchGetUsers")!)))}, ` +
         `activities' client span ${ms(all.map((sp) => durationMs(sp.find((x) => x.serviceName === "activities" && x.kind === "CLIENT" && x.name.endsWith("/BatchGetUsers"))!)))}, ` +
@@ -257,6 +311,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
         assert.equal(parent?.attributes["app.fault.name"], "redis-slow-timeline");
       }
     }
+    keepWaterfall("redis-slow-timeline", [...traces.values()][0]!);
     const slowMs = [...traces.values()].flatMap((sp) => sp.filter(isSlow).map(durationMs));
     process.stderr.write(`redis-slow-timeline 200 ms: slowed Redis spans ${Math.round(Math.min(...slowMs))}..${Math.round(Math.max(...slowMs))} ms, home feed at the client ${Math.round(Math.min(...on.map((t) => t.result.ms)))}..${Math.round(Math.max(...on.map((t) => t.result.ms)))} ms\n`);
     await switchAndWait(["off", "redis-slow-timeline"], mesh.processes.activities, "fault redis-slow-timeline stopped", home);
@@ -285,6 +340,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       assert.equal(failedCall?.statusCode, "ERROR", "the refused call is in the trace");
       assert.equal(spans.filter((s) => s.serviceName === "moderation").length, 0, "moderation never saw it");
     }
+    keepWaterfall("moderation-unreachable", [...traces.values()][0]!);
     // X-Ray: activities' segments of these traces have no moderation subsegment with a moderation segment behind it.
     const unmoderated = new Set(on.map((t) => xrayTraceId(t.traceId)));
     await waitFor("X-Ray segments of the unmoderated posts", () => new Set(xray.segments().filter((d) => unmoderated.has(d.trace_id ?? "") && d.name === "activities").map((d) => d.trace_id)).size === unmoderated.size, { timeoutMs: 20_000, intervalMs: 250 });
@@ -301,7 +357,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
   test("notifications-stall at 500 ms: a growing producer → consumer gap, consumer spans marked; off: the gap closes", async () => {
     const V = 500;
     await switchAndWait(["on", "notifications-stall", "--value", String(V)], mesh.processes.notifications, `fault notifications-stall is acting (value ${V})`, () => post(0, "probe"));
-    const gaps = async (tag: string): Promise<Array<{ gapMs: number; consumer: Span }>> => {
+    const gaps = async (tag: string): Promise<Array<{ gapMs: number; consumer: Span; spans: Span[] }>> => {
       // Side by side, so the entries queue behind each other's pause.
       const sent = await Promise.all([0, 1, 2, 3].map((i) => post(i, tag)));
       for (const t of sent) assert.equal(t.result.status, 201);
@@ -310,7 +366,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
         const consumer = spans.find((s) => s.serviceName === "notifications" && s.kind === "CONSUMER")!;
         const producer = spans.find((s) => s.spanId === consumer.parentSpanId && s.kind === "PRODUCER")!;
         assert.ok(producer, "the consumer continues the producer");
-        return { gapMs: Number(consumer.startNs - producer.endNs) / 1e6, consumer };
+        return { gapMs: Number(consumer.startNs - producer.endNs) / 1e6, consumer, spans };
       });
     };
     const on = await gaps("stalled");
@@ -320,6 +376,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       assert.equal(consumer.attributes["app.fault.value"], V);
     }
     const maxOn = Math.max(...on.map((g) => g.gapMs));
+    keepWaterfall("notifications-stall", on.find((g) => g.gapMs === maxOn)!.spans);
     assert.ok(maxOn >= 1.8 * V, `backlog: the last of 4 waited ${Math.round(maxOn)} ms`);
     process.stderr.write(`notifications-stall ${V} ms: producer → consumer gaps ${on.map((g) => Math.round(g.gapMs)).sort((a, b) => a - b).join(", ")} ms\n`);
 
@@ -350,6 +407,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
     const first = Number(apiSpan(on[0]!.traceId).attributes["app.fault.leaked_bytes"]);
     const last = Number(apiSpan(on.at(-1)!.traceId).attributes["app.fault.leaked_bytes"]);
     assert.equal(last - first, 99 * 512 * 1024, "each request kept 512 KiB more");
+    keepWaterfall("api-memory-leak", traces.get(on.at(-1)!.traceId)!);
     await switchAndWait(["off", "api-memory-leak"], mesh.processes.api, "fault api-memory-leak released its memory", profile);
     const released = mesh.processes.api.jsonLines().filter((l) => l.msg === "fault api-memory-leak released its memory").at(-1)!;
     assert.ok(Number(released.released_bytes) >= 100 * 512 * 1024);
@@ -396,6 +454,7 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
         return spans.length > 0 ? spans : undefined;
       }, { timeoutMs: 20_000, intervalMs: 250 });
       assert.equal(marked[0]!.attributes["app.fault.value"], 4);
+      keepWaterfall("loadgen-surge", collector.fileSpans().filter((sp) => sp.traceId === marked[0]!.traceId));
 
       await fault("off", "loadgen-surge");
       await waitFor("loadgen to log the surge's end", () => loadgenSays("fault loadgen-surge stopped") > 0, { timeoutMs: SWITCH_TIMEOUT_MS, intervalMs: 100 });

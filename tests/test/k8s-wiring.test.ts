@@ -219,7 +219,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
       for (const m of text.matchAll(/node_from_env_var:\s*([A-Z0-9_]+)/g)) assert.ok(defined.has(m[1]), `k8sattributes reads ${m[1]}`);
     }
     // Its listeners (defaults of the env variables) face the pod network on the hostPorts.
-    for (const [variable, port] of [["OTLP_GRPC_ENDPOINT", 4317], ["OTLP_HTTP_ENDPOINT", 4318], ["XRAY_UDP_ENDPOINT", 2000], ["HEALTH_ENDPOINT", 13133]] as const) {
+    for (const [variable, port] of [["OTLP_GRPC_ENDPOINT", 4317], ["OTLP_HTTP_ENDPOINT", 4318], ["XRAY_UDP_ENDPOINT", 2000], ["HEALTH_ENDPOINT", 13133], ["PROMETHEUS_ENDPOINT", 8889]] as const) {
       const m = new RegExp(`\\$\\{env:${variable}:-([^}]*)\\}`).exec(data["config.yaml"]);
       if (!m) continue; // the listener is not configurable by env in this version of the config
       assert.ok(!defined.has(variable), `${variable} is overridden by the DaemonSet`);

@@ -4,16 +4,18 @@
 // every command and subcommand answers --help/-h with its own usage and exit 0.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startRecordingStandIn, type HoneycombExportRecord } from "@tracemesh/devkit";
+import { startRecordingStandIn, type HoneycombExportRecord, type HoneycombMetricsRecord } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import {
   InputError,
   compareGraphs,
   graphFromOtlp,
+  graphFromServiceGraphMetrics,
   graphFromXrayFiles,
   graphFromXraySegments,
   renderMermaid,
   renderSvg,
+  parsePrometheusText,
   renderTable,
   segmentDocumentsFromSpans,
   spansFromOtlpFiles,
@@ -45,6 +47,8 @@ const COMPARE_USAGE = `usage:
       --xray-otlp FILE       instead: the OTLP X-Ray's OTLP endpoint received (when the Collector uses
                              otlphttp/xray), read as the segments X-Ray makes of those spans (repeatable)
       --xray-endpoint URL    X-Ray endpoint override (env XRAY_ENDPOINT); --region (env AWS_REGION)
+      --servicegraph FILE|URL  a third column: the edges the Collector's servicegraph connector counted, from a
+                             scrape of its Prometheus endpoint (a saved file, or http://HOST:8889/metrics)
       --format table|json|mermaid|svg   (default table; --json = --format json)
       --output FILE          write there instead of stdout
       --tolerance R          relative difference still counted as equal (default 0.1)
@@ -69,10 +73,12 @@ const MARKER_USAGE = `usage:
 `;
 
 const VERIFY_USAGE = `usage:
-  tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-exports FILE] [--namespace NS --node NAME]
+  tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-exports FILE] [--honeycomb-metrics FILE]
+                   [--namespace NS --node NAME]
       asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop), the
       X-Ray map with every edge of the OTLP map, Kubernetes attributes on every OpenTelemetry span (with
-      --namespace/--node), Honeycomb given every trace (--honeycomb-exports: a stand-in's record);
+      --namespace/--node), Honeycomb given every trace (--honeycomb-exports: a stand-in's record) and the RED
+      metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges);
       --grace D (default 10s): traces that started this close to the end of the capture are not judged;
       --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
 `;
@@ -131,6 +137,20 @@ function honeycombOptions(dataset: string | undefined, timeoutMs: number): Honey
   };
 }
 
+/** A Prometheus exposition from a URL (one scrape, bounded) or a file. */
+async function readScrape(source: string, timeoutMs: number): Promise<string> {
+  if (!/^https?:\/\//.test(source)) {
+    try {
+      return readFileSync(source, "utf8");
+    } catch (err) {
+      throw new InputError(`--servicegraph: cannot read ${source}: ${(err as Error).message}`);
+    }
+  }
+  const res = await fetch(source, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`--servicegraph: GET ${source} answered ${res.status}`);
+  return res.text();
+}
+
 async function compareCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -140,6 +160,7 @@ async function compareCommand(args: string[]): Promise<void> {
       "xray-otlp": { type: "string", multiple: true },
       "xray-endpoint": { type: "string" },
       region: { type: "string" },
+      servicegraph: { type: "string" },
       since: { type: "string", default: "15m" },
       start: { type: "string" },
       end: { type: "string" },
@@ -182,7 +203,16 @@ async function compareCommand(args: string[]): Promise<void> {
     process.stderr.write(`X-Ray graph via ${live.via}\n`);
     xray = live.graph;
   }
-  const comparison = compareGraphs(xray, otlp, { tolerance });
+  let servicegraph: ServiceGraph | undefined;
+  if (values.servicegraph !== undefined) {
+    const scrape = await readScrape(values.servicegraph, Number(values["timeout-ms"]));
+    try {
+      servicegraph = graphFromServiceGraphMetrics(parsePrometheusText(scrape));
+    } catch (err) {
+      throw new InputError(`--servicegraph ${values.servicegraph}: ${(err as Error).message}`);
+    }
+  }
+  const comparison = compareGraphs(xray, otlp, { tolerance, servicegraph });
   const text =
     format === "json"
       ? JSON.stringify(comparison, (key, value: unknown) => (key === "latencySamplesMs" ? undefined : value), 2) + "\n"
@@ -293,6 +323,7 @@ function verifyCommand(args: string[]): number {
       otlp: { type: "string", multiple: true },
       "xray-segments": { type: "string", multiple: true },
       "honeycomb-exports": { type: "string" },
+      "honeycomb-metrics": { type: "string" },
       namespace: { type: "string" },
       node: { type: "string" },
       grace: { type: "string", default: "10s" },
@@ -318,10 +349,23 @@ function verifyCommand(args: string[]): number {
     const records = text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as HoneycombExportRecord);
     honeycombTraceIds = new Set(records.flatMap((r) => r.traceIds));
   }
+  let honeycombMetricEdges: Set<string> | undefined;
+  if (values["honeycomb-metrics"]) {
+    const file = values["honeycomb-metrics"];
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new InputError(`verify: cannot read ${file}: ${(err as Error).message}`);
+    }
+    const records = text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as HoneycombMetricsRecord);
+    honeycombMetricEdges = new Set(records.flatMap((r) => r.edges));
+  }
   const input: VerifyInput = {
     spans: spansFromOtlpFiles(values.otlp),
     xray: graphFromXrayFiles(values["xray-segments"]),
     honeycombTraceIds,
+    honeycombMetricEdges,
     kubernetes: values.namespace && values.node ? { namespace: values.namespace, node: values.node } : undefined,
     graceMs,
     tolerance,

@@ -54,6 +54,8 @@ export interface VerifyInput {
   xray: ServiceGraph;
   /** Trace ids Honeycomb accepted (the stand-in's record), when known. */
   honeycombTraceIds?: ReadonlySet<string>;
+  /** The servicegraph connector's edges ("client → server") in the RED metrics Honeycomb accepted, when known. */
+  honeycombMetricEdges?: ReadonlySet<string>;
   /** Where the pods run: every OpenTelemetry span must say so. */
   kubernetes?: { namespace: string; node: string };
   /** Traces whose root started this close to the end of the capture may still be arriving: not judged. */
@@ -171,6 +173,14 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
       name: "Honeycomb received every trace checked",
       ok: judged.length > 0 && lost.length === 0,
       detail: lost.length === 0 ? `${judged.length} of ${judged.length}` : `${lost.length} of ${judged.length} never reached it; first: ${lost.slice(0, 3).join(", ")}`,
+    });
+  }
+  if (input.honeycombMetricEdges) {
+    const missing = MESH_EDGES.map(([from, to]) => `${from} → ${to}`).filter((e) => !input.honeycombMetricEdges!.has(e));
+    checks.push({
+      name: "Honeycomb received RED metrics for every edge of the mesh (the Collector's servicegraph connector)",
+      ok: missing.length === 0,
+      detail: missing.length === 0 ? `${MESH_EDGES.length} edges of ${input.honeycombMetricEdges.size} in the metrics` : `missing: ${missing.join(", ")}`,
     });
   }
   return checks;

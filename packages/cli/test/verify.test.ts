@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { graphFromXrayFiles, spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
-import { verifyExports, type VerifyCheck, type VerifyInput } from "../src/verify.js";
+import { MESH_EDGES, verifyExports, type VerifyCheck, type VerifyInput } from "../src/verify.js";
 
 const FIXTURES = path.join(__dirname, "..", "..", "test", "fixtures");
 const spans = (): Span[] => spansFromOtlpFiles([path.join(FIXTURES, "otlp.jsonl")]);
@@ -103,5 +103,15 @@ describe("tracemesh verify", () => {
     const honeycomb = check(run({ honeycombTraceIds: lost }), "Honeycomb");
     assert.equal(honeycomb.ok, false);
     assert.match(honeycomb.detail, new RegExp(`^1 of \\d+ never reached it; first: ${homeTraces[0]}`));
+  });
+
+  test("RED metrics: every mesh edge must be among the servicegraph edges Honeycomb received", () => {
+    const edges = new Set(MESH_EDGES.map(([from, to]) => `${from} → ${to}`));
+    assert.equal(check(run({ honeycombMetricEdges: edges }), "Honeycomb received RED metrics").ok, true);
+    edges.delete("activities → notifications");
+    const red = check(run({ honeycombMetricEdges: edges }), "Honeycomb received RED metrics");
+    assert.equal(red.ok, false);
+    assert.equal(red.detail, "missing: activities → notifications");
+    assert.equal(run().some((c) => c.name.startsWith("Honeycomb received RED metrics")), false, "not judged without the record");
   });
 });

@@ -1,8 +1,7 @@
-import dgram from "node:dgram";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "./ports.js";
+import { freePort, freeUdpPort } from "./ports.js";
 import { startProcess, type ManagedProcess } from "./process.js";
 import { TOOL_BIN, repoRoot } from "./paths.js";
 import { httpStatus, waitFor } from "./wait.js";
@@ -38,18 +37,6 @@ export function findCollector(): string {
   throw new Error("otelcol-tracemesh not found: run `bash scripts/tools/20-collector.sh` (builds the Collector, ~5 min once)");
 }
 
-/** A UDP port that was free on 127.0.0.1 a moment ago. */
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket("udp4");
-    socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Environment that points the Collector's exporters at the local stand-ins: Honeycomb (with a team
  * key), X-Ray (with placeholder AWS credentials, so the AWS SDK neither finds real ones nor asks
@@ -79,10 +66,33 @@ export interface LocalCollector {
   healthUrl: string;
   /** Where the file exporter writes OTLP JSON lines (when the config has it). */
   tracesFile: string;
+  /** The Prometheus scrape URL of the RED metrics (the spanmetrics and servicegraph connectors). */
+  metricsUrl: string;
+  /** One scrape of metricsUrl: the Prometheus text exposition. */
+  scrapeMetrics(): Promise<string>;
+  /** A scrape once the RED metrics stopped changing (two equal scrapes `intervalMs` apart; bounded). */
+  settledMetrics(opts?: { intervalMs?: number; timeoutMs?: number }): Promise<string>;
   process: ManagedProcess;
   /** The spans written to tracesFile so far. */
   fileSpans(): Span[];
   stop(): Promise<void>;
+}
+
+/**
+ * Scrapes until two scrapes `intervalMs` apart are equal: every span that arrived has been counted and flushed
+ * (the connectors flush every RED_FLUSH_INTERVAL, 1s locally). Bounded by `timeoutMs`; throws past it.
+ */
+export async function settledScrape(scrape: () => Promise<string>, opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<string> {
+  const intervalMs = opts.intervalMs ?? 1_500;
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  let previous = await scrape();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const next = await scrape();
+    if (next === previous) return next;
+    previous = next;
+  }
+  throw new Error(`the Collector's RED metrics were still changing after ${opts.timeoutMs ?? 20_000} ms`);
 }
 
 /**
@@ -99,9 +109,12 @@ export async function startCollector(
     tracesFile?: string;
     /** Which X-Ray exporter the pipeline uses (default awsxray); picks the configs when `configs` is not given. */
     xrayExporter?: XrayExporter;
+    /** How often the RED connectors hand on their metrics (default 1s: a local run wants them at once). */
+    redFlushInterval?: string;
   } = {},
 ): Promise<LocalCollector> {
-  const [grpcPort, httpPort, healthPort, proxyPort, udpPort] = await Promise.all([
+  const [grpcPort, httpPort, healthPort, proxyPort, metricsPort, udpPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -122,6 +135,8 @@ export async function startCollector(
     HEALTH_ENDPOINT: `127.0.0.1:${healthPort}`,
     XRAY_UDP_ENDPOINT: `127.0.0.1:${udpPort}`,
     XRAY_PROXY_ENDPOINT: `127.0.0.1:${proxyPort}`,
+    PROMETHEUS_ENDPOINT: `127.0.0.1:${metricsPort}`,
+    RED_FLUSH_INTERVAL: opts.redFlushInterval ?? "1s",
     TRACEMESH_TRACES_FILE: tracesFile,
     XRAY_EXPORTER: xrayExporter,
   };
@@ -141,12 +156,21 @@ export async function startCollector(
     await proc.stop();
     throw new Error(`${(err as Error).message}\n${proc.output().slice(-4000)}`);
   }
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const scrapeMetrics = async () => {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`GET ${metricsUrl}: ${res.status}`);
+    return res.text();
+  };
   return {
     otlpHttpUrl: `http://127.0.0.1:${httpPort}`,
     otlpGrpcAddress: `127.0.0.1:${grpcPort}`,
     xrayUdpPort: udpPort,
     healthUrl,
     tracesFile,
+    metricsUrl,
+    scrapeMetrics,
+    settledMetrics: (o = {}) => settledScrape(scrapeMetrics, o),
     process: proc,
     fileSpans: () => (fs.existsSync(tracesFile) ? parseOtlpJsonLines(fs.readFileSync(tracesFile, "utf8")) : []),
     stop: async () => {

@@ -14,6 +14,11 @@ export interface EdgeComparison {
   explained: ExplainedDifference[];
   /** Likely reasons, in plain words. */
   reasons: string[];
+  /** The edge as the Collector's servicegraph connector counted it: only when a servicegraph view was given
+   *  (null: the connector has no such edge). */
+  servicegraph?: GraphEdge | null;
+  /** Request/failure counts where the connector and the OTLP spans (or X-Ray, for an X-Ray-only edge) disagree. */
+  servicegraphDifferences?: string[];
 }
 
 export interface ExplainedDifference {
@@ -28,6 +33,12 @@ export interface Comparison {
   edges: EdgeComparison[];
   /** `differing`: edges with unexplained differences; `explained`: edges whose differences are all explained. */
   summary: Record<MatchCategory | "differing" | "explained", number>;
+  /** The third view, when given: the servicegraph connector's graph, the edges no row matched, and counts. */
+  servicegraph?: {
+    graph: ServiceGraph;
+    unmatched: GraphEdge[];
+    summary: { matched: number; differing: number; unmatched: number };
+  };
 }
 
 export interface CompareOptions {
@@ -35,6 +46,8 @@ export interface CompareOptions {
   tolerance?: number;
   /** Latency differences below this many milliseconds are ignored whatever the ratio. */
   latencySlackMs?: number;
+  /** The Collector's servicegraph connector's view (graphFromServiceGraphMetrics): adds a third column. */
+  servicegraph?: ServiceGraph;
 }
 
 const edgeKey = (from: string, to: string): string => `${from}\u0000${to}`;
@@ -285,6 +298,7 @@ export function compareGraphs(xray: ServiceGraph, otlp: ServiceGraph, options: C
     xray,
     otlp,
     edges,
+    ...(options.servicegraph ? { servicegraph: alignServiceGraph(edges, options.servicegraph, tolerance) } : {}),
     summary: {
       both: count("both"),
       renamed: count("renamed"),
@@ -294,4 +308,45 @@ export function compareGraphs(xray: ServiceGraph, otlp: ServiceGraph, options: C
       explained: edges.filter((e) => e.explained.length > 0 && e.differences.length === 0).length,
     },
   };
+}
+
+/**
+ * Puts the connector's edge next to each row: matched to the OTLP edge by caller and callee (or one of their
+ * aliases: the connector names a Redis node by db.system.name, an unanswered call by peer.service), else to
+ * the X-Ray edge. Only counts are compared: its latencies are bucket estimates, not samples.
+ */
+function alignServiceGraph(rows: EdgeComparison[], graph: ServiceGraph, tolerance: number): NonNullable<Comparison["servicegraph"]> {
+  const free = new Set(graph.edges);
+  const take = (e: GraphEdge | undefined): GraphEdge | null => {
+    if (!e) return null;
+    free.delete(e);
+    return e;
+  };
+  const matches = (s: GraphEdge, e: GraphEdge) =>
+    (s.from === e.from || e.callerAliases.includes(s.from)) && (s.to === e.to || e.calleeAliases.includes(s.to));
+  for (const exact of [true, false]) {
+    for (const row of rows) {
+      if (row.servicegraph) continue;
+      const reference = row.otlp ?? combined(row.xray);
+      const candidates = [...free].filter((s) => (exact ? s.from === reference.from && s.to === reference.to : matches(s, reference) || row.xray.some((x) => matches(s, x))));
+      row.servicegraph = take(candidates[0]) ?? (exact ? undefined : null);
+    }
+  }
+  let differing = 0;
+  for (const row of rows) {
+    const reference = row.otlp ?? combined(row.xray);
+    const s = row.servicegraph;
+    const diffs: string[] = [];
+    if (s) {
+      if (beyond(s.calls, reference.calls, tolerance)) diffs.push(`connector requests ${s.calls} vs ${reference.calls} calls`);
+      // The connector's "failed" is a span with status ERROR; X-Ray's errors/faults come from HTTP statuses first.
+      const failures = reference.statusErrors ?? reference.errors + reference.faults;
+      const label = reference.statusErrors === undefined ? "errors+faults" : "calls with an ERROR span";
+      if (s.faults !== failures && beyond(s.faults, failures, tolerance)) diffs.push(`connector failed ${s.faults} vs ${failures} ${label}`);
+    }
+    row.servicegraphDifferences = diffs;
+    if (diffs.length > 0) differing += 1;
+  }
+  const unmatched = [...free];
+  return { graph, unmatched, summary: { matched: rows.filter((r) => r.servicegraph).length, differing, unmatched: unmatched.length } };
 }

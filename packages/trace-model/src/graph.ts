@@ -1,7 +1,8 @@
 // A service graph as both X-Ray and the OTLP spans can describe it: nodes, directed edges caller → callee,
 // call/error/fault/throttle counts and per-edge latency samples.
 
-export type GraphSource = "xray" | "otlp";
+/** Who drew the graph: X-Ray's segments, the OTLP spans, or the Collector's servicegraph connector (metrics). */
+export type GraphSource = "xray" | "otlp" | "servicegraph";
 
 export interface GraphNode {
   /** The name the backend shows for the node (X-Ray segment name, or OTLP service.name / derived callee). */
@@ -22,6 +23,9 @@ export interface GraphEdge {
   faults: number;
   /** 429 (X-Ray `throttle`, also counted in errors). */
   throttles: number;
+  /** Calls whose client or answering span has status ERROR, whatever the HTTP status: what the Collector's
+   *  servicegraph connector counts as failed (OTLP and servicegraph graphs; X-Ray does not tell). */
+  statusErrors?: number;
   /** Calls that are the X-Ray exporter's dependency subsegments of local-root spans (no client span behind them). */
   localRootDependencyCalls: number;
   p50Ms: number | null;
@@ -100,6 +104,8 @@ export class GraphBuilder {
       callerAliases?: Iterable<string | undefined>;
       notes?: Iterable<string>;
       localRootDependency?: boolean;
+      /** The client or the answering span has status ERROR. */
+      statusError?: boolean;
     },
   ): void {
     const key = `${from}\u0000${to}`;
@@ -113,6 +119,7 @@ export class GraphBuilder {
         faults: 0,
         throttles: 0,
         localRootDependencyCalls: 0,
+        statusErrors: 0,
         latencies: [],
         calleeAliases: new Set(),
         callerAliases: new Set(),
@@ -125,6 +132,7 @@ export class GraphBuilder {
     if (call.fault) edge.faults += 1;
     if (call.throttle) edge.throttles += 1;
     if (call.localRootDependency) edge.localRootDependencyCalls += 1;
+    if (call.statusError) edge.statusErrors = (edge.statusErrors ?? 0) + 1;
     if (call.latencyMs !== null && Number.isFinite(call.latencyMs)) edge.latencies.push(call.latencyMs);
     for (const alias of call.calleeAliases ?? []) if (alias && alias !== to) edge.calleeAliases.add(alias);
     for (const alias of call.callerAliases ?? []) if (alias && alias !== from) edge.callerAliases.add(alias);
@@ -141,6 +149,7 @@ export class GraphBuilder {
         faults: e.faults,
         throttles: e.throttles,
         localRootDependencyCalls: e.localRootDependencyCalls,
+        ...(this.source === "otlp" ? { statusErrors: e.statusErrors ?? 0 } : {}),
         p50Ms: percentile(e.latencies, 50),
         p99Ms: percentile(e.latencies, 99),
         latencySamplesMs: e.latencies.map(round),

@@ -25,7 +25,7 @@ export {
   spansFromOtlpFiles,
   spansFromRequest,
 } from "./otlp.js";
-export { decodeOtlpTraces } from "./otlp-protobuf.js";
+export { decodeOtlpMetrics, decodeOtlpTraces, type OtlpMetricSummary } from "./otlp-protobuf.js";
 export {
   graphFromXrayFiles,
   graphFromXraySegments,
@@ -53,5 +53,17 @@ export {
   type ExplainedDifference,
   type MatchCategory,
 } from "./compare.js";
+export {
+  SERVICE_GRAPH_METRICS,
+  SPAN_METRICS,
+  graphFromServiceGraphMetrics,
+  histogramQuantileMs,
+  parsePrometheusText,
+  redFromSpanMetrics,
+  renderRedTable,
+  samplesBetween,
+  type OperationRed,
+  type PromSample,
+} from "./red.js";
 export { formatMs, renderEdgeTable, renderMermaid, renderSvg, renderTable } from "./render.js";
 export { renderWaterfall, spanTree, waterfallSpan, type WaterfallSpan } from "./waterfall.js";

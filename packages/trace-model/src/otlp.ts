@@ -232,6 +232,7 @@ export function graphFromSpans(spans: readonly Span[]): ServiceGraph {
     builder.call(s.serviceName, callee, {
       latencyMs: Number(s.endNs - s.startNs) / 1e6,
       ...failure,
+      statusError: s.statusCode === "ERROR" || answers.some((a) => a.statusCode === "ERROR"),
       calleeAliases: [
         str(s.attributes, "peer.service"),
         str(s.attributes, "db.system.name"),

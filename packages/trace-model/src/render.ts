@@ -1,5 +1,6 @@
-// Output for `compare`: a plain-text table, Mermaid flowcharts and a small hand-made SVG of both maps; and the
-// edge table of one graph (the demo's map when the X-Ray side lives in the console).
+// Output for `compare`: a plain-text table (with the servicegraph connector as a third column when given),
+// Mermaid flowcharts and a small hand-made SVG of both maps; and the edge table of one graph (the demo's map
+// when the X-Ray side lives in the console).
 import { combined, type Comparison, type EdgeComparison, type MatchCategory } from "./compare.js";
 import type { GraphEdge, ServiceGraph } from "./graph.js";
 
@@ -36,11 +37,20 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + " ".repeat(width - text.length);
 }
 
+/** The connector's column: requests and failures only (its latencies are bucket estimates). */
+function connectorStats(e: GraphEdge | null): string {
+  if (!e) return "—";
+  const ms = (v: number | null): string => (v === null ? "-" : formatMs(v));
+  return `${e.calls} req, ${e.faults} failed, p99 ≈${ms(e.p99Ms)} ms`;
+}
+
 export function renderTable(c: Comparison): string {
   const lines: string[] = [];
+  const third = c.servicegraph;
   lines.push(
     `X-Ray: ${c.xray.nodes.length} nodes, ${c.xray.edges.length} edges, ${c.xray.traceCount ?? "?"} traces   ` +
       `Honeycomb/OTLP: ${c.otlp.nodes.length} nodes, ${c.otlp.edges.length} edges, ${c.otlp.traceCount ?? "?"} traces   ` +
+      (third ? `servicegraph connector: ${third.graph.nodes.length} nodes, ${third.graph.edges.length} edges   ` : "") +
       `tolerance ${Math.round(c.tolerance * 100)}%`,
   );
   const inferred = c.xray.nodes.filter((n) => n.inferred).map((n) => n.name);
@@ -50,19 +60,25 @@ export function renderTable(c: Comparison): string {
     edge: edgeName(row),
     x: xrayStats(row),
     o: stats(row.otlp),
+    s: third ? connectorStats(row.servicegraph ?? null) : "",
   }));
   const wEdge = Math.max(4, ...rows.map((r) => r.edge.length));
   const wX = Math.max(5, ...rows.map((r) => r.x.length));
   const wO = Math.max(14, ...rows.map((r) => r.o.length));
+  const wS = Math.max(22, ...rows.map((r) => r.s.length));
+  const cells = (edge: string, x: string, o: string, sg: string) => `  ${pad(edge, wEdge)} | ${pad(x, wX)} | ${third ? `${pad(o, wO)} | ${sg}` : o}`.trimEnd();
   for (const category of Object.keys(TITLES) as MatchCategory[]) {
     const inCategory = rows.filter((r) => r.row.category === category);
     lines.push("", `${TITLES[category]} (${inCategory.length})`);
     if (inCategory.length === 0) continue;
-    lines.push(`  ${pad("Edge", wEdge)} | ${pad("X-Ray", wX)} | ${pad("Honeycomb/OTLP", wO)}`);
-    lines.push(`  ${"-".repeat(wEdge)}-+-${"-".repeat(wX)}-+-${"-".repeat(wO)}`);
+    lines.push(cells("Edge", "X-Ray", "Honeycomb/OTLP", "Collector servicegraph"));
+    lines.push(`  ${"-".repeat(wEdge)}-+-${"-".repeat(wX)}-+-${"-".repeat(wO)}${third ? `-+-${"-".repeat(wS)}` : ""}`);
     for (const r of inCategory) {
-      lines.push(`  ${pad(r.edge, wEdge)} | ${pad(r.x, wX)} | ${pad(r.o, wO)}`);
+      lines.push(cells(r.edge, r.x, r.o, r.s));
       if (r.row.category === "renamed") lines.push(`      X-Ray: ${r.row.xray.map((e) => `${e.from} → ${e.to}`).join(", ")}`);
+      if (r.row.servicegraph && (r.row.servicegraph.from !== (r.row.otlp ?? r.row.xray[0])?.from || r.row.servicegraph.to !== (r.row.otlp ?? r.row.xray[0])?.to)) {
+        lines.push(`      connector: ${r.row.servicegraph.from} → ${r.row.servicegraph.to}`);
+      }
       for (const d of r.row.differences) lines.push(`      differs: ${d}`);
       for (const e of r.row.explained) lines.push(`      explained: ${e.difference} — ${e.explanation}`);
       for (const reason of r.row.reasons) lines.push(`      why: ${reason}`);
@@ -75,6 +91,13 @@ export function renderTable(c: Comparison): string {
   const differing = rows.filter((r) => r.row.differences.length > 0);
   lines.push("", `Unexplained differences beyond tolerance (${differing.length})`);
   for (const r of differing) lines.push(`  ${r.edge}: ${r.row.differences.join("; ")}`);
+  if (third) {
+    lines.push("", `Only in the servicegraph connector (${third.unmatched.length})`);
+    for (const e of third.unmatched) lines.push(`  ${e.from} → ${e.to}: ${connectorStats(e)}${e.notes.length ? ` (${e.notes.join("; ")})` : ""}`);
+    const off = rows.filter((r) => (r.row.servicegraphDifferences ?? []).length > 0);
+    lines.push("", `Connector vs spans beyond tolerance (${off.length})`);
+    for (const r of off) lines.push(`  ${r.edge}: ${(r.row.servicegraphDifferences ?? []).join("; ")}`);
+  }
   return lines.join("\n") + "\n";
 }
 

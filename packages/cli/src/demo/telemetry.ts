@@ -22,7 +22,11 @@ import {
 import type { Mesh, MeshOtelOptions, MeshService } from "@tracemesh/mesh";
 import {
   compareGraphs,
+  graphFromServiceGraphMetrics,
   graphFromSpans,
+  parsePrometheusText,
+  renderRedTable,
+  samplesBetween,
   graphFromXraySegments,
   renderEdgeTable,
   renderTable,
@@ -31,6 +35,8 @@ import {
   spansFromOtlpFiles,
   waterfallSpan,
   xrayTraceId,
+  type PromSample,
+  type ServiceGraph,
   type Span,
   type XraySegment,
 } from "@tracemesh/trace-model";
@@ -194,6 +200,8 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
   const outDir = options.outDir ?? DEFAULT_DEMO_OUT;
   const tracesFile = path.join(outDir, "traces.jsonl");
   const segmentsFile = path.join(outDir, "xray-segments.jsonl");
+  // The last scrape of the Collector's RED metrics (cumulative; `compare --servicegraph` reads it).
+  const metricsFile = path.join(outDir, "red-metrics.prom");
   const plan = planSinks(env);
   // XRAY_EXPORTER=otlphttp/xray: X-Ray's OTLP endpoint instead of PutTraceSegments (docs/compare.md).
   const xrayExporter = xrayExporterFromEnv(env);
@@ -202,6 +210,21 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
   let honeycomb: HoneycombStandIn | undefined;
   let xray: XrayStandIn | undefined;
   let loadStartNs = 0n;
+  let loadEndMs = 0;
+  // The RED metrics when the load began: the table shows what happened since (the seeding is not in it).
+  let redBefore: PromSample[] | undefined;
+
+  /** A settled scrape of the Collector's RED metrics, or undefined (with one line saying why) when it fails. */
+  const scrapeRed = async (): Promise<PromSample[] | undefined> => {
+    try {
+      const text = await collector!.settledMetrics();
+      fs.writeFileSync(metricsFile, text);
+      return parsePrometheusText(text);
+    } catch (err) {
+      say(`RED metrics unavailable: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
 
   const stopCollector = async () => {
     if (!collector || statuses.otelcol) return;
@@ -216,7 +239,7 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
 
     async beforeMesh(_opts: DemoOptions): Promise<MeshOtelOptions> {
       fs.mkdirSync(outDir, { recursive: true });
-      for (const f of [tracesFile, segmentsFile]) fs.rmSync(f, { force: true });
+      for (const f of [tracesFile, segmentsFile, metricsFile]) fs.rmSync(f, { force: true });
       if (plan.honeycomb.real) {
         say(`Honeycomb: REAL — ${plan.honeycomb.endpoint} with HONEYCOMB_API_KEY (datasets = service names)`);
       } else {
@@ -242,6 +265,7 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       if (!collector) return [];
       return [
         `  collector      OTLP/HTTP ${collector.otlpHttpUrl}   OTLP/gRPC ${collector.otlpGrpcAddress}   health ${collector.healthUrl}`,
+        `                 RED metrics (Prometheus) ${collector.metricsUrl}`,
         `                 X-Ray daemon UDP 127.0.0.1:${collector.xrayUdpPort}   traces file ${tracesFile}`,
         ...(honeycomb ? [`  honeycomb      stand-in ${honeycomb.url}`] : []),
         ...(xray ? [`  x-ray          stand-in ${xray.endpoint}`] : []),
@@ -253,11 +277,19 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
     },
 
     async beforeLoad(): Promise<void> {
+      if (collector) redBefore = await scrapeRed();
       loadStartNs = BigInt(Date.now()) * 1_000_000n;
+    },
+
+    async afterLoad(): Promise<void> {
+      loadEndMs = Date.now();
     },
 
     async afterMesh(_stopped: Partial<Record<MeshService, ExitStatus>>, _opts: DemoOptions): Promise<void> {
       if (!collector) return;
+      // Every service flushed its spans when it stopped: once the connectors counted them, the load's RED is final.
+      const redAfter = redBefore ? await scrapeRed() : undefined;
+      const red: ServiceGraph | undefined = redBefore && redAfter ? graphFromServiceGraphMetrics(samplesBetween(redBefore, redAfter)) : undefined;
       // Stopping the Collector flushes its batches and exporter queues: every span is in the file and the sinks.
       await stopCollector();
       for (const [exporter, f] of exportFailures(collector.process.output())) {
@@ -307,10 +339,21 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       const otlpGraph = graphFromSpans(spans);
       if (xray) {
         const xrayGraph = graphFromXraySegments(segments);
-        out.push("── Service map: X-Ray segments (stand-in) vs OTLP spans (what Honeycomb got) — `tracemesh compare`", "");
-        out.push(renderTable(compareGraphs(xrayGraph, otlpGraph)));
+        out.push(
+          "── Service map: X-Ray segments (stand-in) vs OTLP spans (what Honeycomb got) vs the Collector's servicegraph connector — `tracemesh compare`",
+          "",
+        );
+        out.push(renderTable(compareGraphs(xrayGraph, otlpGraph, { servicegraph: red })));
       } else {
         out.push("── Service map from the OTLP spans (the X-Ray side is in the console)", "", renderEdgeTable(otlpGraph));
+      }
+      if (red) {
+        const windowS = loadEndMs > 0 ? (loadEndMs - Number(loadStartNs / 1_000_000n)) / 1000 : undefined;
+        out.push(
+          `── RED per edge during the load (${windowS ? `${windowS.toFixed(1)} s; ` : ""}the Collector's servicegraph connector, ${collector.metricsUrl})`,
+          "",
+          renderRedTable(red, windowS),
+        );
       }
 
       out.push("── Where to look");
@@ -329,7 +372,9 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       out.push(`  traces (OTLP JSON lines): ${tracesFile}`);
       if (xray) out.push(`  X-Ray segments:           ${segmentsFile}`);
       out.push(
-        `  compare again:            pnpm tracemesh compare --otlp ${tracesFile}` + (xray ? ` --xray-segments ${segmentsFile}` : ""),
+        `  RED metrics scrape:       ${metricsFile}`,
+        `  compare again:            pnpm tracemesh compare --otlp ${tracesFile}` + (xray ? ` --xray-segments ${segmentsFile}` : "") +
+          (red ? ` --servicegraph ${metricsFile}` : ""),
         `                            (the files also hold the seeding traffic, as service "seed")`,
       );
       if (!plan.honeycomb.real || !plan.xray.real) {

@@ -1,12 +1,20 @@
 import type http from "node:http";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
-import { decodeOtlpTraces, type Span } from "@tracemesh/trace-model";
+import { decodeOtlpMetrics, decodeOtlpTraces, type OtlpMetricSummary, type Span } from "@tracemesh/trace-model";
 
 export interface HoneycombRequest {
   team: string;
   contentType: string;
   contentEncoding: string;
   spans: Span[];
+}
+
+/** An OTLP metrics export Honeycomb accepted: metrics go to the dataset the header names. */
+export interface HoneycombMetricsRequest {
+  team: string;
+  dataset: string;
+  contentType: string;
+  metrics: OtlpMetricSummary[];
 }
 
 export interface HoneycombStandIn {
@@ -17,6 +25,8 @@ export interface HoneycombStandIn {
   requests(): HoneycombRequest[];
   /** Every span accepted so far. */
   spans(): Span[];
+  /** Every accepted metrics export (POST /v1/metrics), in arrival order. */
+  metricExports(): HoneycombMetricsRequest[];
   /** How many requests were refused (401/400/404/415). */
   rejected(): number;
   stop(): Promise<void>;
@@ -28,10 +38,9 @@ export interface HoneycombStandIn {
  * (optionally gzip) that decodes (400/415 otherwise). Reads the body.
  */
 export async function acceptHoneycombExport(req: http.IncomingMessage, apiKey?: string): Promise<HoneycombRequest | { status: number; message: string }> {
-  const path = (req.url ?? "").split("?")[0];
-  if (req.method !== "POST" || path !== "/v1/traces") return { status: 404, message: `no route ${req.method} ${path}` };
-  const team = String(req.headers["x-honeycomb-team"] ?? "");
-  if (!team || (apiKey !== undefined && team !== apiKey)) return { status: 401, message: "unknown API key - check your credentials" };
+  const refused = routeAndKey(req, "/v1/traces", apiKey);
+  if (refused) return refused;
+  const team = String(req.headers["x-honeycomb-team"]);
   const contentType = String(req.headers["content-type"] ?? "");
   const contentEncoding = String(req.headers["content-encoding"] ?? "");
   const body = await readBody(req);
@@ -42,14 +51,55 @@ export async function acceptHoneycombExport(req: http.IncomingMessage, apiKey?: 
   }
 }
 
+/** Honeycomb's first two checks: the route, then the team key (401 when missing or not `apiKey`). */
+function routeAndKey(req: http.IncomingMessage, route: string, apiKey: string | undefined): { status: number; message: string } | undefined {
+  const path = (req.url ?? "").split("?")[0];
+  if (req.method !== "POST" || path !== route) return { status: 404, message: `no route ${req.method} ${path}` };
+  const team = String(req.headers["x-honeycomb-team"] ?? "");
+  if (!team || (apiKey !== undefined && team !== apiKey)) return { status: 401, message: "unknown API key - check your credentials" };
+  return undefined;
+}
+
+/**
+ * What Honeycomb's OTLP/HTTP metrics ingest checks: POST /v1/metrics, the team key as for traces, and an
+ * `x-honeycomb-dataset` header — spans find their dataset in service.name, metrics must be given one (400
+ * without it) — then a body that decodes as OTLP metrics. Reads the body.
+ */
+export async function acceptHoneycombMetricsExport(req: http.IncomingMessage, apiKey?: string): Promise<HoneycombMetricsRequest | { status: number; message: string }> {
+  const refused = routeAndKey(req, "/v1/metrics", apiKey);
+  if (refused) return refused;
+  const dataset = String(req.headers["x-honeycomb-dataset"] ?? "");
+  if (!dataset) return { status: 400, message: "missing x-honeycomb-dataset header: OTLP metrics need a dataset" };
+  const contentType = String(req.headers["content-type"] ?? "");
+  const body = await readBody(req);
+  try {
+    const metrics = decodeOtlpMetrics(body, contentType, String(req.headers["content-encoding"] ?? ""));
+    return { team: String(req.headers["x-honeycomb-team"]), dataset, contentType, metrics };
+  } catch (err) {
+    return { status: contentType.startsWith("application/") ? 400 : 415, message: (err as Error).message };
+  }
+}
+
+/** The empty Export*ServiceResponse Honeycomb answers with: zero bytes in protobuf, {} in JSON. */
+export function sendEmptyOtlpResponse(res: http.ServerResponse, contentType: string): void {
+  if (contentType.startsWith("application/x-protobuf")) {
+    res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
+    res.end();
+  } else {
+    sendJson(res, 200, {});
+  }
+}
+
 /**
  * A local stand-in for Honeycomb's OTLP/HTTP trace ingest (we cannot reach the real one). Like the
  * real API it takes POST /v1/traces with OTLP protobuf or JSON (optionally gzip), answers 401 when
  * the `x-honeycomb-team` header is missing (or differs from `apiKey` when one is given), and keeps
- * the decoded spans for assertions. The dataset would be each span's service.name.
+ * the decoded spans for assertions. The dataset would be each span's service.name. It takes metrics exports
+ * too (POST /v1/metrics with a dataset header), as the Collector's RED metrics are sent.
  */
 export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Promise<HoneycombStandIn> {
   const accepted: HoneycombRequest[] = [];
+  const metrics: HoneycombMetricsRequest[] = [];
   let rejected = 0;
   const refuse = (res: http.ServerResponse, status: number, message: string) => {
     rejected += 1;
@@ -57,17 +107,16 @@ export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Pro
   };
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
+      if ((req.url ?? "").split("?")[0] === "/v1/metrics") {
+        const checked = await acceptHoneycombMetricsExport(req, opts.apiKey);
+        if ("status" in checked) return refuse(res, checked.status, checked.message);
+        metrics.push(checked);
+        return sendEmptyOtlpResponse(res, checked.contentType);
+      }
       const checked = await acceptHoneycombExport(req, opts.apiKey);
       if ("status" in checked) return refuse(res, checked.status, checked.message);
       accepted.push(checked);
-      const { contentType } = checked;
-      // An empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON.
-      if (contentType.startsWith("application/x-protobuf")) {
-        res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
-        res.end();
-      } else {
-        sendJson(res, 200, {});
-      }
+      sendEmptyOtlpResponse(res, checked.contentType);
     } catch (err) {
       refuse(res, 500, (err as Error).message);
     }
@@ -78,6 +127,7 @@ export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Pro
     port: listener.port,
     requests: () => [...accepted],
     spans: () => accepted.flatMap((r) => r.spans),
+    metricExports: () => [...metrics],
     rejected: () => rejected,
     stop: listener.close,
   };

@@ -1,15 +1,19 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { acceptHoneycombExport } from "./honeycomb.js";
+import { acceptHoneycombExport, acceptHoneycombMetricsExport, sendEmptyOtlpResponse } from "./honeycomb.js";
 import { readBody, sendJson } from "./http-util.js";
 import { verifySigV4 } from "./sigv4.js";
+import { SERVICE_GRAPH_METRICS } from "@tracemesh/trace-model";
 import { STAND_IN_AWS_CREDENTIALS, parsePutTraceSegments } from "./xray.js";
 
 /** The files a recording stand-in writes in its directory (what `tracemesh verify` reads). */
 export const RECORDED_FILES = {
   /** One line per export Honeycomb accepted: `{"received", "spans", "traceIds"}`. */
   honeycomb: "honeycomb-exports.jsonl",
+  /** One line per metrics export Honeycomb accepted: `{"received", "dataset", "metrics": {name: data points},
+   *  "edges": ["client → server", …]}` (the servicegraph connector's edges in it). */
+  honeycombMetrics: "honeycomb-metrics.jsonl",
   /** One X-Ray segment document per line, as PutTraceSegments received them. */
   xray: "xray-segments.jsonl",
 } as const;
@@ -20,13 +24,22 @@ export interface HoneycombExportRecord {
   traceIds: string[];
 }
 
+export interface HoneycombMetricsRecord {
+  received: string;
+  dataset: string;
+  /** Data points per metric name. */
+  metrics: Record<string, number>;
+  /** The servicegraph connector's edges in the export, "client → server". */
+  edges: string[];
+}
+
 export interface RecordingStandIn {
   port: number;
   stop(): Promise<void>;
 }
 
 /**
- * Honeycomb's trace ingest and X-Ray's PutTraceSegments in one small server that writes what it accepted to
+ * Honeycomb's trace and metrics ingest and X-Ray's PutTraceSegments in one small server that writes what it accepted to
  * files, for a cluster that cannot reach either SaaS (the CI cluster: deploy/k8s/overlays/ci). It checks what the
  * real APIs check — Honeycomb: the `x-honeycomb-team` key and an OTLP body that decodes; X-Ray: a SigV4 signature
  * for service `xray`, verified with STAND_IN_AWS_CREDENTIALS (the placeholder keys the ci overlay gives the
@@ -37,6 +50,7 @@ export async function startRecordingStandIn(opts: { dir: string; host: string; p
   fs.mkdirSync(opts.dir, { recursive: true });
   const honeycombFile = path.join(opts.dir, RECORDED_FILES.honeycomb);
   const xrayFile = path.join(opts.dir, RECORDED_FILES.xray);
+  const metricsFile = path.join(opts.dir, RECORDED_FILES.honeycombMetrics);
   const refuse = (res: http.ServerResponse, status: number, type: string, message: string) => {
     process.stderr.write(`refused ${status} ${type}: ${message}\n`);
     if (type) res.setHeader("x-amzn-ErrorType", type);
@@ -54,11 +68,16 @@ export async function startRecordingStandIn(opts: { dir: string; host: string; p
         traceIds: [...new Set(checked.spans.map((s) => s.traceId))],
       };
       fs.appendFileSync(honeycombFile, JSON.stringify(record) + "\n");
-      if (checked.contentType.startsWith("application/x-protobuf")) {
-        res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
-        return res.end();
-      }
-      return sendJson(res, 200, {});
+      return sendEmptyOtlpResponse(res, checked.contentType);
+    }
+    if (route === "/v1/metrics") {
+      const checked = await acceptHoneycombMetricsExport(req, opts.honeycombApiKey);
+      if ("status" in checked) return refuse(res, checked.status, "", checked.message);
+      const metrics = Object.fromEntries(checked.metrics.map((m) => [m.name, m.dataPoints.length]));
+      const edges = [...new Set(checked.metrics.filter((m) => m.name === SERVICE_GRAPH_METRICS.requests).flatMap((m) => m.dataPoints.map((p) => `${p.client} → ${p.server}`)))];
+      const record: HoneycombMetricsRecord = { received: new Date().toISOString(), dataset: checked.dataset, metrics, edges };
+      fs.appendFileSync(metricsFile, JSON.stringify(record) + "\n");
+      return sendEmptyOtlpResponse(res, checked.contentType);
     }
     if (req.method === "POST" && route === "/TraceSegments") {
       const body = await readBody(req);
