@@ -205,6 +205,8 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     // it), and the connector as compare's third column.
     assert.match(map, /servicegraph connector: \d+ nodes, \d+ edges/);
     assert.match(map, /\| Collector servicegraph/);
+    // Over the same window the connector counts what the spans show, edge by edge.
+    assert.match(map, /Connector vs spans beyond tolerance \(0\)/, map);
     assert.ok(printed.includes("── RED per edge during the load"), printed);
     const red = printed.slice(printed.indexOf("── RED per edge during the load"), printed.indexOf("── Where to look"));
     assert.match(red, /\(\d+\.\d s; the Collector's servicegraph connector, http:\/\/127\.0\.0\.1:\d+\/metrics\)/);

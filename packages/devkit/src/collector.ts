@@ -70,8 +70,8 @@ export interface LocalCollector {
   metricsUrl: string;
   /** One scrape of metricsUrl: the Prometheus text exposition. */
   scrapeMetrics(): Promise<string>;
-  /** A scrape once the RED metrics stopped changing (two equal scrapes `intervalMs` apart; bounded). */
-  settledMetrics(opts?: { intervalMs?: number; timeoutMs?: number }): Promise<string>;
+  /** A scrape once the RED metrics stopped changing for `quietMs` (settledScrape; bounded). */
+  settledMetrics(opts?: { intervalMs?: number; quietMs?: number; timeoutMs?: number }): Promise<string>;
   process: ManagedProcess;
   /** The spans written to tracesFile so far. */
   fileSpans(): Span[];
@@ -79,20 +79,34 @@ export interface LocalCollector {
 }
 
 /**
- * Scrapes until two scrapes `intervalMs` apart are equal: every span that arrived has been counted and flushed
- * (the connectors flush every RED_FLUSH_INTERVAL, 1s locally). Bounded by `timeoutMs`; throws past it.
+ * What the servicegraph connector still counts after the last span arrived: a client span nobody answered
+ * becomes a virtual-node edge only once the store's ttl (5 s, config.yaml) and its expiration loop (2 s) are
+ * past, and the next flush (RED_FLUSH_INTERVAL, 1 s locally) hands it on.
  */
-export async function settledScrape(scrape: () => Promise<string>, opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<string> {
-  const intervalMs = opts.intervalMs ?? 1_500;
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+export const RED_SETTLE_MS = 8_000;
+
+/**
+ * Scrapes until the RED metrics have not changed for `quietMs` (default RED_SETTLE_MS): every span that arrived
+ * has been counted, paired or expired, and flushed. Bounded by `timeoutMs`; throws past it.
+ */
+export async function settledScrape(scrape: () => Promise<string>, opts: { intervalMs?: number; quietMs?: number; timeoutMs?: number } = {}): Promise<string> {
+  const intervalMs = opts.intervalMs ?? 1_000;
+  const quietMs = opts.quietMs ?? RED_SETTLE_MS;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
   let previous = await scrape();
+  let unchangedSince = Date.now();
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, intervalMs));
     const next = await scrape();
-    if (next === previous) return next;
-    previous = next;
+    if (next !== previous) {
+      previous = next;
+      unchangedSince = Date.now();
+    } else if (Date.now() - unchangedSince >= quietMs) {
+      return next;
+    }
   }
-  throw new Error(`the Collector's RED metrics were still changing after ${opts.timeoutMs ?? 20_000} ms`);
+  throw new Error(`the Collector's RED metrics were still changing after ${timeoutMs} ms`);
 }
 
 /**

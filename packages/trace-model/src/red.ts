@@ -118,34 +118,45 @@ export const SPAN_METRICS = {
  * failure to it).
  */
 export function graphFromServiceGraphMetrics(samples: readonly PromSample[]): ServiceGraph {
-  const edges = new Map<string, { from: string; to: string; type: string }>();
+  // Requests per edge and connection type: one edge may mix answered calls and unanswered ones (virtual_node).
+  const edges = new Map<string, { from: string; to: string; types: Map<string, number> }>();
   for (const s of samples) {
     if (s.name !== SERVICE_GRAPH_METRICS.requests) continue;
     const { client = "", server = "", connection_type: type = "" } = s.labels;
-    if (client && server) edges.set(`${client}\u0000${server}`, { from: client, to: server, type: edges.get(`${client}\u0000${server}`)?.type || type });
+    if (!client || !server) continue;
+    const key = `${client}\u0000${server}`;
+    const edge = edges.get(key) ?? { from: client, to: server, types: new Map<string, number>() };
+    edge.types.set(type, (edge.types.get(type) ?? 0) + s.value);
+    edges.set(key, edge);
   }
   const nodes = new Map<string, GraphNode>();
   const graphEdges: GraphEdge[] = [];
-  for (const { from, to, type } of edges.values()) {
+  for (const { from, to, types } of edges.values()) {
     const match = (l: Record<string, string>) => l.client === from && l.server === to;
     const calls = sum(samples, SERVICE_GRAPH_METRICS.requests, match);
     if (calls <= 0) continue;
+    const unanswered = types.get("virtual_node") ?? 0;
+    const answered = [...types].filter(([t, n]) => t !== "virtual_node" && n > 0).sort((a, b) => b[1] - a[1]);
+    const type = answered[0]?.[0] ?? (unanswered > 0 ? "virtual_node" : "");
+    const notes = type ? [`connection_type ${type}`] : [];
+    if (unanswered > 0 && answered.length > 0) notes.push(`${unanswered} requests no server span answered within the store's ttl (virtual node)`);
+    const failed = sum(samples, SERVICE_GRAPH_METRICS.failed, match);
     const buckets = bucketsOf(samples, SERVICE_GRAPH_METRICS.serverSeconds, match);
     graphEdges.push({
       from,
       to,
       calls,
       errors: 0,
-      faults: sum(samples, SERVICE_GRAPH_METRICS.failed, match),
+      faults: failed,
       throttles: 0,
-      statusErrors: sum(samples, SERVICE_GRAPH_METRICS.failed, match),
+      statusErrors: failed,
       localRootDependencyCalls: 0,
       p50Ms: histogramQuantileMs(buckets, 0.5),
       p99Ms: histogramQuantileMs(buckets, 0.99),
       latencySamplesMs: [],
       calleeAliases: [],
       callerAliases: [],
-      notes: type ? [`connection_type ${type}`] : [],
+      notes,
     });
     if (!nodes.has(from)) nodes.set(from, { name: from, inferred: false });
     const inferred = type === "database" || type === "virtual_node";
@@ -198,6 +209,14 @@ export function redFromSpanMetrics(samples: readonly PromSample[]): OperationRed
   return rows.sort((a, b) => a.service.localeCompare(b.service) || a.kind.localeCompare(b.kind) || a.operation.localeCompare(b.operation));
 }
 
+/** The RED table's kind column: how the connector paired the edge's requests (call, messaging, database). */
+function kindOf(e: GraphEdge): string {
+  const type = (e.notes.find((n) => n.startsWith("connection_type ")) ?? "").slice("connection_type ".length);
+  const label = type === "" ? "call" : type === "messaging_system" ? "messaging" : type === "virtual_node" ? "unanswered" : type;
+  const unanswered = /^(\d+) requests no server span answered/.exec(e.notes.find((n) => n.includes("no server span answered")) ?? "")?.[1];
+  return unanswered ? `${label} (+${unanswered} unanswered)` : label;
+}
+
 /**
  * The RED table per edge: requests, their rate over `windowSeconds` (when given), failures with their share,
  * and the server-side p50/p99 (estimated within the connector's histogram buckets).
@@ -211,7 +230,7 @@ export function renderRedTable(graph: ServiceGraph, windowSeconds?: number): str
     `${e.faults} (${e.calls > 0 ? ((100 * e.faults) / e.calls).toFixed(1) : "0.0"} %)`,
     ms(e.p50Ms),
     ms(e.p99Ms),
-    (e.notes.find((n) => n.startsWith("connection_type")) ?? "").replace("connection_type ", ""),
+    kindOf(e),
   ]);
   const head = ["edge (client → server)", "requests", "req/s", "failed", "p50 ms", "p99 ms", "kind"];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
