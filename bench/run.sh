@@ -5,6 +5,8 @@
 #   bash bench/run.sh --quick      a smoke run in seconds; writes nothing unless --out FILE
 #   bash bench/run.sh --only 1,4   some of them
 source "$(dirname "$0")/../scripts/lib.sh"
+# The benchmarks run on the images' Node (24).
+ensure_node
 bootstrap_workspace
 bash "$ROOT/scripts/tools/10-redis.sh"
 bash "$ROOT/scripts/tools/20-collector.sh"
