@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The benchmarks (npm run bench): installs what they need like the test script does (workspace,
 # redis-server, the Collector, wrk), then runs packages/bench. Arguments pass through:
-#   bash bench/run.sh              all five, 3 repetitions, writes docs/benchmarks.md (< 10 min on 2 cores)
+#   bash bench/run.sh              all six, 3 repetitions, writes docs/benchmarks.md (~15 min on 2 cores)
 #   bash bench/run.sh --quick      a smoke run in seconds; writes nothing unless --out FILE
 #   bash bench/run.sh --only 1,4   some of them
+#   bash bench/run.sh --only 6 --out /tmp/runtimes.md   Node 20 vs 24 vs 24 without AsyncContextFrame (~10 min);
+#                                  --runtimes node20,node24-no-acf,node24 names them (default: those found)
 source "$(dirname "$0")/../scripts/lib.sh"
+# The benchmarks run on the images' Node (24); benchmark 6 also runs the mesh on the machine's (TRACEMESH_MACHINE_NODE).
+ensure_node
 bootstrap_workspace
 bash "$ROOT/scripts/tools/10-redis.sh"
 bash "$ROOT/scripts/tools/20-collector.sh"

@@ -11,6 +11,7 @@
 # → real X-Ray; each otherwise a local stand-in. The Collector's file exporter always writes locally.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
+ensure_node
 bootstrap_workspace
 
 if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then

@@ -12,6 +12,8 @@
 # Usage: scripts/docker-base-image.sh [--print]   (--print: only print the image names)
 source "$(dirname "$0")/lib.sh"
 
+# The images carry the node the scripts run on (Node 24 from the cache when the machine's is older).
+ensure_node
 NODE_BIN="$(command -v node)" || die "node not found on PATH"
 NODE_BIN="$(readlink -f "$NODE_BIN")"
 NODE_VERSION="$("$NODE_BIN" --version)"
@@ -133,8 +135,9 @@ build_node_base() {
 build_node_build() {
   local root="$WORK/node-build" npm_dir
   fresh_root "$root"
-  npm_dir="$(dirname "$NODE_BIN")/../lib/node_modules/npm"
-  [ -f "$npm_dir/bin/npm-cli.js" ] || die "npm not found next to $NODE_BIN (looked in $npm_dir)"
+  # The npm on PATH: the cache's node comes without one and runs the machine's.
+  npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+  [ -f "$npm_dir/bin/npm-cli.js" ] || die "npm not found on PATH (looked in $npm_dir)"
   install -D -m 0755 "$NODE_BIN" "$root/usr/local/bin/node"
   mkdir -p "$root/usr/local/lib/node_modules"
   cp -a "$(readlink -f "$npm_dir")" "$root/usr/local/lib/node_modules/npm"

@@ -62,7 +62,106 @@ go_env() {
 stamp_ok() { [ -f "$TRACEMESH_CACHE/stamps/$1" ] && [ "$(cat "$TRACEMESH_CACHE/stamps/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$TRACEMESH_CACHE/stamps"; printf '%s' "$2" >"$TRACEMESH_CACHE/stamps/$1"; }
 
+# The Node the project runs on is the images' (deploy/docker/Dockerfile, ARG NODE_IMAGE=node:<tag>): its major, and
+# its exact version when the tag names one (node:24.1.0-…); nothing else names it.
+node_wanted() {
+  local tag
+  tag="$(sed -n 's/^ARG NODE_IMAGE=node:\([^ ]*\).*/\1/p' "$ROOT/deploy/docker/Dockerfile")"
+  [[ "$tag" =~ ^([0-9]+)(\.[0-9]+)?(\.[0-9]+)?([^0-9.]|$) ]] ||
+    die "deploy/docker/Dockerfile: ARG NODE_IMAGE=node:<major>… expected, found \"node:$tag\""
+  NODE_MAJOR="${BASH_REMATCH[1]}"
+  NODE_EXACT=""
+  if [ -n "${BASH_REMATCH[3]}" ]; then NODE_EXACT="${BASH_REMATCH[1]}${BASH_REMATCH[2]}${BASH_REMATCH[3]}"; fi
+}
+
+# The first `node` on PATH that is not ours (the cache's bin/ left out): the machine's Node, or nothing.
+machine_node() {
+  local p=":$PATH:"
+  p="${p//:$TRACEMESH_BIN:/:}"
+  p="${p#:}"
+  PATH="${p%:}" command -v node || true
+}
+
+# ensure_node: when the machine's node is older than the images' major (or missing), the official binary of that
+# Node (the npm registry's node-linux-<arch> package) is installed once under $TRACEMESH_CACHE/node/<version>/ and
+# linked as $TRACEMESH_BIN/node, which PATH puts first, so every script, pnpm and tsc below runs on it. It says so
+# in one line when it installs, and nothing after. Exports TRACEMESH_MACHINE_NODE (the machine's node, for
+# benchmarks that compare runtimes). Nested scripts of one run find it done.
+ensure_node() {
+  [ "${TRACEMESH_NODE_READY:-}" = "$TRACEMESH_BIN" ] && return 0
+  local machine machine_version="" link="$TRACEMESH_BIN/node"
+  machine="$(machine_node)"
+  export TRACEMESH_MACHINE_NODE="$machine"
+  node_wanted
+  [ -z "$machine" ] || machine_version="$("$machine" -p process.versions.node 2>/dev/null || true)"
+  if [ -n "$machine_version" ] && [ "${machine_version%%.*}" -ge "$NODE_MAJOR" ]; then
+    # The machine's is new enough: a link left from before must not shadow it.
+    if [ -L "$link" ] && [[ "$(readlink "$link")" == "$TRACEMESH_CACHE/node/"* ]]; then rm -f "$link"; fi
+    export TRACEMESH_NODE_READY="$TRACEMESH_BIN"
+    return 0
+  fi
+
+  local version=""
+  if [ -f "$TRACEMESH_CACHE/stamps/node" ]; then version="$(cat "$TRACEMESH_CACHE/stamps/node")"; fi
+  # The cached one serves while it is the wanted version (or of the wanted major, when the image names none).
+  if [ -n "$version" ] && [ -x "$TRACEMESH_CACHE/node/$version/bin/node" ] &&
+    { [ "$version" = "$NODE_EXACT" ] || { [ -z "$NODE_EXACT" ] && [ "${version%%.*}" = "$NODE_MAJOR" ]; }; }; then
+    ln -sfn "$TRACEMESH_CACHE/node/$version/bin/node" "$link"
+    export TRACEMESH_NODE_READY="$TRACEMESH_BIN"
+    return 0
+  fi
+
+  command -v npm >/dev/null 2>&1 || die "Node $NODE_MAJOR is needed and npm (which fetches it) is missing: install Node ≥ 20 with npm"
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) die "no official Node binary for $(uname -m) on npm: install Node $NODE_MAJOR yourself" ;;
+  esac
+  version="$NODE_EXACT"
+  if [ -z "$version" ]; then
+    # The newest release of the major that the registry serves (releases only: x.y.z).
+    version="$(npm view "node-linux-$arch" versions --json --loglevel=error | grep -o "\"$NODE_MAJOR\.[0-9]*\.[0-9]*\"" |
+      tr -d '"' | sort -V | tail -n 1)" || true
+    [ -n "$version" ] || die "npm serves no node-linux-$arch@$NODE_MAJOR.x"
+  fi
+  local dir="$TRACEMESH_CACHE/node/$version" tmp out
+  mkdir -p "$TRACEMESH_CACHE/node"
+  tmp="$(mktemp -d "$TRACEMESH_CACHE/node/.fetch.XXXXXX")"
+  # No trap (the calling script owns EXIT): every way out below removes $tmp.
+  if ! out="$(cd "$tmp" && npm pack "node-linux-$arch@$version" --loglevel=error 2>&1)"; then
+    rm -rf "$tmp"
+    die "npm pack node-linux-$arch@$version failed: $out"
+  fi
+  mkdir "$tmp/node"
+  if ! tar -xzf "$tmp/node-linux-$arch-$version.tgz" -C "$tmp/node" --strip-components=1 ||
+    [ "$("$tmp/node/bin/node" --version 2>/dev/null)" != "v$version" ]; then
+    rm -rf "$tmp"
+    die "node-linux-$arch@$version does not run here ($(uname -m), $(ldd --version 2>/dev/null | head -n 1))"
+  fi
+  # The package ships node alone: the machine's npm (and npx) go on running, now on this node.
+  if ! out="$(PATH="$tmp/node/bin:$PATH" npm --version 2>&1)"; then
+    rm -rf "$tmp"
+    die "the machine's npm ($(command -v npm)) does not run on Node $version: $out"
+  fi
+  # A run beside this one may have installed it meanwhile: keep that one (its processes may be running it).
+  if [ "$("$dir/bin/node" --version 2>/dev/null)" != "v$version" ]; then
+    rm -rf "$dir"
+    mv -T "$tmp/node" "$dir"
+  fi
+  rm -rf "$tmp"
+  ln -sfn "$dir/bin/node" "$link"
+  stamp_set node "$version"
+  # Older versions are ~170 MB each: keep only this one.
+  find "$TRACEMESH_CACHE/node" -mindepth 1 -maxdepth 1 -type d ! -name "$version" ! -name '.fetch.*' -exec rm -rf {} +
+  export TRACEMESH_NODE_READY="$TRACEMESH_BIN"
+  local had="no Node on this machine"
+  [ -z "$machine_version" ] || had="Node v$machine_version on this machine"
+  log "$had; using Node v$version from the project's cache"
+}
+
 ensure_pnpm() {
+  ensure_node
   if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version)" = "$PNPM_VERSION" ]; then return 0; fi
   # Installed into the cache (no global npm prefix needed, no root needed).
   if [ ! -x "$TRACEMESH_CACHE/pnpm/bin/pnpm" ] || [ "$("$TRACEMESH_CACHE/pnpm/bin/pnpm" --version)" != "$PNPM_VERSION" ]; then

@@ -9,6 +9,8 @@
 # Test files are <package>/test/*.test.ts, compiled to <package>/dist/test/*.test.js.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
+# Node 24 (the images' major) into the cache first when the machine's is older: the tests run on it.
+ensure_node
 # The CI cluster (tests/test/k8s-cluster.e2e.test.ts) tears itself down in an after hook; this is the backstop when
 # the run is interrupted — only in a run that selected that test, so another run's cluster is left alone.
 runs_cluster=0

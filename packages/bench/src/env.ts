@@ -1,11 +1,12 @@
 // The benchmark environment: the real Collector (config.yaml + local.yaml) exporting to a cheap
 // Honeycomb/X-Ray sink, and two whole meshes side by side — one with the SDK off
 // (OTEL_SDK_DISABLED=true), one tracing every request (100 % sampling) to the Collector — so each
-// repetition can alternate between them and machine noise hits both alike.
+// repetition can alternate between them and machine noise hits both alike. Benchmark 6 starts such a
+// pair per Node runtime, all exporting to one Collector.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { startCollector, startProcess, standInCollectorEnv, waitFor, type LocalCollector, type ManagedProcess } from "@tracemesh/devkit";
-import { entryPoint, startMesh, type Mesh } from "@tracemesh/mesh";
+import { entryPoint, startMesh, type Mesh, type NodeCommand } from "@tracemesh/mesh";
 
 /** A helper process of ours (servers/*.js) that prints {"port":N} once listening. */
 export interface Helper {
@@ -37,11 +38,19 @@ export async function startHelper(name: string, script: string, env: NodeJS.Proc
   return { process: proc, port, stop: async () => void (await proc.stop(5000)) };
 }
 
-export interface BenchEnv {
+/** Where the traced meshes export: the real Collector, and the Honeycomb/X-Ray sink behind it. */
+export interface TraceBackend {
   collector: LocalCollector;
   sink: Helper;
+}
+
+/** The same mesh twice, on the same Node: SDK off, and tracing to the Collector. */
+export interface MeshPair {
   untraced: Mesh;
   traced: Mesh;
+}
+
+export interface BenchEnv extends TraceBackend, MeshPair {
   stop(): Promise<void>;
 }
 
@@ -65,44 +74,74 @@ function seed(mesh: Mesh): Promise<void> {
   });
 }
 
-export async function startBenchEnv(opts: { seed: boolean; sampleRatio: number; log: (line: string) => void }): Promise<BenchEnv> {
-  const stops: Array<() => Promise<unknown>> = [];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-  };
-  try {
-    const sink = await startHelper("saas-sink", "saas-sink.js");
-    stops.push(sink.stop);
-    const sinkUrl = `http://127.0.0.1:${sink.port}`;
-    const collector = await startCollector({
-      env: { ...standInCollectorEnv({ honeycombUrl: sinkUrl, honeycombKey: "bench-key", xrayEndpoint: sinkUrl }), DEBUG_VERBOSITY: "basic" },
-    });
-    stops.push(collector.stop);
-    opts.log(`Collector up (OTLP ${collector.otlpHttpUrl}); Honeycomb/X-Ray sink on ${sinkUrl}`);
-    const env = { LOG_LEVEL: "warn" };
-    const untraced = await startMesh({ env });
-    stops.push(untraced.stop);
-    const traced = await startMesh({
-      env,
-      otel: {
-        endpoint: collector.otlpHttpUrl,
-        env: {
-          ...(opts.sampleRatio < 1
-            ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: String(opts.sampleRatio) }
-            : { OTEL_TRACES_SAMPLER: "parentbased_always_on" }),
-          OTEL_SERVICE_NAMESPACE: "bench",
-        },
+/** Stops what was started, last first; errors are swallowed (a stop must not hide the error that caused it). */
+export class Stops {
+  private readonly list: Array<() => Promise<unknown>> = [];
+  add(stop: () => Promise<unknown>): void {
+    this.list.push(stop);
+  }
+  async run(): Promise<void> {
+    for (const s of this.list.splice(0).reverse()) await s().catch(() => undefined);
+  }
+}
+
+/** The sink and the Collector in front of it; their stops go onto `stops`. */
+export async function startTraceBackend(stops: Stops, log: (line: string) => void): Promise<TraceBackend> {
+  const sink = await startHelper("saas-sink", "saas-sink.js");
+  stops.add(sink.stop);
+  const sinkUrl = `http://127.0.0.1:${sink.port}`;
+  const collector = await startCollector({
+    env: { ...standInCollectorEnv({ honeycombUrl: sinkUrl, honeycombKey: "bench-key", xrayEndpoint: sinkUrl }), DEBUG_VERBOSITY: "basic" },
+  });
+  stops.add(collector.stop);
+  log(`Collector up (OTLP ${collector.otlpHttpUrl}); Honeycomb/X-Ray sink on ${sinkUrl}`);
+  return { collector, sink };
+}
+
+/** An untraced and a traced mesh on `node` (default: this process's Node); their stops go onto `stops`. */
+export async function startMeshPair(
+  stops: Stops,
+  backend: TraceBackend,
+  opts: { sampleRatio: number; node?: NodeCommand },
+): Promise<MeshPair> {
+  const env = { LOG_LEVEL: "warn" };
+  const untraced = await startMesh({ env, node: opts.node });
+  stops.add(untraced.stop);
+  const traced = await startMesh({
+    env,
+    node: opts.node,
+    otel: {
+      endpoint: backend.collector.otlpHttpUrl,
+      env: {
+        ...(opts.sampleRatio < 1
+          ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: String(opts.sampleRatio) }
+          : { OTEL_TRACES_SAMPLER: "parentbased_always_on" }),
+        OTEL_SERVICE_NAMESPACE: "bench",
       },
-    });
-    stops.push(traced.stop);
-    opts.log(`meshes up: untraced ${untraced.apiUrl}, traced ${traced.apiUrl}`);
+    },
+  });
+  stops.add(traced.stop);
+  return { untraced, traced };
+}
+
+/** Both meshes of a pair seeded with the demo data. */
+export async function seedPair(pair: MeshPair): Promise<void> {
+  await Promise.all([seed(pair.untraced), seed(pair.traced)]);
+}
+
+export async function startBenchEnv(opts: { seed: boolean; sampleRatio: number; log: (line: string) => void }): Promise<BenchEnv> {
+  const stops = new Stops();
+  try {
+    const backend = await startTraceBackend(stops, opts.log);
+    const pair = await startMeshPair(stops, backend, { sampleRatio: opts.sampleRatio });
+    opts.log(`meshes up: untraced ${pair.untraced.apiUrl}, traced ${pair.traced.apiUrl}`);
     if (opts.seed) {
-      await Promise.all([seed(untraced), seed(traced)]);
+      await seedPair(pair);
       opts.log("both meshes seeded with the demo data");
     }
-    return { collector, sink, untraced, traced, stop };
+    return { ...backend, ...pair, stop: () => stops.run() };
   } catch (err) {
-    await stop();
+    await stops.run();
     throw err;
   }
 }

@@ -1,7 +1,9 @@
-// `npm run bench` (bash bench/run.sh → this file): runs the five benchmarks, prints each table with
+// `npm run bench` (bash bench/run.sh → this file): runs the six benchmarks, prints each table with
 // the machine's description, and writes docs/benchmarks.md.
 //   --quick          a smoke run in seconds (1 repetition, 1 s runs); writes the doc only with --out
 //   --only 1,3       run only these benchmarks
+//   --runtimes LIST  benchmark 6's Node runtimes, e.g. node20,node24-no-acf,node24 (the default: those of
+//                    them found on this machine; named here, each must be found)
 //   --reps N         repetitions (default 3; quick 1)
 //   --out FILE       where to write the Markdown (default docs/benchmarks.md; "-" = nowhere)
 //   --sample-ratio R the traced mesh samples R of the traces at the root (parentbased_traceidratio);
@@ -13,11 +15,22 @@ import { repoRoot } from "@tracemesh/devkit";
 import { describeMachine, loadAverage, machineLine } from "./machine.js";
 import { startBenchEnv, meshPids, type BenchEnv, type MeshKind } from "./env.js";
 import { rssNow, type FootprintResult } from "./footprint.js";
-import { runOverhead, type OverheadSettings } from "./overhead.js";
+import { pairConfigs, runOverhead, type OverheadSettings } from "./overhead.js";
+import { DEFAULT_RUNTIMES, parseRuntimeSpec, resolveRuntimes, runRuntimes, type NodeRuntime } from "./runtimes.js";
 import { runEfficiency, type EfficiencySettings } from "./efficiency.js";
 import { runHops, type HopsSettings } from "./hops.js";
 import { runNotify, type NotifySettings } from "./notify.js";
-import { document, efficiencySection, footprintSection, goalsTable, hopsSection, notifySection, overheadSection, type Section } from "./report.js";
+import {
+  document,
+  efficiencySection,
+  footprintSection,
+  goalsTable,
+  hopsSection,
+  notifySection,
+  overheadSection,
+  runtimesSection,
+  type Section,
+} from "./report.js";
 
 export interface BenchOptions {
   quick: boolean;
@@ -25,6 +38,8 @@ export interface BenchOptions {
   reps: number;
   /** Head-sampling ratio of the traced mesh (1 = every trace). */
   sampleRatio: number;
+  /** Benchmark 6's runtimes as named on the command line; undefined = DEFAULT_RUNTIMES, those found. */
+  runtimes?: string[];
   /** Markdown output path, or undefined for none. */
   out?: string;
   log?: (line: string) => void;
@@ -60,6 +75,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   log(`machine: ${machineLine(machine)}`);
   if (machine.loadAtStart >= 2) log(`load average ${machine.loadAtStart} ≥ 2: the machine is busy, figures will be noisy`);
 
+  // Benchmark 6's runtimes are found before anything runs: one named but missing fails the run at once.
+  const runtimes = opts.only.has(6) ? benchmark6Runtimes(opts.runtimes, log) : [];
+
   // 2 first: it needs no mesh, so nothing else is even idle on the machine.
   if (opts.only.has(2)) {
     log("benchmark 2: load generator efficiency");
@@ -77,8 +95,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
       };
       if (opts.only.has(1) || opts.only.has(4)) {
         log("benchmark 1: tracing overhead (max rate, then half load)");
-        const peaks = footprint.underLoad as Record<MeshKind, Record<string, number>>;
-        const overhead = await runOverhead(env, s.overhead, log, peaks);
+        const overhead = await runOverhead<MeshKind>(
+          { configs: pairConfigs(env, env.collector), halfRateFrom: ["untraced"], peaks: footprint.underLoad },
+          s.overhead,
+          log,
+        );
         if (opts.only.has(1)) emit(overheadSection(overhead, s.overhead, opts.sampleRatio));
         if (opts.only.has(4)) emit(footprintSection(footprint));
       }
@@ -95,6 +116,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     } finally {
       await env.stop();
     }
+  }
+
+  // 6 last, once the meshes above are gone: its own meshes (two per runtime) are all that runs.
+  if (runtimes.length > 0) {
+    log(`benchmark 6: tracing overhead on ${runtimes.map((r) => r.id).join(", ")}`);
+    const result = await runRuntimes(runtimes, s.overhead, { seed: !opts.quick, sampleRatio: opts.sampleRatio, log });
+    emit(runtimesSection(result, s.overhead, opts.sampleRatio));
   }
 
   machine.loadAtEnd = loadAverage();
@@ -124,6 +152,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   return { sections, markdown };
 }
 
+/** Named runtimes must all be found; of the default ones, those found (benchmark 6 is left out with fewer than two). */
+function benchmark6Runtimes(named: string[] | undefined, log: (line: string) => void): NodeRuntime[] {
+  const { runtimes, missing } = resolveRuntimes(named ?? DEFAULT_RUNTIMES, { required: named !== undefined });
+  if (runtimes.length < 2) {
+    if (named) throw new Error(`benchmark 6 compares runtimes: name at least two (got ${named.join(", ")})`);
+    log(`benchmark 6 left out: it needs two runtimes and found ${runtimes.length} (${missing.join("; ")})`);
+    return [];
+  }
+  for (const why of missing) log(`benchmark 6 leaves out ${why}`);
+  return runtimes;
+}
+
 function parseCli(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
@@ -133,17 +173,20 @@ function parseCli(argv: string[]): BenchOptions {
       reps: { type: "string" },
       out: { type: "string" },
       "sample-ratio": { type: "string" },
+      runtimes: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: bash bench/run.sh [--quick] [--only 1,2,3,4,5] [--reps N] [--out FILE|-] [--sample-ratio R]\n");
+    process.stdout.write(
+      `usage: bash bench/run.sh [--quick] [--only 1,2,3,4,5,6] [--reps N] [--out FILE|-] [--sample-ratio R] [--runtimes ${DEFAULT_RUNTIMES.join(",")}]\n`,
+    );
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const only = new Set((values.only ?? "1,2,3,4,5").split(",").map((x) => Number(x.trim())));
-  for (const n of only) if (![1, 2, 3, 4, 5].includes(n)) throw new Error(`--only takes benchmark numbers 1-5, got "${values.only}"`);
+  const only = new Set((values.only ?? "1,2,3,4,5,6").split(",").map((x) => Number(x.trim())));
+  for (const n of only) if (![1, 2, 3, 4, 5, 6].includes(n)) throw new Error(`--only takes benchmark numbers 1-6, got "${values.only}"`);
   const reps = values.reps === undefined ? (quick ? 1 : 3) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error(`--reps must be an integer 1-20, got "${values.reps}"`);
   const sampleRatio = values["sample-ratio"] === undefined ? 1 : Number(values["sample-ratio"]);
@@ -152,7 +195,9 @@ function parseCli(argv: string[]): BenchOptions {
   // does a sampled run (docs/benchmarks.md and its analysis are for every trace sampled).
   const defaultOut = quick || sampleRatio < 1 ? undefined : path.join(repoRoot(), "docs", "benchmarks.md");
   const out = values.out === "-" ? undefined : values.out ? path.resolve(values.out) : defaultOut;
-  return { quick, only, reps, out, sampleRatio };
+  const runtimes = values.runtimes?.split(",").map((x) => parseRuntimeSpec(x).id);
+  if (runtimes && new Set(runtimes).size !== runtimes.length) throw new Error(`--runtimes names a runtime twice: "${values.runtimes}"`);
+  return { quick, only, reps, out, sampleRatio, runtimes };
 }
 
 if (require.main === module) {

@@ -1,7 +1,9 @@
 // Benchmark 1: tracing overhead through the whole mesh, untraced (OTEL_SDK_DISABLED=true) and traced
 // (100 % sampling, exporting to the real Collector) side by side, repetitions alternating between them.
+// The same code measures any set of meshes side by side (benchmark 6: a pair per Node runtime).
+import type { LocalCollector } from "@tracemesh/devkit";
 import type { Mesh } from "@tracemesh/mesh";
-import { signUp, meshPids, type BenchEnv, type MeshKind } from "./env.js";
+import { signUp, meshPids, type MeshKind, type MeshPair } from "./env.js";
 import { mergePeaks, RssSampler } from "./footprint.js";
 import { cpuSeconds } from "./machine.js";
 import { runAutocannon, runLoadgen } from "./tools.js";
@@ -23,11 +25,11 @@ export interface OverheadSettings {
 export const MAX_RATE_DEFINITION = (s: OverheadSettings) =>
   `maximum sustainable rate = 2xx responses/s of a closed-loop saturating client (autocannon, ${s.connections} ` +
   `connections, ${s.maxDurationS} s, each connection sends its next request as soon as the previous one answered), ` +
-  `a run counting only when < 1 % of its responses are errors; the client shares the machine's 2 cores with the mesh, alike for both configurations.`;
+  `a run counting only when < 1 % of its responses are errors; the client shares the machine's 2 cores with the mesh, alike for every configuration.`;
 
-export const HALF_LOAD_DEFINITION = (s: OverheadSettings) =>
-  `half load = open-loop loadgen at a constant arrival rate of 50 % of the untraced maximum (median), the same rate for both ` +
-  `configurations, ${s.halfDurationS} s per run; latency from each request's intended send time (no coordinated omission).`;
+export const HALF_LOAD_DEFINITION = (s: OverheadSettings, rate = "50 % of the untraced maximum (median), the same rate for both configurations") =>
+  `half load = open-loop loadgen at a constant arrival rate of ${rate}, ` +
+  `${s.halfDurationS} s per run; latency from each request's intended send time (no coordinated omission).`;
 
 export interface OverheadCell {
   maxRate: Spread;
@@ -39,10 +41,35 @@ export interface OverheadCell {
   halfErrors: number;
 }
 
-export interface OverheadResult {
-  cells: Record<OverheadRoute, Record<MeshKind, OverheadCell>>;
+/** Results per route and configuration (benchmark 1: "untraced" and "traced"). */
+export interface OverheadResult<Id extends string = MeshKind> {
+  cells: Record<OverheadRoute, Record<Id, OverheadCell>>;
   /** CPU milliseconds each process spent per successful request during the max-rate runs (median over runs). */
-  cpuPerRequest: Record<OverheadRoute, Record<MeshKind, Record<string, Spread>>>;
+  cpuPerRequest: Record<OverheadRoute, Record<Id, Record<string, Spread>>>;
+}
+
+/** One mesh under test: its name in the results and the processes its CPU time is read from. */
+export interface OverheadConfig<Id extends string> {
+  id: Id;
+  mesh: Mesh;
+  pids: Record<string, number>;
+}
+
+/** A pair's two configurations; the traced one is charged the Collector's CPU too. */
+export function pairConfigs(pair: MeshPair, collector: LocalCollector): [OverheadConfig<"untraced">, OverheadConfig<"traced">] {
+  return [
+    { id: "untraced", mesh: pair.untraced, pids: meshPids(pair.untraced) },
+    { id: "traced", mesh: pair.traced, pids: meshPids(pair.traced, collector) },
+  ];
+}
+
+export interface OverheadPlan<Id extends string> {
+  /** Measured in this order within every repetition. */
+  configs: Array<OverheadConfig<Id>>;
+  /** The half-load rate, the same for every configuration: half the lowest median maximum among these. */
+  halfRateFrom: readonly Id[];
+  /** Filled with each configuration's peak RSS per process during the max-rate runs (benchmark 4). */
+  peaks?: Partial<Record<Id, Record<string, number>>>;
 }
 
 function cpuOf(pids: Record<string, number>): Record<string, number> {
@@ -85,52 +112,40 @@ function loadgenRouteKey(route: OverheadRoute): string {
   return route === ROUTE_HOME ? "GET /api/activities/home?limit=20" : ROUTE_POST;
 }
 
-export async function runOverhead(
-  env: BenchEnv,
-  s: OverheadSettings,
-  log: (line: string) => void,
-  peaks: Record<MeshKind, Record<string, number>>,
-): Promise<OverheadResult> {
-  const meshes: Record<MeshKind, Mesh> = { untraced: env.untraced, traced: env.traced };
-  const kinds: MeshKind[] = ["untraced", "traced"];
-  const pids: Record<MeshKind, Record<string, number>> = {
-    untraced: meshPids(env.untraced),
-    traced: meshPids(env.traced, env.collector),
-  };
-  const t: Record<MeshKind, Record<OverheadRoute, Target>> = {
-    untraced: await targets(env.untraced, "u"),
-    traced: await targets(env.traced, "t"),
-  };
+export async function runOverhead<Id extends string>(plan: OverheadPlan<Id>, s: OverheadSettings, log: (line: string) => void): Promise<OverheadResult<Id>> {
+  const { configs } = plan;
+  const t = new Map<Id, Record<OverheadRoute, Target>>();
+  for (const [i, c] of configs.entries()) t.set(c.id, await targets(c.mesh, i.toString(36)));
+  const target = (c: OverheadConfig<Id>, route: OverheadRoute) => t.get(c.id)![route];
   const maxRuns = new Map<string, number[]>();
   const maxErrorRuns = new Map<string, number>();
-  const key = (route: string, kind: string) => `${route}|${kind}`;
-  const cpuCost = Object.fromEntries(OVERHEAD_ROUTES.map((r) => [r, { untraced: {}, traced: {} }])) as Record<
-    OverheadRoute,
-    Record<MeshKind, Record<string, number[]>>
-  >;
+  const key = (route: string, id: string) => `${route}|${id}`;
+  const cpuCost = new Map<string, Record<string, number[]>>();
 
   for (const route of OVERHEAD_ROUTES) {
-    for (const kind of kinds) {
-      if (s.warmupS > 0) await runAutocannon({ ...t[kind][route], connections: s.connections, durationS: s.warmupS });
+    for (const c of configs) {
+      if (s.warmupS > 0) await runAutocannon({ ...target(c, route), connections: s.connections, durationS: s.warmupS });
     }
   }
-  // Maximum rate: alternate untraced/traced within every repetition.
+  // Maximum rate: alternate between the configurations within every repetition.
   for (let rep = 0; rep < s.reps; rep++) {
     for (const route of OVERHEAD_ROUTES) {
-      for (const kind of kinds) {
-        const sampler = new RssSampler(pids[kind]).start();
-        const cpuBefore = cpuOf(pids[kind]);
-        const r = await runAutocannon({ ...t[kind][route], connections: s.connections, durationS: s.maxDurationS });
-        const cpuAfter = cpuOf(pids[kind]);
-        mergePeaks(peaks[kind], sampler.stop());
+      for (const c of configs) {
+        const sampler = new RssSampler(c.pids).start();
+        const cpuBefore = cpuOf(c.pids);
+        const r = await runAutocannon({ ...target(c, route), connections: s.connections, durationS: s.maxDurationS });
+        const cpuAfter = cpuOf(c.pids);
+        const peaks = sampler.stop();
+        if (plan.peaks) mergePeaks((plan.peaks[c.id] ??= {}), peaks);
         const okCount = r.okRate * s.maxDurationS;
-        const perRequest = (cpuCost[route][kind] ??= {});
+        const k = key(route, c.id);
+        const perRequest = cpuCost.get(k) ?? {};
+        cpuCost.set(k, perRequest);
         for (const name of Object.keys(cpuAfter)) {
           (perRequest[name] ??= []).push(((cpuAfter[name]! - cpuBefore[name]!) * 1000) / Math.max(1, okCount));
         }
         const errorRate = (r.non2xx + r.errors) / Math.max(1, r.requests);
-        log(`  max ${route} ${kind} rep ${rep + 1}: ${r.okRate.toFixed(0)} req/s ok, error rate ${(errorRate * 100).toFixed(2)} %`);
-        const k = key(route, kind);
+        log(`  max ${route} ${c.id} rep ${rep + 1}: ${r.okRate.toFixed(0)} req/s ok, error rate ${(errorRate * 100).toFixed(2)} %`);
         if (errorRate >= 0.01) {
           maxErrorRuns.set(k, (maxErrorRuns.get(k) ?? 0) + 1);
           // The definition does not count it: record 0 (visible in the min) rather than hide it.
@@ -140,17 +155,19 @@ export async function runOverhead(
     }
   }
 
-  // Half load: the same fixed rate (50 % of the untraced median maximum) for both.
-  const cells = {} as OverheadResult["cells"];
+  // Half load: one fixed rate for every configuration (half the lowest median maximum of plan.halfRateFrom).
   const half = new Map<string, { achieved: number[]; p50: number[]; p99: number[]; errors: number }>();
   const halfRate = Object.fromEntries(
-    OVERHEAD_ROUTES.map((route) => [route, Math.max(1, Math.round(spread(maxRuns.get(key(route, "untraced"))!).median / 2))]),
+    OVERHEAD_ROUTES.map((route) => [
+      route,
+      Math.max(1, Math.round(Math.min(...plan.halfRateFrom.map((id) => spread(maxRuns.get(key(route, id))!).median)) / 2)),
+    ]),
   ) as Record<OverheadRoute, number>;
   for (let rep = 0; rep < s.reps; rep++) {
     for (const route of OVERHEAD_ROUTES) {
-      for (const kind of kinds) {
+      for (const c of configs) {
         const { summary } = await runLoadgen({
-          baseUrl: meshes[kind].apiUrl,
+          baseUrl: c.mesh.apiUrl,
           rate: halfRate[route],
           durationS: s.halfDurationS,
           scenario: scenarioFor(route),
@@ -158,23 +175,25 @@ export async function runOverhead(
         });
         const r = summary.routes[loadgenRouteKey(route)];
         if (!r) throw new Error(`loadgen summary has no route ${loadgenRouteKey(route)}: ${Object.keys(summary.routes).join(", ")}`);
-        const k = key(route, kind);
+        const k = key(route, c.id);
         const h = half.get(k) ?? { achieved: [], p50: [], p99: [], errors: 0 };
         h.achieved.push(summary.achieved_rate);
         h.p50.push(r.p50_ms);
         h.p99.push(r.p99_ms);
         h.errors += r.errors;
         half.set(k, h);
-        log(`  half ${route} ${kind} rep ${rep + 1}: ${summary.achieved_rate} req/s of ${halfRate[route]}, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.errors} errors`);
+        log(`  half ${route} ${c.id} rep ${rep + 1}: ${summary.achieved_rate} req/s of ${halfRate[route]}, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.errors} errors`);
       }
     }
   }
+  const byConfig = <T>(route: OverheadRoute, value: (k: string) => T) =>
+    Object.fromEntries(configs.map((c) => [c.id, value(key(route, c.id))])) as Record<Id, T>;
+  const cells = {} as OverheadResult<Id>["cells"];
+  const cpuPerRequest = {} as OverheadResult<Id>["cpuPerRequest"];
   for (const route of OVERHEAD_ROUTES) {
-    cells[route] = {} as Record<MeshKind, OverheadCell>;
-    for (const kind of kinds) {
-      const k = key(route, kind);
+    cells[route] = byConfig(route, (k): OverheadCell => {
       const h = half.get(k)!;
-      cells[route][kind] = {
+      return {
         maxRate: spread(maxRuns.get(k)!),
         maxErrorRuns: maxErrorRuns.get(k) ?? 0,
         halfRate: halfRate[route],
@@ -183,14 +202,9 @@ export async function runOverhead(
         halfP99: spread(h.p99),
         halfErrors: h.errors,
       };
-    }
+    });
+    cpuPerRequest[route] = byConfig(route, (k) => Object.fromEntries(Object.entries(cpuCost.get(k)!).map(([n, v]) => [n, spread(v)])));
   }
-  const cpuPerRequest = Object.fromEntries(
-    OVERHEAD_ROUTES.map((route) => [
-      route,
-      Object.fromEntries(kinds.map((kind) => [kind, Object.fromEntries(Object.entries(cpuCost[route][kind]).map(([n, v]) => [n, spread(v)]))])),
-    ]),
-  ) as OverheadResult["cpuPerRequest"];
   return { cells, cpuPerRequest };
 }
 

@@ -12,9 +12,12 @@ import {
   HALF_LOAD_DEFINITION,
   MAX_RATE_DEFINITION,
   OVERHEAD_ROUTES,
+  type OverheadCell,
   type OverheadResult,
+  type OverheadRoute,
   type OverheadSettings,
 } from "./overhead.js";
+import { runtimeConfigId, type RuntimesResult } from "./runtimes.js";
 
 export interface Goal {
   benchmark: string;
@@ -96,6 +99,88 @@ function cpuTable(r: OverheadResult): string {
     rows.push([route, "**all**", fmt(su, 2), fmt(st, 2), pct(st / su - 1)]);
   }
   return table(["route", "process", "untraced (ms/req)", "traced (ms/req)", "change"], rows);
+}
+
+/** CPU ms per request summed over a configuration's processes (medians per process, as the **all** row of benchmark 1). */
+function cpuTotal(perProcess: Record<string, { median: number }>): number {
+  return Object.values(perProcess).reduce((sum, x) => sum + (Number.isFinite(x.median) ? x.median : 0), 0);
+}
+
+/** A max-rate cell, saying when runs were not counted (≥ 1 % errors). */
+function maxCell(c: OverheadCell): string {
+  return fmtSpread(c.maxRate, 0) + (c.maxErrorRuns ? ` (${c.maxErrorRuns} run(s) ≥ 1 % errors, counted 0)` : "");
+}
+
+/** A p99-at-the-common-rate cell, with the errors of those runs when there were any. */
+function p99Cell(c: OverheadCell): string {
+  return fmtSpread(c.halfP99) + (c.halfErrors ? ` (${c.halfErrors} errors)` : "");
+}
+
+/** The comparisons benchmark 6 exists for: [after, before, what the difference isolates]. */
+const RUNTIME_COMPARISONS: Array<[string, string, string]> = [
+  ["node24", "node24-no-acf", "AsyncContextFrame on its own (same binary, only the flag differs)"],
+  ["node24-no-acf", "node20", "Node 24 vs Node 20, both with AsyncLocalStorage on async hooks"],
+  ["node24", "node20", "Node 24 as it ships vs Node 20"],
+];
+
+export function runtimesSection(r: RuntimesResult, s: OverheadSettings, sampleRatio = 1): Section {
+  const ids = r.runtimes.map((x) => x.id);
+  const cell = (route: OverheadRoute, runtime: string, kind: "untraced" | "traced") => r.overhead.cells[route][runtimeConfigId(runtime, kind)]!;
+  const cpu = (route: OverheadRoute, runtime: string, kind: "untraced" | "traced") =>
+    cpuTotal(r.overhead.cpuPerRequest[route][runtimeConfigId(runtime, kind)]!);
+  const rows: string[][] = [];
+  for (const route of OVERHEAD_ROUTES) {
+    for (const id of ids) {
+      const u = cell(route, id, "untraced");
+      const t = cell(route, id, "traced");
+      rows.push([
+        route,
+        id,
+        maxCell(u),
+        maxCell(t),
+        `${((t.maxRate.median / u.maxRate.median) * 100).toFixed(1)} %`,
+        p99Cell(u),
+        p99Cell(t),
+        pct(t.halfP99.median / u.halfP99.median - 1),
+        fmt(cpu(route, id, "untraced"), 2),
+        fmt(cpu(route, id, "traced"), 2),
+      ]);
+    }
+  }
+  const comparisons: string[] = [];
+  for (const [after, before, what] of RUNTIME_COMPARISONS) {
+    if (!ids.includes(after) || !ids.includes(before)) continue;
+    const parts = OVERHEAD_ROUTES.map((route) => {
+      const a = cell(route, after, "traced");
+      const b = cell(route, before, "traced");
+      return (
+        `${route}: traced max rate ${pct(a.maxRate.median / b.maxRate.median - 1)}, ` +
+        `traced CPU per request ${pct(cpu(route, after, "traced") / cpu(route, before, "traced") - 1)}, ` +
+        `traced p99 ${pct(a.halfP99.median / b.halfP99.median - 1)}`
+      );
+    });
+    comparisons.push(`- **${what}** (${after} vs ${before}): ${parts.join("; ")}.`);
+  }
+  const commonRates = OVERHEAD_ROUTES.map((route) => `${route} ${cell(route, ids[0]!, "traced").halfRate} req/s`).join(", ");
+  const body = [
+    `- The mesh of benchmark 1 on each Node runtime below, an untraced and a traced (${tracedLabel(sampleRatio)}) one per runtime, all up side by side and exporting to one Collector; ${s.reps} repetition(s), each alternating over all ${ids.length * 2} meshes. The load generators run on the benchmark's own Node (${process.version}), the same for every mesh.`,
+    `- ${MAX_RATE_DEFINITION(s)}`,
+    `- p99 at a common rate: ${HALF_LOAD_DEFINITION(s, "50 % of the lowest traced maximum (median) among the runtimes, the same rate for every mesh")} Here: ${commonRates}.`,
+    "- CPU per request: ms of user + system CPU per 2xx response during the max-rate runs, summed over the mesh's processes (and the Collector, for the traced mesh).",
+    `- ${SPREAD_NOTE}`,
+    "",
+    table(
+      ["runtime", "Node", "flags", "AsyncLocalStorage", "binary"],
+      r.runtimes.map((x) => [x.id, x.version, x.execArgv.join(" ") || "–", x.asyncContext, x.execPath]),
+    ),
+    "",
+    table(
+      ["route", "runtime", "untraced max (req/s)", "traced max (req/s)", "traced ÷ untraced", "untraced p99 (ms)", "traced p99 (ms)", "p99 change", "untraced CPU (ms/req)", "traced CPU (ms/req)"],
+      rows,
+    ),
+    ...(comparisons.length ? ["", ...comparisons] : []),
+  ].join("\n");
+  return { title: "6. Node runtimes: AsyncContextFrame on its own", body, goals: [] };
 }
 
 export function efficiencySection(r: EfficiencyResult, s: EfficiencySettings, reps: number): Section {

@@ -1,13 +1,15 @@
 // tools: redis collector wrk
-// Smoke run of all five benchmarks on tiny settings (bench --quick): every figure is a number > 0 and
+// Smoke run of all six benchmarks on tiny settings (bench --quick): every figure is a number > 0 and
 // every table prints. No timing assertions — this machine's speed is what the benchmarks measure.
-// It takes ~45-50 s on 2 cores (two meshes, the Collector, three generators).
+// It takes ~45-50 s on 2 cores (two meshes, the Collector, three generators), and benchmark 6 about as
+// long again (two meshes per Node runtime).
 // Real everything: redis-server, the mesh's processes, the Collector binary, wrk and autocannon; the
 // only stand-in is the Honeycomb/X-Ray sink (servers/saas-sink.ts), which checks the API key header,
 // the SigV4 shape and the request formats as the real APIs do.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { runBench } from "../src/main.js";
+import { DEFAULT_RUNTIMES, resolveRuntimes } from "../src/runtimes.js";
 
 describe("bench --quick", { timeout: 180_000 }, () => {
   test("runs all five benchmarks and prints their tables with positive figures", { timeout: 170_000 }, async () => {
@@ -62,5 +64,29 @@ describe("bench --quick", { timeout: 180_000 }, () => {
     assert.match(run.sections.find((s) => s.title === "3. Per-hop cost")!.body, /activities: assemble timeline/);
     assert.match(run.markdown, /^# Benchmarks/);
     assert.ok(run.sections.flatMap((s) => s.goals).length >= 7, "goals listed");
+  });
+});
+
+describe("bench --quick --only 6", { timeout: 180_000 }, () => {
+  // Node 20 is the machine's and Node 24 the cache's (scripts/lib.sh); a machine with one Node has nothing to compare.
+  const found = resolveRuntimes(DEFAULT_RUNTIMES, { required: false });
+  const skip = found.runtimes.length < 2 ? `fewer than two Node runtimes here: ${found.missing.join("; ")}` : false;
+
+  test("runs the mesh on every Node runtime found and fills the table", { timeout: 170_000, skip }, async () => {
+    let printed = "";
+    const run = await runBench({ quick: true, only: new Set([6]), reps: 1, sampleRatio: 1, log: () => undefined, print: (text) => (printed += text + "\n") });
+    const [section] = run.sections;
+    assert.equal(section?.title, "6. Node runtimes: AsyncContextFrame on its own");
+    assert.match(printed, /## 6\. Node runtimes/);
+    for (const runtime of found.runtimes) {
+      for (const route of ["GET /api/activities/home", "POST /api/activities"]) {
+        const row = section.body.split("\n").find((l) => l.startsWith(`| ${route} `) && l.includes(`| ${runtime.id} `));
+        assert.ok(row, `a row for ${route} on ${runtime.id}`);
+        assert.doesNotMatch(row, /n\/a|NaN|Infinity/, row);
+        // Max rates, p99s and CPU per request: every one a number > 0.
+        const cells = row.split("|").slice(3, -1).map((c) => c.trim());
+        for (const i of [0, 1, 3, 4, 6, 7]) assert.ok(Number.parseFloat(cells[i]!) > 0, `${runtime.id} ${route}: ${row}`);
+      }
+    }
   });
 });

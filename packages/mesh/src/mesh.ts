@@ -62,7 +62,15 @@ export interface MeshOtelOptions {
   xrayDaemonAddress?: string;
 }
 
+/** The Node binary a process runs on and the Node flags before its script (e.g. --no-async-context-frame). */
+export interface NodeCommand {
+  execPath: string;
+  execArgv?: string[];
+}
+
 export interface StartMeshOptions {
+  /** The Node the services run on (default: this process's, with no extra flags); the benchmarks compare runtimes. */
+  node?: NodeCommand;
   /** Use this Redis instead of starting a throwaway redis-server. */
   redisUrl?: string;
   /** Added to every service's environment (e.g. LOG_LEVEL). */
@@ -158,8 +166,8 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
   const start = (name: MeshService, own: NodeJS.ProcessEnv) => {
     const env = { ...process.env, LOG_LEVEL: "info", ...clientEnv, ...opts.env, ...own, ...opts.serviceEnv?.[name] };
     // moderation runs on the X-Ray SDK only: no OpenTelemetry preload.
-    const args = name === "moderation" ? [mains[name]] : nodeArgs(mains[name]);
-    processes[name] = startProcess(name, process.execPath, args, {
+    const args = [...(opts.node?.execArgv ?? []), ...(name === "moderation" ? [mains[name]] : nodeArgs(mains[name]))];
+    processes[name] = startProcess(name, opts.node?.execPath ?? process.execPath, args, {
       env,
       cwd: packageDirOf(mains[name]),
       echo: opts.echo,
