@@ -477,6 +477,10 @@ evictionHard: { memory.available: 100Mi, nodefs.available: 3%, imagefs.available
 imageGCHighThresholdPercent: 97
 imageGCLowThresholdPercent: 95
 maxPods: 50
+# CI only, to keep the test fast: the kubelet rewrites ConfigMap volumes (the flags ConfigMap that
+# tracemesh fault --context switches) when it syncs a pod, every 10 s here. Users' kind and minikube keep the
+# kubelet default of 1 min (deploy/k8s/README.md, "Faults on Kubernetes").
+syncFrequency: 10s
 EOF
   log "starting kubelet"
   start_component kubelet "$BIN/kubelet" --config "$STATE/kubelet-config.yaml" \

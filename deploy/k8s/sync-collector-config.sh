@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Copies the one Collector configuration (deploy/collector/config.yaml + its k8s.yaml and xray-otlp.yaml overlays) to the two
-# places that package it for Kubernetes: the kustomize base and the Helm chart. Neither tool may read
-# files outside its own folder, hence copies; tests/test/k8s-wiring.test.ts fails whenever a copy differs from the source.
+# Copies the files the Kubernetes packaging shares with local runs to the two places that package them: the
+# kustomize base and the Helm chart. Neither tool may read files outside its own folder, hence copies;
+# tests/test/k8s-wiring.test.ts fails whenever a copy differs from its source.
+#   - the one Collector configuration: deploy/collector/config.yaml + its k8s.yaml and xray-otlp.yaml overlays;
+#   - the failure scenarios' flag file deploy/flags/flags.json (the ConfigMap tracemesh-flags).
+# (The name predates the flag file; it is kept because the Collector's files and README.md refer to it.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-# source (under deploy/collector/) → copies
+# source (relative to the repository root) → copies
 copy() {
-  local src="$root/deploy/collector/$1"; shift
+  local src="$root/$1"; shift
   [ -f "$src" ] || { echo "missing $src" >&2; exit 1; }
   for dst in "$@"; do
-    mkdir -p "$(dirname "$dst")"
+    mkdir -p "$(dirname "$root/$dst")"
     cp "$src" "$root/$dst"
     echo "synced $dst"
   done
 }
-copy config.yaml deploy/k8s/base/collector/config.yaml charts/tracemesh/files/collector-config.yaml
-copy k8s.yaml deploy/k8s/base/collector/k8s.yaml charts/tracemesh/files/collector-k8s.yaml
-copy xray-otlp.yaml deploy/k8s/base/collector/xray-otlp.yaml charts/tracemesh/files/collector-xray-otlp.yaml
+copy deploy/collector/config.yaml deploy/k8s/base/collector/config.yaml charts/tracemesh/files/collector-config.yaml
+copy deploy/collector/k8s.yaml deploy/k8s/base/collector/k8s.yaml charts/tracemesh/files/collector-k8s.yaml
+copy deploy/collector/xray-otlp.yaml deploy/k8s/base/collector/xray-otlp.yaml charts/tracemesh/files/collector-xray-otlp.yaml
+copy deploy/flags/flags.json deploy/k8s/base/flags/flags.json charts/tracemesh/files/flags.json

@@ -269,6 +269,54 @@ export function referenceProblems(objects: K8sObject[]): { problems: string[]; s
   return { problems, secretKeys };
 }
 
+/** The failure scenarios' flags on Kubernetes: the ConfigMap, where it is mounted, and the variable naming it. */
+export const FLAGS = { configMap: "tracemesh-flags", key: "flags.json", dir: "/etc/tracemesh/flags", env: "FLAGD_OFFLINE_FLAG_SOURCE_PATH" } as const;
+
+/**
+ * The pods that act on a scenario (`readers`, by workload name) read the flag file of the ConfigMap
+ * tracemesh-flags: FLAGD_OFFLINE_FLAG_SOURCE_PATH names a key of it inside a read-only directory mount
+ * (never subPath, which never sees an update, nor `items`, which could leave the key out); no other pod
+ * sets the variable. The ConfigMap has its fixed name (no kustomize hash suffix: the CLI replaces it by
+ * name, and a new name would need a rollout).
+ */
+export function flagMountProblems(objects: K8sObject[], readers: readonly string[]): string[] {
+  const problems: string[] = [];
+  const maps = objects.filter((o) => o.kind === "ConfigMap" && o.metadata.name.startsWith(FLAGS.configMap));
+  if (maps.length !== 1 || maps[0]!.metadata.name !== FLAGS.configMap) {
+    problems.push(`ConfigMap ${FLAGS.configMap}: expected exactly one, named so (found ${maps.map((m) => m.metadata.name).join(", ") || "none"})`);
+  }
+  const keys = Object.keys((maps[0]?.data as Record<string, string> | undefined) ?? {});
+  const seen = new Set<string>();
+  for (const w of workloads(objects)) {
+    const name = w.object.metadata.name;
+    for (const c of allContainers(w.pod)) {
+      const where = `${id(w.object)}/${c.name}`;
+      const file = (c.env ?? []).find((e) => e.name === FLAGS.env)?.value;
+      if (!readers.includes(name)) {
+        if (file !== undefined) problems.push(`${where}: sets ${FLAGS.env} but acts on no scenario`);
+        continue;
+      }
+      seen.add(name);
+      if (file !== `${FLAGS.dir}/${FLAGS.key}`) {
+        problems.push(`${where}: ${FLAGS.env} is ${file ?? "unset"}, not ${FLAGS.dir}/${FLAGS.key}`);
+        continue;
+      }
+      if (!keys.includes(FLAGS.key)) problems.push(`${where}: ConfigMap ${FLAGS.configMap} has no key ${FLAGS.key}`);
+      const volume = (w.pod.volumes ?? []).find((v) => v.configMap?.name === FLAGS.configMap);
+      const mount = volume && (c.volumeMounts ?? []).find((m) => m.name === volume.name);
+      if (!volume || !mount) problems.push(`${where}: ConfigMap ${FLAGS.configMap} is not mounted`);
+      else {
+        if (mount.mountPath !== FLAGS.dir) problems.push(`${where}: ${FLAGS.configMap} is mounted at ${mount.mountPath}, not ${FLAGS.dir}`);
+        if (mount.subPath !== undefined || mount.subPathExpr !== undefined) problems.push(`${where}: ${FLAGS.configMap} is mounted with subPath, which never sees an update`);
+        if (mount.readOnly !== true) problems.push(`${where}: ${FLAGS.configMap} must be mounted readOnly`);
+        if (volume.configMap!.items) problems.push(`${where}: volume ${volume.name} selects items of ${FLAGS.configMap}`);
+      }
+    }
+  }
+  for (const name of readers) if (!seen.has(name)) problems.push(`${name}: no such workload (it should read the flags)`);
+  return problems;
+}
+
 /**
  * The default checks of kube-linter that apply to our objects (kube-linter itself cannot be installed
  * here: the module proxy refuses it), reimplemented: dangling-service, mismatching-selector,

@@ -4,7 +4,8 @@
 // the real `skaffold run -m tracemesh` (Docker builds, images loaded into the node's containerd), every workload
 // rolls out under PodSecurity admission, the HTTP flow runs through `kubectl port-forward svc/api`, the load Job
 // runs to its SLO verdict, the on-cluster verifier judges what the Collector and the Honeycomb/X-Ray stand-in
-// received, faults are injected, the footprint is read from the kubelet, and `down` must leave the machine
+// received, the footprint is read from the kubelet, a failure scenario is switched with `tracemesh fault
+// --context` (the flags ConfigMap, no rollout), faults are injected, and `down` must leave the machine
 // exactly as it was. scripts/test.sh runs this file alone, after all others (it shares dockerd).
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -329,6 +330,46 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     assert.ok(total.ws < 4096, `working set ${total.ws} MiB fits 4 GiB`);
     assert.ok(total.reqCpu <= 2000 && total.reqMem <= 4096, "requests fit a 2-CPU / 4-GiB node");
     assert.ok(total.cpu < 2000, `CPU ${total.cpu} m fits 2 CPUs`);
+  });
+
+  test("tracemesh fault --context: activities-errors switched in the ConfigMap reaches the running pod (no rollout) and goes off again", { timeout: 6 * 60_000 }, async () => {
+    // The real CLI, with the cluster's kubectl first on PATH (env()); no Honeycomb key, so no marker.
+    const cli = (args: string[]) =>
+      run(process.execPath, [path.join(ROOT, "packages", "cli", "dist", "src", "main.js"), "fault", ...args, "--context", CONTEXT], { env: { ...env(), HONEYCOMB_API_KEY: "" }, timeoutMs: 60_000 });
+    const activitiesPod = () => kubectl(["-n", NS, "get", "pod", "-l", "app.kubernetes.io/name=activities", "-o", "jsonpath={.items[*].metadata.name} {.items[*].status.containerStatuses[*].restartCount}"]).trim();
+    const podBefore = activitiesPod();
+    const base = await portForward("api", 8080);
+    const tokens = await signUp(base, ["hana"]);
+    // Posts are not retried by api(): a probe that fails to send (a socket port-forward closed while a
+    // synchronous CLI call blocked this process) just counts as "not yet" in until().
+    const post = (i: number) => api(base, "POST", "/api/activities", { token: tokens.hana, body: { message: `flag ${i}`, ttl: "1-day" } });
+    assert.equal((await post(0)).status, 201, "posts succeed before the switch");
+    let n = 1;
+    try {
+      const on = cli(["on", "activities-errors", "--value", "100"]);
+      const onAt = Date.now();
+      assert.match(on, /^activities-errors on \(100 %\) in configmap tracemesh\/tracemesh-flags \(context tracemesh-ci\); pods pick it up within about a minute/);
+      // Bounded: the kubelet's pod sync (syncFrequency 10 s on this cluster, scripts/cluster.sh) + the 5 s poll.
+      await until("a post to answer 500 (activities-errors at 100 %)", 150_000, async () => ((await post(n++)).status === 500 ? true : undefined));
+      const onMs = Date.now() - onAt;
+      assert.match(cli(["list"]), /^activities-errors\s+on \(100 %\)\s+activities\s/m);
+
+      const off = cli(["off", "activities-errors"]);
+      const offAt = Date.now();
+      assert.match(off, /^activities-errors off in configmap tracemesh\/tracemesh-flags \(context tracemesh-ci\)/);
+      await until("a post to answer 201 again", 150_000, async () => ((await post(n++)).status === 201 ? true : undefined));
+      const offMs = Date.now() - offAt;
+      assert.match(cli(["list"]), /^activities-errors\s+off\s/m);
+      console.log(`fault --context pickup (CLI done → first post answering so, kubelet syncFrequency 10 s): on ${onMs} ms, off ${offMs} ms, ${n} posts`);
+      assert.equal(activitiesPod(), podBefore, "the same activities pod, not restarted: no rollout");
+    } finally {
+      // Whatever happened, leave the flags as deployed for the tests after this one.
+      try {
+        cli(["off", "activities-errors"]);
+      } catch {
+        // the test has already failed; its own error says why
+      }
+    }
   });
 
   test("fault: the notifications pod deleted while posts stream in — no notification lost or doubled", { timeout: 180_000 }, async () => {

@@ -56,7 +56,7 @@ export interface Container {
   livenessProbe?: Record<string, unknown>;
   startupProbe?: Record<string, unknown>;
   lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: unknown } };
-  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string; subPathExpr?: string }>;
 }
 
 export interface SecurityContext {
@@ -79,7 +79,7 @@ export interface PodSpec {
   initContainers?: Container[];
   ephemeralContainers?: Container[];
   securityContext?: SecurityContext & { fsGroup?: number };
-  volumes?: Array<{ name: string; hostPath?: { path: string }; emptyDir?: unknown; configMap?: { name: string }; secret?: unknown }>;
+  volumes?: Array<{ name: string; hostPath?: { path: string }; emptyDir?: unknown; configMap?: { name: string; items?: Array<{ key: string; path: string }>; optional?: boolean }; secret?: unknown }>;
   hostNetwork?: boolean;
   hostPID?: boolean;
   hostIPC?: boolean;

@@ -149,6 +149,7 @@ describe("helm lint and template", { timeout: 180_000 }, () => {
     assert.match(notes, /--set loadgen\.enabled=true/);
     assert.match(notes, /2 pods sharing 20 requests\/s/);
     assert.match(notes, /\/tracemesh\/kind\/application/);
+    assert.match(notes, /tracemesh fault on activities-errors --value 50 --context <kube context>\n/);
     assert.match(render(["--set", "loadgen.enabled=true"]), /logs -f -l app\.kubernetes\.io\/name=loadgen/);
   });
 });

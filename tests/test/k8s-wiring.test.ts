@@ -1,16 +1,19 @@
 // The wiring of the rendered manifests, checked the way a cluster would find out (only later and worse):
 // addresses name real Services and ports, OTLP reaches a Collector, Secret keys are documented, images are
 // what skaffold builds, Pod Security "restricted", kube-linter's applicable default checks, NetworkPolicy
-// edges equal the real edges, the Collector configuration is the repo's and validates, resources fit a
-// kind node. Each check is also fed a broken object to prove it can fail.
+// edges equal the real edges, the Collector configuration is the repo's and validates, the flags ConfigMap is
+// deploy/flags/flags.json and mounted where scenarios are acted on, resources fit a kind node. Each check is
+// also fed a broken object to prove it can fail.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import {
+  FLAGS,
   addressEdges,
   edgeKey,
+  flagMountProblems,
   lintProblems,
   otlpProblems,
   podSecurityProblems,
@@ -186,6 +189,46 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
     const collectorPorts = collector.pod.containers[0].ports!.filter((p) => p.hostPort).map((p) => `${p.protocol}/${p.containerPort}`).sort();
     const otlp = find(objects, "NetworkPolicy", "allow-otlp-to-node-collector")!.spec as { egress: Array<{ ports: Array<{ protocol: string; port: number }> }> };
     assert.deepEqual(otlp.egress[0].ports.map((p) => `${p.protocol}/${p.port}`).sort(), collectorPorts);
+  });
+
+  test("the flags: ConfigMap tracemesh-flags = deploy/flags/flags.json, mounted as a directory into each pod that acts on a scenario", { timeout: 60_000 }, () => {
+    const source = "deploy/flags/flags.json";
+    const original = fs.readFileSync(path.join(ROOT, source), "utf8");
+    for (const copy of ["deploy/k8s/base/flags/flags.json", "charts/tracemesh/files/flags.json"]) {
+      assert.equal(fs.readFileSync(path.join(ROOT, copy), "utf8"), original, `${copy} differs from ${source}: run deploy/k8s/sync-collector-config.sh`);
+    }
+    // The processes that read a scenario's flag (packages/flags' SCENARIOS: users, activities, notifications,
+    // api, loadgen).
+    const readers = ["api", "users", "activities", "notifications", "loadgen"];
+    for (const [label, render] of Object.entries(renders)) {
+      const objects = render();
+      assert.deepEqual(flagMountProblems(objects, readers), [], label);
+      const map = find(objects, "ConfigMap", FLAGS.configMap, "tracemesh")!;
+      assert.deepEqual(map.data, { [FLAGS.key]: original }, `${label}: the ConfigMap holds deploy/flags/flags.json exactly`);
+    }
+    // … and the check fails when it should.
+    const good = renders.kind();
+    const subPath = mutated(good, "Deployment", "activities", (o) => {
+      podOf(o).containers[0].volumeMounts!.find((m) => m.mountPath === FLAGS.dir)!.subPath = FLAGS.key;
+    });
+    assert.match(flagMountProblems(subPath, readers).join("\n"), /activities\/activities: tracemesh-flags is mounted with subPath/);
+    const writable = mutated(good, "Deployment", "users", (o) => {
+      delete podOf(o).containers[0].volumeMounts!.find((m) => m.mountPath === FLAGS.dir)!.readOnly;
+    });
+    assert.match(flagMountProblems(writable, readers).join("\n"), /users\/users: tracemesh-flags must be mounted readOnly/);
+    const noEnv = mutated(good, "Job", "loadgen", (o) => {
+      const env = podOf(o).containers[0].env!;
+      env.splice(env.findIndex((e) => e.name === FLAGS.env), 1);
+    });
+    assert.match(flagMountProblems(noEnv, readers).join("\n"), /Job\/tracemesh\/loadgen\/loadgen: FLAGD_OFFLINE_FLAG_SOURCE_PATH is unset/);
+    const hashed = mutated(good, "ConfigMap", FLAGS.configMap, (o) => {
+      o.metadata.name = `${FLAGS.configMap}-5f2c9k7h8b`;
+    });
+    assert.match(flagMountProblems(hashed, readers).join("\n"), /expected exactly one, named so \(found tracemesh-flags-5f2c9k7h8b\)/);
+    const stray = mutated(good, "Deployment", "frontend", (o) => {
+      podOf(o).containers[0].env!.push({ name: FLAGS.env, value: `${FLAGS.dir}/${FLAGS.key}` });
+    });
+    assert.match(flagMountProblems(stray, readers).join("\n"), /frontend\/frontend: sets FLAGD_OFFLINE_FLAG_SOURCE_PATH but acts on no scenario/);
   });
 
   test("the Collector DaemonSet runs the repo's configuration, which validates with the DaemonSet's env", { timeout: 60_000 }, () => {

@@ -42,3 +42,22 @@ capabilities:
 {{- define "tracemesh.image" -}}
 {{ printf "%s/%s:%s" .root.Values.image.repository .name .root.Values.image.tag }}
 {{- end }}
+
+{{/* The failure scenarios' flag file (templates/flags.yaml), for the pods that act on a scenario. */}}
+{{- define "tracemesh.flagsEnv" -}}
+- name: FLAGD_OFFLINE_FLAG_SOURCE_PATH
+  value: "/etc/tracemesh/flags/flags.json"
+{{- end }}
+
+{{/* A directory mount, never subPath: a subPath mount never sees the kubelet's update of the ConfigMap. */}}
+{{- define "tracemesh.flagsMount" -}}
+- name: flags
+  mountPath: /etc/tracemesh/flags
+  readOnly: true
+{{- end }}
+
+{{- define "tracemesh.flagsVolume" -}}
+- name: flags
+  configMap:
+    name: tracemesh-flags
+{{- end }}

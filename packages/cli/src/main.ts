@@ -92,7 +92,7 @@ const STAND_IN_USAGE = `usage:
 const USAGE = `tracemesh — compare X-Ray with Honeycomb, set both up as code, run the local demo
 
 ${COMPARE_USAGE}${SETUP_USAGE.replace("usage:\n", "")}${MARKER_USAGE.replace("usage:\n", "")}  tracemesh demo [options]        the whole mesh locally with the real Collector (tracemesh demo --help)
-${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}  tracemesh fault list | on NAME [--value V] | off NAME   the named failure scenarios (tracemesh fault --help)
+${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}  tracemesh fault list | on NAME [--value V] | off NAME [--context NAME]   the named failure scenarios, in the local demo or a cluster (tracemesh fault --help)
 
 Every command takes --help (-h). Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
 `;

@@ -37,18 +37,33 @@ export function demoFlagFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cache, "run", "demo", "flags.json");
 }
 
-export function readFlagFile(file: string): FlagFile {
-  const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as FlagFile;
+/** A flag file's text, checked; `origin` (a path, a ConfigMap's name) names it in errors. */
+export function parseFlagFile(text: string, origin: string): FlagFile {
+  let parsed: FlagFile;
+  try {
+    parsed = JSON.parse(text) as FlagFile;
+  } catch (err) {
+    throw new Error(`${origin}: not JSON (${(err as Error).message})`);
+  }
   if (typeof parsed !== "object" || parsed === null || typeof parsed.flags !== "object" || parsed.flags === null) {
-    throw new Error(`${file}: not a flagd flag file (no "flags" object)`);
+    throw new Error(`${origin}: not a flagd flag file (no "flags" object)`);
   }
   return parsed;
+}
+
+export function readFlagFile(file: string): FlagFile {
+  return parseFlagFile(fs.readFileSync(file, "utf8"), file);
+}
+
+/** The text of a flag file as deploy/flags/flags.json is written (so a switched file diffs cleanly). */
+export function formatFlagFile(flags: FlagFile): string {
+  return JSON.stringify(flags, null, 2) + "\n";
 }
 
 /** Writes through a temporary file in the same folder and a rename. */
 export function writeFlagFile(file: string, flags: FlagFile): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(flags, null, 2) + "\n");
+  fs.writeFileSync(tmp, formatFlagFile(flags));
   fs.renameSync(tmp, file);
 }
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import type { Span } from "@opentelemetry/api";
 import { repoRoot, waitFor } from "@tracemesh/devkit";
-import { FLAG_FILE_ENV, SCENARIOS, faultStates, readFlagFile, startFaults, switchFault, writeFlagFile, type FaultLogger } from "../src/index.js";
+import { FLAG_FILE_ENV, SCENARIOS, faultStates, formatFlagFile, parseFlagFile, readFlagFile, startFaults, switchFault, writeFlagFile, type FaultLogger } from "../src/index.js";
 
 const DEPLOY_FLAGS = path.join(repoRoot(), "deploy", "flags", "flags.json");
 
@@ -41,6 +41,14 @@ describe("flag file", () => {
     assert.throws(() => switchFault(base, "no-such-fault", undefined, true), /unknown scenario/);
     assert.throws(() => switchFault(base, "activities-errors", 101, true), /--value/);
     assert.throws(() => switchFault(base, "users-slow", 0, true), /--value/);
+  });
+
+  test("parseFlagFile: the text of a file or a ConfigMap key, named in its errors; formatFlagFile writes it back as is", () => {
+    const text = fs.readFileSync(DEPLOY_FLAGS, "utf8");
+    assert.equal(formatFlagFile(parseFlagFile(text, "x")), text);
+    assert.throws(() => parseFlagFile("{", "configmap tracemesh/tracemesh-flags"), /^Error: configmap tracemesh\/tracemesh-flags: not JSON/);
+    assert.throws(() => parseFlagFile('{"flag": {}}', "a.json"), /^Error: a\.json: not a flagd flag file/);
+    assert.throws(() => parseFlagFile("null", "a.json"), /not a flagd flag file/);
   });
 });
 
