@@ -48,7 +48,7 @@ describe("X-Ray's OTLP endpoint on Kubernetes", { timeout: 120_000 }, () => {
     // The pipeline the pod runs names otlphttp/xray, signed by sigv4auth/xray for service xray.
     const printed = runStatus("env", ["-i", ...envArgs, otelcol, "print-config", ...configs]);
     assert.equal(printed.status, 0, printed.stderr);
-    assert.match(printed.stdout, /exporters:\s*\n\s*- otlphttp\/honeycomb\s*\n\s*- otlphttp\/xray\s*\n\s*- debug/);
+    assert.match(printed.stdout, /exporters:\s*\n\s*- otlphttp\/honeycomb\s*\n\s*- otlphttp\/xray\s*\n\s*- spanmetrics\s*\n\s*- servicegraph\s*\n\s*- debug/);
     assert.match(printed.stdout, /traces_endpoint: https:\/\/xray\.us-east-1\.amazonaws\.com\/v1\/traces/);
     assert.match(printed.stdout, /sigv4auth\/xray:[\s\S]*?service: xray/);
   });
