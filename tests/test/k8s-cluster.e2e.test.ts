@@ -295,8 +295,9 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     console.log(output);
     assert.equal(verdict, "Complete", `the verifier failed:\n${output}`);
     assert.match(output, /^verdict: PASS \(\d+ checks\)$/m);
-    // Every check ran: the five flows, the Kubernetes attributes, both X-Ray checks and Honeycomb's.
-    assert.equal(output.match(/^PASS {2}/gm)?.length, 9, output);
+    // Every check ran: the five flows, the Kubernetes attributes, both X-Ray checks and Honeycomb's two (every
+    // trace; the RED metrics of every edge).
+    assert.equal(output.match(/^PASS {2}/gm)?.length, 10, output);
   });
 
   test("footprint after the load (kubelet /stats/summary): the mesh fits a 2-CPU / 4-GiB node", { timeout: 60_000 }, () => {
