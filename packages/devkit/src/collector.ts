@@ -168,6 +168,7 @@ export async function startCollector(
     );
   } catch (err) {
     await proc.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n${proc.output().slice(-4000)}`);
   }
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
