@@ -337,30 +337,12 @@ function verifyCommand(args: string[]): number {
   if (graceMs === undefined) throw new UsageError(`verify: --grace: expected ${DURATION_GRAMMAR}, got "${values.grace}"`);
   const tolerance = Number(values.tolerance);
   if (!(tolerance >= 0)) throw new UsageError(`verify: --tolerance must be a number ≥ 0, got "${values.tolerance}"`);
-  let honeycombTraceIds: Set<string> | undefined;
-  if (values["honeycomb-exports"]) {
-    const file = values["honeycomb-exports"];
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      throw new InputError(`verify: cannot read ${file}: ${(err as Error).message}`);
-    }
-    const records = text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as HoneycombExportRecord);
-    honeycombTraceIds = new Set(records.flatMap((r) => r.traceIds));
-  }
-  let honeycombMetricEdges: Set<string> | undefined;
-  if (values["honeycomb-metrics"]) {
-    const file = values["honeycomb-metrics"];
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      throw new InputError(`verify: cannot read ${file}: ${(err as Error).message}`);
-    }
-    const records = text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as HoneycombMetricsRecord);
-    honeycombMetricEdges = new Set(records.flatMap((r) => r.edges));
-  }
+  const honeycombTraceIds = values["honeycomb-exports"]
+    ? new Set(readRecords<HoneycombExportRecord>(values["honeycomb-exports"]).flatMap((r) => r.traceIds))
+    : undefined;
+  const honeycombMetricEdges = values["honeycomb-metrics"]
+    ? new Set(readRecords<HoneycombMetricsRecord>(values["honeycomb-metrics"]).flatMap((r) => r.edges))
+    : undefined;
   const input: VerifyInput = {
     spans: spansFromOtlpFiles(values.otlp),
     xray: graphFromXrayFiles(values["xray-segments"]),
@@ -373,6 +355,17 @@ function verifyCommand(args: string[]): number {
   const checks = verifyExports(input);
   process.stdout.write(renderVerdict(checks, input) + "\n");
   return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+/** A stand-in's record: one JSON object per line (RECORDED_FILES); unreadable → exit 2. */
+function readRecords<T>(file: string): T[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new InputError(`verify: cannot read ${file}: ${(err as Error).message}`);
+  }
+  return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as T);
 }
 
 async function standInCommand(args: string[]): Promise<number> {
