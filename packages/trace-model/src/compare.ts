@@ -317,19 +317,22 @@ export function compareGraphs(xray: ServiceGraph, otlp: ServiceGraph, options: C
  */
 function alignServiceGraph(rows: EdgeComparison[], graph: ServiceGraph, tolerance: number): NonNullable<Comparison["servicegraph"]> {
   const free = new Set(graph.edges);
-  const take = (e: GraphEdge | undefined): GraphEdge | null => {
-    if (!e) return null;
-    free.delete(e);
-    return e;
-  };
   const matches = (s: GraphEdge, e: GraphEdge) =>
     (s.from === e.from || e.callerAliases.includes(s.from)) && (s.to === e.to || e.calleeAliases.includes(s.to));
+  // Exact names first, so an alias never takes the edge another row names exactly.
   for (const exact of [true, false]) {
     for (const row of rows) {
       if (row.servicegraph) continue;
       const reference = row.otlp ?? combined(row.xray);
-      const candidates = [...free].filter((s) => (exact ? s.from === reference.from && s.to === reference.to : matches(s, reference) || row.xray.some((x) => matches(s, x))));
-      row.servicegraph = take(candidates[0]) ?? (exact ? undefined : null);
+      const found = [...free].find((s) =>
+        exact ? s.from === reference.from && s.to === reference.to : matches(s, reference) || row.xray.some((x) => matches(s, x)),
+      );
+      if (found) {
+        free.delete(found);
+        row.servicegraph = found;
+      } else if (!exact) {
+        row.servicegraph = null;
+      }
     }
   }
   let differing = 0;
