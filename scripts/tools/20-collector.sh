@@ -16,6 +16,16 @@ if stamp_ok collector "$hash" && [ -x "$binary" ]; then
   exit 0
 fi
 
+# One build at a time per cache (two checkouts, or the demo and the tests, may start together): the
+# second waits for the first and then finds its binary.
+mkdir -p "$TRACEMESH_CACHE/collector"
+exec 9>"$TRACEMESH_CACHE/collector/.lock"
+flock 9
+if stamp_ok collector "$hash" && [ -x "$binary" ]; then
+  ln -sfn "$binary" "$TRACEMESH_BIN/otelcol-tracemesh"
+  exit 0
+fi
+
 go_env
 builder="$TRACEMESH_CACHE/collector/builder-$BUILDER_VERSION/builder"
 if [ ! -x "$builder" ]; then

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { startCollector, startProcess, standInCollectorEnv, waitFor, type LocalCollector, type ManagedProcess } from "@tracemesh/devkit";
-import { entryPoint, startMesh, type Mesh, type NodeCommand } from "@tracemesh/mesh";
+import { autoInstrumentationsRegister, entryPoint, GRPC_SERVICES, startMesh, type Mesh, type MeshService, type NodeCommand } from "@tracemesh/mesh";
 
 /** A helper process of ours (servers/*.js) that prints {"port":N} once listening. */
 export interface Helper {
@@ -51,10 +51,14 @@ export interface MeshPair {
 }
 
 export interface BenchEnv extends TraceBackend, MeshPair {
+  /** The same mesh traced the OpenTelemetry Demo's way (benchmark 1's third configuration), when asked for. */
+  otelDemo?: Mesh;
   stop(): Promise<void>;
 }
 
 export type MeshKind = "untraced" | "traced";
+/** Benchmark 1's configurations: MeshKind plus the OpenTelemetry Demo's way of tracing the same mesh. */
+export type OverheadKind = MeshKind | "otel-demo";
 
 /** Runs the demo seed (users, activities, replies, likes through gRPC) against a mesh. */
 function seed(mesh: Mesh): Promise<void> {
@@ -113,9 +117,7 @@ export async function startMeshPair(
     otel: {
       endpoint: backend.collector.otlpHttpUrl,
       env: {
-        ...(opts.sampleRatio < 1
-          ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: String(opts.sampleRatio) }
-          : { OTEL_TRACES_SAMPLER: "parentbased_always_on" }),
+        ...samplerEnv(opts.sampleRatio),
         OTEL_SERVICE_NAMESPACE: "bench",
       },
     },
@@ -124,22 +126,56 @@ export async function startMeshPair(
   return { untraced, traced };
 }
 
+/**
+ * The mesh traced as the OpenTelemetry Demo traces its Node services: `--require
+ * @opentelemetry/auto-instrumentations-node/register` with the metapackage's default instrumentation set
+ * (all but fs and host-metrics: net, dns, http, grpc, ioredis, pino, undici…), the SDK's defaults (random
+ * ids, W3C propagators, the batch processor, OTLP/HTTP protobuf) and OTEL_SERVICE_NAME per service;
+ * none of our span processors or instrumentation options. Sampling as the traced mesh's.
+ */
+export async function startOtelDemoMesh(stops: Stops, backend: TraceBackend, opts: { sampleRatio: number }): Promise<Mesh> {
+  const serviceEnv = Object.fromEntries([...GRPC_SERVICES, "api"].map((name) => [name, { OTEL_SERVICE_NAME: name }])) as Partial<Record<MeshService, NodeJS.ProcessEnv>>;
+  const mesh = await startMesh({
+    env: { LOG_LEVEL: "warn" },
+    serviceEnv,
+    otel: {
+      endpoint: backend.collector.otlpHttpUrl,
+      preload: autoInstrumentationsRegister(),
+      env: {
+        ...samplerEnv(opts.sampleRatio),
+        OTEL_SERVICE_NAMESPACE: "bench-otel-demo",
+        // The default ("all") adds the cloud detectors, which probe metadata addresses outside this machine.
+        OTEL_NODE_RESOURCE_DETECTORS: "env,host,os,process,serviceinstance,container",
+      },
+    },
+  });
+  stops.add(mesh.stop);
+  return mesh;
+}
+
+function samplerEnv(sampleRatio: number): NodeJS.ProcessEnv {
+  return sampleRatio < 1
+    ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: String(sampleRatio) }
+    : { OTEL_TRACES_SAMPLER: "parentbased_always_on" };
+}
+
 /** Both meshes of a pair seeded with the demo data. */
 export async function seedPair(pair: MeshPair): Promise<void> {
   await Promise.all([seed(pair.untraced), seed(pair.traced)]);
 }
 
-export async function startBenchEnv(opts: { seed: boolean; sampleRatio: number; log: (line: string) => void }): Promise<BenchEnv> {
+export async function startBenchEnv(opts: { seed: boolean; sampleRatio: number; otelDemo: boolean; log: (line: string) => void }): Promise<BenchEnv> {
   const stops = new Stops();
   try {
     const backend = await startTraceBackend(stops, opts.log);
     const pair = await startMeshPair(stops, backend, { sampleRatio: opts.sampleRatio });
-    opts.log(`meshes up: untraced ${pair.untraced.apiUrl}, traced ${pair.traced.apiUrl}`);
+    const otelDemo = opts.otelDemo ? await startOtelDemoMesh(stops, backend, { sampleRatio: opts.sampleRatio }) : undefined;
+    opts.log(`meshes up: untraced ${pair.untraced.apiUrl}, traced ${pair.traced.apiUrl}` + (otelDemo ? `, OpenTelemetry Demo's way ${otelDemo.apiUrl}` : ""));
     if (opts.seed) {
-      await seedPair(pair);
-      opts.log("both meshes seeded with the demo data");
+      await Promise.all([seedPair(pair), ...(otelDemo ? [seed(otelDemo)] : [])]);
+      opts.log("the meshes are seeded with the demo data");
     }
-    return { ...backend, ...pair, stop: () => stops.run() };
+    return { ...backend, ...pair, otelDemo, stop: () => stops.run() };
   } catch (err) {
     await stops.run();
     throw err;

@@ -13,9 +13,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { repoRoot } from "@tracemesh/devkit";
 import { describeMachine, loadAverage, machineLine } from "./machine.js";
-import { startBenchEnv, meshPids, type BenchEnv, type MeshKind } from "./env.js";
+import { startBenchEnv, meshPids, type BenchEnv, type OverheadKind } from "./env.js";
 import { rssNow, type FootprintResult } from "./footprint.js";
-import { pairConfigs, runOverhead, type OverheadSettings } from "./overhead.js";
+import { pairConfigs, runOverhead, type OverheadConfig, type OverheadSettings } from "./overhead.js";
 import { DEFAULT_RUNTIMES, parseRuntimeSpec, resolveRuntimes, runRuntimes, type NodeRuntime } from "./runtimes.js";
 import { runEfficiency, type EfficiencySettings } from "./efficiency.js";
 import { runHops, type HopsSettings } from "./hops.js";
@@ -85,7 +85,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   }
 
   if ([1, 3, 4, 5].some((n) => opts.only.has(n))) {
-    const env: BenchEnv = await startBenchEnv({ seed: !opts.quick, sampleRatio: opts.sampleRatio, log });
+    const benchmarkOne = opts.only.has(1) || opts.only.has(4);
+    const env: BenchEnv = await startBenchEnv({ seed: !opts.quick, sampleRatio: opts.sampleRatio, otelDemo: benchmarkOne, log });
     try {
       // Idle: settle a moment after start-up and seeding.
       await new Promise((r) => setTimeout(r, opts.quick ? 200 : 2000));
@@ -93,10 +94,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
         idle: { untraced: rssNow(meshPids(env.untraced)), traced: rssNow(meshPids(env.traced, env.collector)) },
         underLoad: { untraced: {}, traced: {} },
       };
-      if (opts.only.has(1) || opts.only.has(4)) {
+      if (benchmarkOne) {
         log("benchmark 1: tracing overhead (max rate, then half load)");
-        const overhead = await runOverhead<MeshKind>(
-          { configs: pairConfigs(env, env.collector), halfRateFrom: ["untraced"], peaks: footprint.underLoad },
+        const configs: Array<OverheadConfig<OverheadKind>> = [
+          ...pairConfigs(env, env.collector),
+          { id: "otel-demo", mesh: env.otelDemo!, pids: meshPids(env.otelDemo!, env.collector) },
+        ];
+        // The p99s are compared at a rate both of ours sustain: half the traced maximum.
+        const overhead = await runOverhead<OverheadKind>(
+          { configs, halfRateFrom: ["traced"], peaks: footprint.underLoad },
           s.overhead,
           log,
         );

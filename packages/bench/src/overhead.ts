@@ -27,7 +27,7 @@ export const MAX_RATE_DEFINITION = (s: OverheadSettings) =>
   `connections, ${s.maxDurationS} s, each connection sends its next request as soon as the previous one answered), ` +
   `a run counting only when < 1 % of its responses are errors; the client shares the machine's 2 cores with the mesh, alike for every configuration.`;
 
-export const HALF_LOAD_DEFINITION = (s: OverheadSettings, rate = "50 % of the untraced maximum (median), the same rate for both configurations") =>
+export const HALF_LOAD_DEFINITION = (s: OverheadSettings, rate = "50 % of the traced maximum (median; a rate both of our configurations sustain), the same rate for every configuration") =>
   `half load = open-loop loadgen at a constant arrival rate of ${rate}, ` +
   `${s.halfDurationS} s per run; latency from each request's intended send time (no coordinated omission).`;
 

@@ -60,6 +60,11 @@ export interface MeshOtelOptions {
   env?: NodeJS.ProcessEnv;
   /** host:port where moderation's X-Ray SDK sends segments (the Collector's awsxray receiver, UDP). */
   xrayDaemonAddress?: string;
+  /**
+   * The module every OpenTelemetry service preloads instead of @tracemesh/telemetry/register, e.g.
+   * autoInstrumentationsRegister() (the benchmarks compare ours with the OpenTelemetry Demo's way).
+   */
+  preload?: string;
 }
 
 /** The Node binary a process runs on and the Node flags before its script (e.g. --no-async-context-frame). */
@@ -103,6 +108,18 @@ export interface Mesh {
 /** Node arguments that run `script` the way the services' start scripts do (telemetry preloaded when built). */
 export function nodeArgs(script: string): string[] {
   return nodeArgsFrom(PACKAGE_DIR, script);
+}
+
+/**
+ * The metapackage's own entry point (`node --require @opentelemetry/auto-instrumentations-node/register`):
+ * every default instrumentation and the SDK's defaults, set up from OTEL_* alone, as the OpenTelemetry
+ * Demo's Node services do. Resolved through @tracemesh/telemetry, which depends on the metapackage.
+ */
+export function autoInstrumentationsRegister(): string {
+  const telemetry = resolveFrom(PACKAGE_DIR, "@tracemesh/telemetry/package.json");
+  const register = telemetry && resolveFrom(path.dirname(telemetry), "@opentelemetry/auto-instrumentations-node/register");
+  if (!register) throw new Error("@opentelemetry/auto-instrumentations-node/register does not resolve through @tracemesh/telemetry");
+  return register;
 }
 
 /** OTEL_* variables for a process of the mesh (SDK off unless an endpoint is given). */
@@ -166,7 +183,8 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
   const start = (name: MeshService, own: NodeJS.ProcessEnv) => {
     const env = { ...process.env, LOG_LEVEL: "info", ...clientEnv, ...opts.env, ...own, ...opts.serviceEnv?.[name] };
     // moderation runs on the X-Ray SDK only: no OpenTelemetry preload.
-    const args = [...(opts.node?.execArgv ?? []), ...(name === "moderation" ? [mains[name]] : nodeArgs(mains[name]))];
+    const script = name === "moderation" ? [mains[name]] : opts.otel?.preload ? ["--require", opts.otel.preload, mains[name]] : nodeArgs(mains[name]);
+    const args = [...(opts.node?.execArgv ?? []), ...script];
     processes[name] = startProcess(name, opts.node?.execPath ?? process.execPath, args, {
       env,
       cwd: packageDirOf(mains[name]),
