@@ -1,22 +1,66 @@
 // Experiments only (bench's profile command, never the benchmarks): preloaded before the telemetry
-// register module, BENCH_SKIP_INSTRUMENTATIONS=ioredis,grpc… turns those instrumentations into
-// no-ops, to measure what each one costs without editing the telemetry package.
+// register module, they turn parts of our telemetry into no-ops to measure what each one costs
+// without editing the telemetry package.
+//   BENCH_SKIP_INSTRUMENTATIONS=ioredis,grpc,http,pino   those instrumentations
+//   BENCH_SKIP_PARTS=xray-propagator,span-processors,xray-ids
+//     xray-propagator: no X-Amzn-Trace-Id inject/extract (W3C only); span-processors: our three
+//     attribute-setting processors' onStart; xray-ids: the SDK's random ids instead of X-Ray's.
 import path from "node:path";
 
-const skip = (process.env.BENCH_SKIP_INSTRUMENTATIONS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-const PACKAGES: Record<string, [string, string]> = {
+const list = (name: string) => (process.env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const skip = list("BENCH_SKIP_INSTRUMENTATIONS");
+const parts = list("BENCH_SKIP_PARTS");
+const INSTRUMENTATIONS: Record<string, [string, string]> = {
   ioredis: ["@opentelemetry/instrumentation-ioredis", "IORedisInstrumentation"],
   grpc: ["@opentelemetry/instrumentation-grpc", "GrpcInstrumentation"],
   http: ["@opentelemetry/instrumentation-http", "HttpInstrumentation"],
   pino: ["@opentelemetry/instrumentation-pino", "PinoInstrumentation"],
 };
-if (skip.length) {
+type Prototype = Record<string, unknown>;
+const PARTS: Record<string, Array<[module: string, className: string, method: string, replacement: (...args: never[]) => unknown]>> = {
+  "xray-propagator": [
+    ["@opentelemetry/propagator-aws-xray", "AWSXRayPropagator", "inject", () => undefined],
+    ["@opentelemetry/propagator-aws-xray", "AWSXRayPropagator", "extract", (ctx: never) => ctx],
+    ["@opentelemetry/propagator-aws-xray", "AWSXRayPropagator", "fields", () => []],
+  ],
+  "span-processors": [
+    ["@tracemesh/telemetry/dist/src/peer-service.js", "PeerServiceSpanProcessor", "onStart", () => undefined],
+    ["@tracemesh/telemetry/dist/src/xray-naming.js", "XrayNamingSpanProcessor", "onStart", () => undefined],
+    ["@tracemesh/telemetry/dist/src/baggage-attributes.js", "BaggageAttributesSpanProcessor", "onStart", () => undefined],
+  ],
+};
+// moderation has no OpenTelemetry (the X-Ray SDK only): nothing to turn off there.
+const telemetryPkg = resolveOrUndefined("@tracemesh/telemetry/package.json", process.cwd());
+if (telemetryPkg && (skip.length || parts.length)) {
   // Resolve the copies the telemetry package loads.
-  const telemetryDir = path.dirname(require.resolve("@tracemesh/telemetry/package.json", { paths: [process.cwd()] }));
+  const telemetryDir = path.dirname(telemetryPkg);
+  const load = (module: string) =>
+    require(module.startsWith("@tracemesh/telemetry/") ? path.join(telemetryDir, module.slice("@tracemesh/telemetry/".length)) : require.resolve(module, { paths: [telemetryDir] })) as Record<string, { prototype: Prototype }>;
   for (const name of skip) {
-    const entry = PACKAGES[name];
-    if (!entry) throw new Error(`BENCH_SKIP_INSTRUMENTATIONS: unknown "${name}" (known: ${Object.keys(PACKAGES).join(", ")})`);
-    const mod = require(require.resolve(entry[0], { paths: [telemetryDir] })) as Record<string, { prototype: { init(): unknown[] } }>;
-    mod[entry[1]]!.prototype.init = () => [];
+    const entry = INSTRUMENTATIONS[name];
+    if (!entry) throw new Error(`BENCH_SKIP_INSTRUMENTATIONS: unknown "${name}" (known: ${Object.keys(INSTRUMENTATIONS).join(", ")})`);
+    load(entry[0])[entry[1]]!.prototype.init = () => [];
+  }
+  for (const name of parts) {
+    if (name === "xray-ids") {
+      // The X-Ray generator's methods replaced by the SDK's RandomIdGenerator's.
+      const { RandomIdGenerator } = load("@opentelemetry/sdk-trace-base") as unknown as { RandomIdGenerator: new () => Prototype };
+      const random = new RandomIdGenerator();
+      const xray = load("@opentelemetry/id-generator-aws-xray").AWSXRayIdGenerator!.prototype;
+      xray.generateTraceId = random.generateTraceId;
+      xray.generateSpanId = random.generateSpanId;
+      continue;
+    }
+    const patches = PARTS[name];
+    if (!patches) throw new Error(`BENCH_SKIP_PARTS: unknown "${name}" (known: ${[...Object.keys(PARTS), "xray-ids"].join(", ")})`);
+    for (const [module, className, method, replacement] of patches) load(module)[className]!.prototype[method] = replacement;
+  }
+}
+
+function resolveOrUndefined(specifier: string, from: string): string | undefined {
+  try {
+    return require.resolve(specifier, { paths: [from] });
+  } catch {
+    return undefined;
   }
 }

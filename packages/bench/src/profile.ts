@@ -1,4 +1,4 @@
-// `bash bench/run.sh --profile` (or node dist/src/profile.js): where the traced mesh spends its CPU.
+// `node packages/bench/dist/src/profile.js --route home|post [--duration S] [--untraced] [--no-profile]`: where the traced mesh spends its CPU.
 // Starts the traced mesh with a CPU profiler (cpu-profile-preload.js through NODE_OPTIONS) on every service, drives one route
 // at saturation with autocannon, stops the mesh (profiles are written on exit) and prints the top
 // frames by self time and the self time per package (@opentelemetry/*, grpc-js, ioredis, node core…).
@@ -97,7 +97,7 @@ export function printProfiles(dir: string, names: Record<number, string> = {}): 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { route: { type: "string" }, duration: { type: "string" }, untraced: { type: "boolean" }, analyze: { type: "string" } },
+    options: { route: { type: "string" }, duration: { type: "string" }, untraced: { type: "boolean" }, analyze: { type: "string" }, "no-profile": { type: "boolean" } },
   });
   if (values.analyze) return printProfiles(values.analyze);
   const route = values.route ?? "home";
@@ -110,7 +110,12 @@ async function main(): Promise<void> {
   let mesh: Mesh | undefined;
   try {
     mesh = await startMesh({
-      env: { LOG_LEVEL: "warn", NODE_OPTIONS: `--require ${path.join(__dirname, "cpu-profile-preload.js")} --require ${path.join(__dirname, "experiment-preload.js")}`, BENCH_CPU_PROF_DIR: dir },
+      // --no-profile: only the CPU per request, without the profiler's own cost (A/B runs of experiments).
+      env: {
+        LOG_LEVEL: "warn",
+        NODE_OPTIONS: [...(values["no-profile"] ? [] : [path.join(__dirname, "cpu-profile-preload.js")]), path.join(__dirname, "experiment-preload.js")].map((f) => `--require ${f}`).join(" "),
+        BENCH_CPU_PROF_DIR: dir,
+      },
       otel: values.untraced ? undefined : { endpoint: collector.otlpHttpUrl },
     });
     const pids = Object.fromEntries(Object.entries(mesh.processes).map(([n, p]) => [p.child.pid, n]));
@@ -135,19 +140,23 @@ async function main(): Promise<void> {
       });
       if (res.status !== 201) throw new Error(`seed post answered ${res.status}`);
     }
-    for (const proc of Object.values(mesh.processes)) proc.child.kill("SIGUSR2");
+    // cpu-profile-preload starts profiling on SIGUSR2 (without it the signal would end the process).
+    if (!values["no-profile"]) for (const proc of Object.values(mesh.processes)) proc.child.kill("SIGUSR2");
     const cpuPids: Record<string, number> = Object.fromEntries(Object.entries(mesh.processes).map(([n, p]) => [n, p.child.pid!]));
     if (!values.untraced) cpuPids.otelcol = collector.process.child.pid!;
     const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([n, pid]) => [n, cpuSeconds(pid) ?? 0]));
     const r = await runAutocannon({ ...target, connections: 32, durationS });
     const okCount = r.okRate * durationS;
     const cpuRows = Object.entries(cpuPids).map(([n, pid]) => [n, (((cpuSeconds(pid) ?? 0) - cpuBefore[n]!) * 1000 / okCount).toFixed(2)]);
-    process.stdout.write(`${values.untraced ? "untraced" : "traced"} ${route}: ${r.okRate.toFixed(0)} req/s (${r.non2xx} non-2xx), p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` + (process.env.BENCH_SKIP_INSTRUMENTATIONS ? ` (skipped: ${process.env.BENCH_SKIP_INSTRUMENTATIONS})` : "") + "\n");
+    process.stdout.write(`${values.untraced ? "untraced" : "traced"} ${route}: ${r.okRate.toFixed(0)} req/s (${r.non2xx} non-2xx), p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` + (process.env.BENCH_SKIP_INSTRUMENTATIONS ? ` (skipped: ${process.env.BENCH_SKIP_INSTRUMENTATIONS})` : "") + (process.env.BENCH_SKIP_PARTS ? ` (parts off: ${process.env.BENCH_SKIP_PARTS})` : "") + "\n");
     process.stdout.write(table(["process", "CPU ms per request"], cpuRows) + "\n");
     await mesh.stop();
     mesh = undefined;
-    printProfiles(dir, pids);
-    process.stdout.write(`\nprofiles kept in ${dir} (open them in Chrome DevTools → Performance)\n`);
+    if (values["no-profile"]) fs.rmSync(dir, { recursive: true, force: true });
+    else {
+      printProfiles(dir, pids);
+      process.stdout.write(`\nprofiles kept in ${dir} (open them in Chrome DevTools → Performance)\n`);
+    }
   } finally {
     await mesh?.stop();
     await collector.stop();
