@@ -13,5 +13,6 @@ bootstrap_workspace
 bash "$ROOT/scripts/tools/10-redis.sh"
 bash "$ROOT/scripts/tools/20-collector.sh"
 bash "$ROOT/scripts/tools/10-wrk.sh"
+bash "$ROOT/scripts/tools/32-vegeta.sh"
 cd "$ROOT"
 exec node packages/bench/dist/src/main.js "$@"

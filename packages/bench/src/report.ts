@@ -2,7 +2,16 @@
 import { machineLine, type Machine } from "./machine.js";
 import { fmt, fmtSpread, table } from "./stats.js";
 import type { MeshKind, OverheadKind } from "./env.js";
-import { GENERATORS, GOAL_LOADGEN_VS_AUTOCANNON, EFFICIENCY_DEFINITION, type EfficiencyResult, type EfficiencySettings } from "./efficiency.js";
+import {
+  GENERATORS,
+  GOAL_LOADGEN_VS_AUTOCANNON,
+  EFFICIENCY_DEFINITION,
+  STALL_DEFINITION,
+  STALL_GENERATORS,
+  STALL_SHOWN_SHARE,
+  type EfficiencyResult,
+  type EfficiencySettings,
+} from "./efficiency.js";
 import { GOAL_TOTAL_BYTES, type FootprintResult } from "./footprint.js";
 import type { HopsResult } from "./hops.js";
 import { GOAL_NOTIFY_P99_MS, type NotifyResult, type NotifySettings } from "./notify.js";
@@ -198,18 +207,53 @@ export function runtimesSection(r: RuntimesResult, s: OverheadSettings, sampleRa
 export function efficiencySection(r: EfficiencyResult, s: EfficiencySettings, reps: number): Section {
   const rows = GENERATORS.map((g) => [g, fmtSpread(r[g].rate, 0), fmtSpread(r[g].coresUsed), fmtSpread(r[g].perCore, 0)]);
   const ratio = r.loadgen.perCore.median / r.autocannon.perCore.median;
+  const vsAutocannon = (g: (typeof GENERATORS)[number]) => `${((r[g].perCore.median / r.autocannon.perCore.median) * 100).toFixed(1)} %`;
+  const reached = (g: "loadgen" | "vegeta") => `${((r[g].rate.median / r.autocannon.rate.median) * 100).toFixed(0)} %`;
+
+  const st = r.stall.settings;
+  const threshold = st.forMs * STALL_SHOWN_SHARE;
+  const stallRows = STALL_GENERATORS.map((g) => {
+    const x = r.stall.rows[g];
+    return [g, fmtSpread(x.rate, 0), fmtSpread(x.p50), fmtSpread(x.p90), fmtSpread(x.p99), fmtSpread(x.max), String(x.errors), x.held.join(", ")];
+  });
+  const verdicts = STALL_GENERATORS.map((g) => {
+    const p99 = r.stall.rows[g].p99.median;
+    return { g, p99, shows: p99 >= threshold };
+  });
+  const missing = verdicts.filter((v) => !v.shows);
+  const stallText =
+    verdicts.map((v) => `${v.g} ${v.shows ? "shows" : "does **not** show"} the stall (p99 ${fmt(v.p99, 0)} ms ${v.shows ? "≥" : "<"} ${fmt(threshold, 0)} ms)`).join("; ") +
+    (missing.length
+      ? `. ${missing.map((v) => v.g).join(" and ")} ${missing.length > 1 ? "hide" : "hides"} a ${st.forMs} ms stall: ${missing.length > 1 ? "their" : "its"} latencies are not measured from the intended send time (or the requests due during the stall were not sent).`
+      : `: both count the whole wait of the requests due during the stall, as timing each request from its intended send time does.`);
+
   const body = [
     `- ${EFFICIENCY_DEFINITION(s)}`,
     `- ${reps} repetition(s). ${SPREAD_NOTE}`,
     "",
     table(["generator", "rate (req/s)", "CPU cores used", "req/s per core"], rows),
     "",
-    `loadgen ÷ autocannon per core: ${(ratio * 100).toFixed(1)} %; wrk ÷ autocannon: ${((r.wrk.perCore.median / r.autocannon.perCore.median) * 100).toFixed(1)} %.`,
+    `Per core, ÷ autocannon: loadgen ${vsAutocannon("loadgen")}, wrk ${vsAutocannon("wrk")}, vegeta ${vsAutocannon("vegeta")}; loadgen ÷ vegeta ${((r.loadgen.perCore.median / r.vegeta.perCore.median) * 100).toFixed(1)} %. ` +
+      `Of the rate asked for (autocannon's), loadgen sent ${reached("loadgen")} and vegeta ${reached("vegeta")}.`,
+    "",
+    `- ${STALL_DEFINITION(st, s.connections)} "Shows the stall": p99 ≥ ${STALL_SHOWN_SHARE * 100} % of the stall (${fmt(threshold, 0)} ms). "held": requests that reached the server during the stall, per repetition — a generator that keeps to its ${s.connections} connections gets at most that many there, the others wait in its own queue (still timed from their due time, if it measures so).`,
+    "",
+    table(["generator (stalled server)", "rate (req/s)", "p50 (ms)", "p90 (ms)", "p99 (ms)", "max (ms)", "errors", "held"], stallRows),
+    "",
+    stallText,
   ].join("\n");
   return {
     title: "2. Load generator efficiency",
     body,
-    goals: [{ benchmark: "2 loadgen efficiency", goal: `≥ ${GOAL_LOADGEN_VS_AUTOCANNON * 100} % of autocannon per core`, measured: `${(ratio * 100).toFixed(1)} %`, met: ratio >= GOAL_LOADGEN_VS_AUTOCANNON }],
+    goals: [
+      { benchmark: "2 loadgen efficiency", goal: `≥ ${GOAL_LOADGEN_VS_AUTOCANNON * 100} % of autocannon per core`, measured: `${(ratio * 100).toFixed(1)} %`, met: ratio >= GOAL_LOADGEN_VS_AUTOCANNON },
+      {
+        benchmark: `2 stalled server (${st.forMs} ms stall at ${st.rate} req/s)`,
+        goal: `loadgen and vegeta show it (p99 ≥ ${fmt(threshold, 0)} ms)`,
+        measured: verdicts.map((v) => `${v.g} p99 ${fmt(v.p99, 0)} ms`).join(", "),
+        met: missing.length === 0,
+      },
+    ],
   };
 }
 

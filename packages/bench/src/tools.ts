@@ -1,4 +1,4 @@
-// Runs the load generators (loadgen, autocannon, wrk) as separate processes and measures the CPU
+// Runs the load generators (loadgen, autocannon, wrk, vegeta) as separate processes and measures the CPU
 // each one used: bash's `times` builtin reports the user+system time of the command it waited for
 // (every thread of it), so the figure is exact and needs no sampling.
 import { spawn } from "node:child_process";
@@ -174,4 +174,87 @@ export async function runWrk(opts: { url: string; connections: number; durationS
   if (measured.code !== 0 || !m) throw new Error(`wrk failed (exit ${measured.code}): ${measured.stdout}${measured.stderr}`);
   const seconds = Number(m[2]) * { ms: 0.001, s: 1, m: 60 }[m[3] as "ms" | "s" | "m"];
   return { rate: Number(m[1]) / seconds, requests: Number(m[1]), measured };
+}
+
+// ---------- vegeta ----------
+
+export interface VegetaResult {
+  /** Requests sent per second (vegeta's "rate"). */
+  rate: number;
+  requests: number;
+  /** 2xx responses. */
+  successes: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** The attack alone; the report is read afterwards, outside the measurement. */
+  measured: MeasuredRun;
+}
+
+/** vegeta built by scripts/tools/32-vegeta.sh into the cache's bin/ (on PATH in the scripts), else the one on PATH. */
+export function vegetaBin(): string {
+  const bin = process.env.TRACEMESH_BIN ?? path.join(os.homedir(), ".cache", "tracemesh", "bin");
+  const cached = path.join(bin, "vegeta");
+  return fs.existsSync(cached) ? cached : "vegeta";
+}
+
+/**
+ * vegeta: open loop at a constant `rate` per second for `durationS`, HTTP/1.1 keep-alive over at most
+ * `connections` connections (-connections alone only caps the idle ones: vegeta then opens a new connection for
+ * every request that finds them all busy and closes it after, which costs it several times the CPU). Its workers
+ * are not capped: each request is started on schedule, its latency timed from then, and it waits for a free
+ * connection. The attack writes its results (gob) to a file; `vegeta report -type=json` reads them.
+ */
+export async function runVegeta(opts: { url: string; rate: number; durationS: number; connections: number }): Promise<VegetaResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-bench-"));
+  const targets = path.join(dir, "targets.txt");
+  const results = path.join(dir, "results.gob");
+  const bin = vegetaBin();
+  try {
+    fs.writeFileSync(targets, `GET ${opts.url}\n`);
+    const measured = await runMeasured(
+      bin,
+      [
+        "attack",
+        `-rate=${Math.max(1, Math.round(opts.rate))}/1s`,
+        `-duration=${opts.durationS}s`,
+        `-connections=${opts.connections}`,
+        `-max-connections=${opts.connections}`,
+        "-keepalive=true",
+        "-http2=false",
+        "-timeout=5s",
+        `-targets=${targets}`,
+        `-output=${results}`,
+      ],
+      { timeoutMs: (opts.durationS + 30) * 1000 },
+    );
+    if (measured.code !== 0 || !fs.existsSync(results)) throw new Error(`vegeta attack failed (exit ${measured.code}): ${measured.stderr.slice(-2000)}`);
+    const report = await runMeasured(bin, ["report", "-type=json", results], { timeoutMs: 60_000 });
+    let r: {
+      latencies: { "50th": number; "90th": number; "99th": number; max: number };
+      requests: number;
+      rate: number;
+      status_codes: Record<string, number> | null;
+    };
+    try {
+      r = JSON.parse(report.stdout);
+    } catch {
+      throw new Error(`vegeta report printed no JSON (exit ${report.code}): ${report.stderr.slice(-2000)}`);
+    }
+    const ns = (x: number) => x / 1e6;
+    const successes = Object.entries(r.status_codes ?? {}).reduce((n, [code, count]) => (/^2\d\d$/.test(code) ? n + count : n), 0);
+    return {
+      rate: r.rate,
+      requests: r.requests,
+      successes,
+      p50Ms: ns(r.latencies["50th"]),
+      p90Ms: ns(r.latencies["90th"]),
+      p99Ms: ns(r.latencies["99th"]),
+      maxMs: ns(r.latencies.max),
+      measured,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

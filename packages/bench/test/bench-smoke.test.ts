@@ -1,4 +1,4 @@
-// tools: redis collector wrk
+// tools: redis collector wrk vegeta
 // Smoke run of all six benchmarks on tiny settings (bench --quick): every figure is a number > 0 and
 // every table prints. No timing assertions — this machine's speed is what the benchmarks measure.
 // It takes ~45-50 s on 2 cores (two meshes, the Collector, three generators), and benchmark 6 about as
@@ -53,6 +53,19 @@ describe("bench --quick", { timeout: 180_000 }, () => {
     positive("2. Load generator efficiency", /^\| loadgen\s*/);
     positive("2. Load generator efficiency", /^\| autocannon\s*/);
     positive("2. Load generator efficiency", /^\| wrk\s*/);
+    positive("2. Load generator efficiency", /^\| vegeta\s*/);
+    // The stalled-server table: loadgen and vegeta side by side, rate and every percentile a number > 0, and the
+    // verdict on each (whether it shows the stall).
+    const efficiency = run.sections.find((s) => s.title === "2. Load generator efficiency")!.body.split("\n");
+    const stallHeader = efficiency.findIndex((l) => /^\| generator \(stalled server\)\s*\| rate \(req\/s\)\s*\| p50 \(ms\)\s*\| p90 \(ms\)\s*\| p99 \(ms\)\s*\| max \(ms\)\s*\|/.test(l));
+    assert.ok(stallHeader >= 0, "the stalled-server table");
+    for (const g of ["loadgen", "vegeta"]) {
+      const row = efficiency.slice(stallHeader + 2).find((l) => l.startsWith(`| ${g} `));
+      assert.ok(row, `stalled server: a row for ${g}`);
+      const cells = row.split("|").slice(2, 7).map((c) => Number.parseFloat(c.trim()));
+      assert.ok(cells.length === 5 && cells.every((v) => v > 0), `stalled server, ${g}: ${row}`);
+      assert.match(efficiency.join("\n"), new RegExp(`${g} (shows|does \\*\\*not\\*\\* show) the stall \\(p99 `), `verdict on ${g}`);
+    }
     positive("1. Tracing overhead", /^\| GET \/api\/activities\/home \| SDK off\s*/, true);
     positive("1. Tracing overhead", /^\| POST \/api\/activities\s+\| 100 % → Collector\s*/, true);
     positive("4. Footprint", /^\| \*\*total\*\*\s*/);
