@@ -44,7 +44,7 @@ interface FullNode extends ProfileNode {
  * that is not node core or native (a socket write counts for whoever wrote: ioredis, the OTLP
  * exporter, grpc-js…).
  */
-export function summarizeProfile(file: string, top = 15): { frames: string[][]; packages: string[][]; totalMs: number } {
+export function summarizeProfile(file: string, top = 15): { frames: string[][]; packages: string[][]; packageMs: Map<string, number>; totalMs: number } {
   const p = JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile & { nodes: FullNode[] };
   const totalMs = (p.endTime - p.startTime) / 1000;
   const msPerSample = totalMs / (p.samples.length || 1);
@@ -81,17 +81,37 @@ export function summarizeProfile(file: string, top = 15): { frames: string[][]; 
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([k, hits]) => [k, (hits * msPerSample).toFixed(0), `${((hits / busy) * 100).toFixed(1)} %`]);
-  return { frames: rows(byFrame), packages: rows(byPackage), totalMs };
+  const packageMs = new Map([...byPackage.entries()].map(([k, hits]) => [k, hits * msPerSample]));
+  return { frames: rows(byFrame), packages: rows(byPackage), packageMs, totalMs };
 }
 
-export function printProfiles(dir: string, names: Record<number, string> = {}): void {
+/** The packages that are tracing: the OpenTelemetry JS ones and our telemetry package. */
+const isTracingPackage = (pkg: string) => pkg.startsWith("@opentelemetry/") || pkg === "packages/telemetry";
+
+/**
+ * Prints each service's tables, then (given the requests served while profiling) the tracing
+ * packages' CPU per request summed over the whole mesh: what each part of tracing costs a request.
+ */
+export function printProfiles(dir: string, names: Record<number, string> = {}, requests?: number): void {
+  const mesh = new Map<string, number>();
+  let busyMs = 0;
   for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".cpuprofile"))) {
     const pid = Number(f.split(".")[0]);
     const s = summarizeProfile(path.join(dir, f));
+    for (const [pkg, ms] of s.packageMs) {
+      busyMs += ms;
+      if (isTracingPackage(pkg)) mesh.set(pkg, (mesh.get(pkg) ?? 0) + ms);
+    }
     process.stdout.write(`\n### ${names[pid] ?? f} (${(s.totalMs / 1000).toFixed(1)} s profiled)\n\n`);
     process.stdout.write(table(["package (charged with the core work it called)", "ms", "share of busy"], s.packages) + "\n\n");
     process.stdout.write(table(["frame (self time)", "ms", "share of busy"], s.frames) + "\n");
   }
+  if (!requests) return;
+  const tracingMs = [...mesh.values()].reduce((a, b) => a + b, 0);
+  const rows = [...mesh.entries()].sort((a, b) => b[1] - a[1]).map(([pkg, ms]) => [pkg, ((ms * 1000) / requests).toFixed(0), `${((ms / busyMs) * 100).toFixed(1)} %`]);
+  rows.push(["**all tracing packages**", ((tracingMs * 1000) / requests).toFixed(0), `${((tracingMs / busyMs) * 100).toFixed(1)} %`]);
+  process.stdout.write(`\n### tracing packages across the mesh (${requests} requests; the Collector is not profiled)\n\n`);
+  process.stdout.write(table(["package (charged with the core work it called)", "µs per request", "share of the mesh's busy CPU"], rows) + "\n");
 }
 
 async function main(): Promise<void> {
@@ -154,7 +174,7 @@ async function main(): Promise<void> {
     mesh = undefined;
     if (values["no-profile"]) fs.rmSync(dir, { recursive: true, force: true });
     else {
-      printProfiles(dir, pids);
+      printProfiles(dir, pids, Math.round(okCount));
       process.stdout.write(`\nprofiles kept in ${dir} (open them in Chrome DevTools → Performance)\n`);
     }
   } finally {
