@@ -6,7 +6,7 @@ import { ApiClient, describeError, detectMarking, type Marking } from "./client.
 import { FlowRunner, DEFAULT_SCENARIO, meanRequestsPerFlow, scenarioNeedsUsers, type FlowName, type PoolUser, type Scenario } from "./scenario.js";
 import { OpenLoopScheduler } from "./scheduler.js";
 import { Surge } from "./surge.js";
-import { faultAttributes, type Faults } from "@tracemesh/flags";
+import type { Faults } from "@tracemesh/flags";
 import { Recorder, summarize, type Summary } from "./stats.js";
 
 export interface LoadOptions {
@@ -69,6 +69,8 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
     const recorder = new Recorder();
     const runner = new FlowRunner(client, scenario, users, recorder);
     const tracer = trace.getTracer("@tracemesh/loadgen");
+    // Loaded only with faults on (main.ts loaded it then): @tracemesh/flags brings OpenFeature and gRPC.
+    const faultAttributes = opts.faults?.file ? (require("@tracemesh/flags") as typeof import("@tracemesh/flags")).faultAttributes : undefined;
     const maxInFlight = opts.maxInFlight ?? 10_000;
     let inFlight = 0;
     let dropped = 0;
@@ -81,7 +83,7 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
     // every request of the flow (and instrumentation-undici's client span) is its child.
     const startFlow = (name: FlowName, dueAt: number, surge?: number): Promise<void> => {
       if (marking.otelActive) {
-        const attributes = { "app.synthetic": true, "app.flow": name, ...(surge ? faultAttributes("loadgen-surge", surge) : {}) };
+        const attributes = { "app.synthetic": true, "app.flow": name, ...(surge && faultAttributes ? faultAttributes("loadgen-surge", surge) : {}) };
         const span = tracer.startSpan(`flow ${name}`, { root: true, attributes }, marking.baseContext);
         const ctx: Context = trace.setSpan(marking.baseContext, span);
         return context.with(ctx, () => runner.run(name, dueAt)).finally(() => span.end());
