@@ -168,16 +168,9 @@ async function signUpUsers(client: ApiClient, prefix: string, count: number, tim
       // A taken handle (409, e.g. a re-used run id) gets a random suffix on the next attempt.
       const handle = attempt === 0 ? `${prefix}${n}` : `${prefix}${n}${crypto.randomBytes(2).toString("hex").slice(0, 3)}`;
       try {
-        const res = await client.pool.request({
-          method: "POST",
-          path: "/api/users",
-          headers,
-          body: JSON.stringify({ handle, display_name: `Load Tester ${n}` }),
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        if (res.statusCode === 201) {
-          const body = (await res.body.json()) as { token?: unknown };
+        const res = await client.send("POST", "/api/users", headers, JSON.stringify({ handle, display_name: `Load Tester ${n}` }), timeoutMs);
+        if (res.status === 201) {
+          const body = JSON.parse(res.body.toString("utf8")) as { token?: unknown };
           if (typeof body.token !== "string") {
             lastError = "sign-up answered 201 without a token";
             return;
@@ -185,9 +178,9 @@ async function signUpUsers(client: ApiClient, prefix: string, count: number, tim
           users.push({ handle, authHeaders: client.headers({ authorization: `Bearer ${body.token}`, "content-type": "application/json" }) });
           return;
         }
-        const text = (await res.body.text()).slice(0, 200);
-        lastError = `POST /api/users ${handle}: HTTP ${res.statusCode} ${text}`;
-        if (res.statusCode !== 409) return;
+        const text = res.body.toString("utf8").slice(0, 200);
+        lastError = `POST /api/users ${handle}: HTTP ${res.status} ${text}`;
+        if (res.status !== 409) return;
       } catch (err) {
         lastError = `POST /api/users ${handle}: ${describeError(err)}`;
         return;
