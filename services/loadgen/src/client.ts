@@ -124,35 +124,47 @@ export class ApiClient {
     body: string | undefined,
     readJson: boolean,
   ): Promise<unknown> {
+    return new Promise((resolve) => this.callThen(stats, intendedAt, method, path, headers, body, readJson, resolve));
+  }
+
+  /** call() with a callback: `done` gets what call() would resolve to, exactly once. */
+  callThen(
+    stats: RouteStats,
+    intendedAt: number,
+    method: "GET" | "POST",
+    path: string,
+    headers: Headers,
+    body: string | undefined,
+    readJson: boolean,
+    done: (result: unknown) => void,
+  ): void {
     let fresh = false;
     if (this.marking.selfInject) {
       headers = { ...headers };
       propagation.inject(context.active(), headers);
       fresh = true;
     }
-    return new Promise((resolve) => {
-      if (this.http1) {
-        let req: Http1Call;
-        try {
-          const bodyBuf = body === undefined ? undefined : Buffer.from(body, "utf8");
-          req = new Http1Call(stats, intendedAt, readJson, resolve, method, this.requestHead(method, path, headers, bodyBuf, !fresh), bodyBuf);
-        } catch (err) {
-          stats.record(performance.now() - intendedAt, describeError(err));
-          resolve(undefined);
-          return;
-        }
-        this.http1.dispatch(req);
+    if (this.http1) {
+      let req: Http1Call;
+      try {
+        const bodyBuf = body === undefined ? undefined : Buffer.from(body, "utf8");
+        req = new Http1Call(stats, intendedAt, readJson, done, method, this.requestHead(method, path, headers, bodyBuf, !fresh), bodyBuf);
+      } catch (err) {
+        stats.record(performance.now() - intendedAt, describeError(err));
+        done(undefined);
         return;
       }
-      // pool.dispatch with a small handler rather than pool.request: no response stream per request, and
-      // the body is only buffered when it is read.
-      const handler = new UndiciCall(stats, intendedAt, readJson, resolve);
-      try {
-        this.pool!.dispatch({ method, path, headers, body }, handler);
-      } catch (err) {
-        handler.onError(err as Error);
-      }
-    });
+      this.http1.dispatch(req);
+      return;
+    }
+    // pool.dispatch with a small handler rather than pool.request: no response stream per request, and
+    // the body is only buffered when it is read.
+    const handler = new UndiciCall(stats, intendedAt, readJson, done);
+    try {
+      this.pool!.dispatch({ method, path, headers, body }, handler);
+    } catch (err) {
+      handler.onError(err as Error);
+    }
   }
 
   /** One request outside the measured mix (readiness, sign-ups): status and whole body; rejects on failure. */

@@ -81,15 +81,22 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
 
     // Flows run in a context carrying the synthetic baggage and, with OTel, a root span named after the flow;
     // every request of the flow (and instrumentation-undici's client span) is its child.
-    const startFlow = (name: FlowName, dueAt: number, surge?: number): Promise<void> => {
+    const startFlow = (name: FlowName, dueAt: number, surge?: number): void => {
       if (marking.otelActive) {
         const attributes = { "app.synthetic": true, "app.flow": name, ...(surge && faultAttributes ? faultAttributes("loadgen-surge", surge) : {}) };
         const span = tracer.startSpan(`flow ${name}`, { root: true, attributes }, marking.baseContext);
         const ctx: Context = trace.setSpan(marking.baseContext, span);
-        return context.with(ctx, () => runner.run(name, dueAt)).finally(() => span.end());
+        context.with(ctx, () =>
+          runner.run(name, dueAt, () => {
+            span.end();
+            flowDone();
+          }),
+        );
+      } else if (marking.baggageInContext) {
+        context.with(marking.baseContext, () => runner.run(name, dueAt, flowDone));
+      } else {
+        runner.run(name, dueAt, flowDone);
       }
-      if (marking.baggageInContext) return context.with(marking.baseContext, () => runner.run(name, dueAt));
-      return runner.run(name, dueAt);
     };
 
     const arrive = (dueAt: number, surge?: number) => {
@@ -98,7 +105,7 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
         return;
       }
       inFlight++;
-      startFlow(runner.pick(), dueAt, surge).then(flowDone, flowDone);
+      startFlow(runner.pick(), dueAt, surge);
     };
     const flowRate = opts.rate / meanRequestsPerFlow(scenario);
     const scheduler = new OpenLoopScheduler({ rate: flowRate, durationMs: opts.durationMs, rampMs: opts.rampMs ?? 0, onArrival: (dueAt) => arrive(dueAt) });
@@ -214,7 +221,8 @@ function startProgress(
     const rate = ((count - lastCount) * 1000) / (now - lastAt);
     lastAt = now;
     lastCount = count;
-    const p99 = recorder.all.totalCount > 0 ? (recorder.all.getValueAtPercentile(99) / 1000).toFixed(1) : "-";
+    const all = recorder.allRoutes();
+    const p99 = all.totalCount > 0 ? (all.getValueAtPercentile(99) / 1000).toFixed(1) : "-";
     const errPct = count > 0 ? ((errors / count) * 100).toFixed(2) : "0.00";
     const d = dropped();
     return (
