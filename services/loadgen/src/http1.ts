@@ -66,10 +66,10 @@ class Conn {
   req: Http1Request | undefined;
   connected = false;
   closed = false;
-  /** Pool-clock time after which the pending step (connect, headers, next body piece) has timed out; 0: none. */
+  /** performance.now() time after which the pending step (connect, headers, next body piece) timed out; 0: none. */
   deadline = 0;
   deadlineCode = "";
-  /** While idle: reusable until this pool-clock time. */
+  /** While idle: reusable until this time (the pool's clock, refreshed by each sweep). */
   idleUntil = 0;
   keepAliveMs: number;
   // Response parser.
