@@ -8,6 +8,9 @@ import { UsageError } from "./errors.js";
 
 export { UsageError };
 
+/** The flag file's variable, as @tracemesh/flags names it (spelled out here so that the package loads only when set). */
+export const FLAG_FILE_ENV = "FLAGD_OFFLINE_FLAG_SOURCE_PATH";
+
 export interface RunConfig {
   baseUrl: string;
   /** Target requests per second for this process (already divided by the Job's parallelism). */

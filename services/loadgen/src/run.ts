@@ -6,7 +6,7 @@ import { ApiClient, describeError, detectMarking, type Marking } from "./client.
 import { FlowRunner, DEFAULT_SCENARIO, meanRequestsPerFlow, scenarioNeedsUsers, type FlowName, type PoolUser, type Scenario } from "./scenario.js";
 import { OpenLoopScheduler } from "./scheduler.js";
 import { Surge } from "./surge.js";
-import { faultAttributes, type Faults } from "@tracemesh/flags";
+import type { Faults } from "@tracemesh/flags";
 import { Recorder, summarize, type Summary } from "./stats.js";
 
 export interface LoadOptions {
@@ -69,6 +69,8 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
     const recorder = new Recorder();
     const runner = new FlowRunner(client, scenario, users, recorder);
     const tracer = trace.getTracer("@tracemesh/loadgen");
+    // Loaded only with faults on (main.ts loaded it then): @tracemesh/flags brings OpenFeature and gRPC.
+    const faultAttributes = opts.faults?.file ? (require("@tracemesh/flags") as typeof import("@tracemesh/flags")).faultAttributes : undefined;
     const maxInFlight = opts.maxInFlight ?? 10_000;
     let inFlight = 0;
     let dropped = 0;
@@ -79,15 +81,22 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
 
     // Flows run in a context carrying the synthetic baggage and, with OTel, a root span named after the flow;
     // every request of the flow (and instrumentation-undici's client span) is its child.
-    const startFlow = (name: FlowName, dueAt: number, surge?: number): Promise<void> => {
+    const startFlow = (name: FlowName, dueAt: number, surge?: number): void => {
       if (marking.otelActive) {
-        const attributes = { "app.synthetic": true, "app.flow": name, ...(surge ? faultAttributes("loadgen-surge", surge) : {}) };
+        const attributes = { "app.synthetic": true, "app.flow": name, ...(surge && faultAttributes ? faultAttributes("loadgen-surge", surge) : {}) };
         const span = tracer.startSpan(`flow ${name}`, { root: true, attributes }, marking.baseContext);
         const ctx: Context = trace.setSpan(marking.baseContext, span);
-        return context.with(ctx, () => runner.run(name, dueAt)).finally(() => span.end());
+        context.with(ctx, () =>
+          runner.run(name, dueAt, () => {
+            span.end();
+            flowDone();
+          }),
+        );
+      } else if (marking.baggageInContext) {
+        context.with(marking.baseContext, () => runner.run(name, dueAt, flowDone));
+      } else {
+        runner.run(name, dueAt, flowDone);
       }
-      if (marking.baggageInContext) return context.with(marking.baseContext, () => runner.run(name, dueAt));
-      return runner.run(name, dueAt);
     };
 
     const arrive = (dueAt: number, surge?: number) => {
@@ -96,7 +105,7 @@ export async function runLoad(opts: LoadOptions): Promise<Summary> {
         return;
       }
       inFlight++;
-      startFlow(runner.pick(), dueAt, surge).then(flowDone, flowDone);
+      startFlow(runner.pick(), dueAt, surge);
     };
     const flowRate = opts.rate / meanRequestsPerFlow(scenario);
     const scheduler = new OpenLoopScheduler({ rate: flowRate, durationMs: opts.durationMs, rampMs: opts.rampMs ?? 0, onArrival: (dueAt) => arrive(dueAt) });
@@ -166,16 +175,9 @@ async function signUpUsers(client: ApiClient, prefix: string, count: number, tim
       // A taken handle (409, e.g. a re-used run id) gets a random suffix on the next attempt.
       const handle = attempt === 0 ? `${prefix}${n}` : `${prefix}${n}${crypto.randomBytes(2).toString("hex").slice(0, 3)}`;
       try {
-        const res = await client.pool.request({
-          method: "POST",
-          path: "/api/users",
-          headers,
-          body: JSON.stringify({ handle, display_name: `Load Tester ${n}` }),
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        if (res.statusCode === 201) {
-          const body = (await res.body.json()) as { token?: unknown };
+        const res = await client.send("POST", "/api/users", headers, JSON.stringify({ handle, display_name: `Load Tester ${n}` }), timeoutMs);
+        if (res.status === 201) {
+          const body = JSON.parse(res.body.toString("utf8")) as { token?: unknown };
           if (typeof body.token !== "string") {
             lastError = "sign-up answered 201 without a token";
             return;
@@ -183,9 +185,9 @@ async function signUpUsers(client: ApiClient, prefix: string, count: number, tim
           users.push({ handle, authHeaders: client.headers({ authorization: `Bearer ${body.token}`, "content-type": "application/json" }) });
           return;
         }
-        const text = (await res.body.text()).slice(0, 200);
-        lastError = `POST /api/users ${handle}: HTTP ${res.statusCode} ${text}`;
-        if (res.statusCode !== 409) return;
+        const text = res.body.toString("utf8").slice(0, 200);
+        lastError = `POST /api/users ${handle}: HTTP ${res.status} ${text}`;
+        if (res.status !== 409) return;
       } catch (err) {
         lastError = `POST /api/users ${handle}: ${describeError(err)}`;
         return;
@@ -219,7 +221,8 @@ function startProgress(
     const rate = ((count - lastCount) * 1000) / (now - lastAt);
     lastAt = now;
     lastCount = count;
-    const p99 = recorder.all.totalCount > 0 ? (recorder.all.getValueAtPercentile(99) / 1000).toFixed(1) : "-";
+    const all = recorder.allRoutes();
+    const p99 = all.totalCount > 0 ? (all.getValueAtPercentile(99) / 1000).toFixed(1) : "-";
     const errPct = count > 0 ? ((errors / count) * 100).toFixed(2) : "0.00";
     const d = dropped();
     return (

@@ -6,6 +6,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, startProcess, stopAll, waitFor } from "@tracemesh/devkit";
+import { FLAG_FILE_ENV as FLAGS_FILE_ENV, switchFault, writeFlagFile } from "@tracemesh/flags";
+import { FLAG_FILE_ENV } from "../src/config.js";
 import { startFakeApi, type FakeApi } from "./fake-api.js";
 import { Recorder, summarize, type Summary } from "../src/index.js";
 
@@ -146,6 +148,20 @@ describe("loadgen CLI", { timeout: 120_000 }, () => {
     assert.equal(code, 1, output);
     assert.match(output, /readyz did not answer 200 within 1\.5 s \(last: ECONNREFUSED\)/);
     assert.ok(Date.now() - started < 10_000);
+  });
+
+  test("loadgen-surge ×3 in the flag file (loaded only when its variable is set) triples the rate", { timeout: 30_000 }, async () => {
+    assert.equal(FLAG_FILE_ENV, FLAGS_FILE_ENV, "config.ts spells the variable as @tracemesh/flags does");
+    const flags = path.join(tmp, "flags.json");
+    writeFlagFile(flags, switchFault({ flags: {} }, "loadgen-surge", 3, true));
+    const out = path.join(tmp, "surge.json");
+    const args = ["--base-url", api.url, "--rate", "40", "--duration", "2s", "--scenario", '{"flows": {"ping": 1}}', "--json", out];
+    const { code, output } = await cli(args, { [FLAG_FILE_ENV]: flags });
+    assert.equal(code, 0, output);
+    assert.match(output, /fault loadgen-surge is acting \(value 3\)/);
+    const s = readJson(out);
+    // 80 base arrivals plus up to 160 surge ones (the surge starts once the flag file is read).
+    assert.ok(s.requests >= 180 && s.requests <= 250, `${s.requests} requests`);
   });
 
   test("SIGTERM stops scheduling, drains and prints the summary", { timeout: 30_000 }, async () => {
