@@ -300,7 +300,7 @@ export function footprintSection(f: FootprintResult): Section {
   rows.push(["**total**", mib(total("untraced", "idle")), mib(total("untraced", "underLoad")), mib(total("traced", "idle")), mib(total("traced", "underLoad"))]);
   const worst = Math.max(total("traced", "underLoad"), total("untraced", "underLoad"));
   const body = [
-    "- VmRSS from /proc/<pid>/status in MiB. Idle: once both meshes are up, seeded and warm, before any load. Under load: the peak of samples every 250 ms during all of benchmark 1's maximum-rate runs on that mesh (the Collector only serves the traced one).",
+    "- VmRSS from /proc/<pid>/status in MiB. Idle: once the meshes are up, seeded and warm, before any load. Under load: the peak of samples every 250 ms during all of benchmark 1's maximum-rate runs on that mesh (the Collector serves the traced ones; the OpenTelemetry Demo's mesh is not shown).",
     "",
     table(["process", "untraced idle", "untraced under load", "traced idle", "traced under load"], rows),
   ].join("\n");
