@@ -1,7 +1,7 @@
 // Validation and logic of POST /v1/check; the rules themselves live in rules.ts.
 import { HttpError } from "@tracemesh/runtime";
 import { moderate, type Verdict } from "./rules.js";
-import { inSubsegment, type Segment } from "./xray.js";
+import type { RequestTrace } from "./tracing.js";
 
 export const badRequest = (message: string) => new HttpError(400, "invalid_argument", message);
 
@@ -11,7 +11,7 @@ const HANDLE_PATTERN = /^[a-z0-9_]{3,20}$/;
 
 export interface CheckRequest {
   text: string;
-  /** The acting user, when the caller knows it (activities does): an X-Ray annotation. */
+  /** The acting user, when the caller knows it (activities does): an X-Ray annotation, a span attribute. */
   handle?: string;
 }
 
@@ -27,22 +27,19 @@ export function parseCheckRequest(body: unknown): CheckRequest {
   return handle === undefined ? { text } : { text, handle };
 }
 
-/** Checks the text, one subsegment per rule; annotates the segment with the user and the verdict. */
-export function check(request: CheckRequest, segment: Segment): Verdict {
-  if (request.handle) {
-    segment.addAnnotation("app.user.handle", request.handle);
-    segment.setUser(request.handle);
-  }
-  const verdict = inSubsegment(segment, "check rules", (rules) =>
+/** Checks the text, one step (subsegment or span) per rule under "check rules"; records the user and the verdict. */
+export function check(request: CheckRequest, trace: RequestTrace): Verdict {
+  if (request.handle) trace.setUser(request.handle);
+  const verdict = trace.step("check rules", (rules) =>
     moderate(request.text, (rule, run) =>
-      inSubsegment(rules, rule.name, (sub) => {
+      rules.step(rule.name, (step) => {
         const reasons = run();
-        sub.addMetadata("reasons", reasons);
+        step.detail("reasons", reasons);
         return reasons;
       }),
     ),
   );
-  segment.addAnnotation("app.moderation.allowed", verdict.allowed);
-  if (!verdict.allowed) segment.addMetadata("reasons", verdict.reasons);
+  trace.annotate("app.moderation.allowed", verdict.allowed);
+  if (!verdict.allowed) trace.detail("reasons", verdict.reasons);
   return verdict;
 }

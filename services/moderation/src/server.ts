@@ -1,19 +1,20 @@
-// HTTP/JSON over plain node:http: POST /v1/check (traced: one X-Ray segment per request), GET /healthz
-// (untraced, like the other services' probes). Errors are JSON: {"error": {"code", "message"}}.
+// HTTP/JSON over plain node:http: POST /v1/check (traced: one X-Ray segment or one OpenTelemetry SERVER span
+// per request, with a step per rule), GET /healthz (untraced, like the other services' probes). Errors are
+// JSON: {"error": {"code", "message"}}.
 import http from "node:http";
 import { HttpError, readJsonBody, sendHttpError, sendJson, type Logger } from "@tracemesh/runtime";
 import { check, parseCheckRequest } from "./handlers.js";
-import { inSubsegment, segmentFor, segmentIds, type Segment } from "./xray.js";
+import type { RequestTrace, RequestTracer } from "./tracing.js";
 
 /** Largest request body read (a check carries one post). */
 export const BODY_MAX_BYTES = 64 * 1024;
 
-async function handleCheck(req: http.IncomingMessage, res: http.ServerResponse, segment: Segment): Promise<void> {
-  const request = await inSubsegment(segment, "parse request", async () => parseCheckRequest(await readJsonBody(req, res, BODY_MAX_BYTES)));
-  sendJson(res, 200, check(request, segment));
+async function handleCheck(req: http.IncomingMessage, res: http.ServerResponse, trace: RequestTrace): Promise<void> {
+  const request = await trace.step("parse request", async () => parseCheckRequest(await readJsonBody(req, res, BODY_MAX_BYTES)));
+  sendJson(res, 200, check(request, trace));
 }
 
-export function createModerationServer(deps: { logger: Logger }): http.Server {
+export function createModerationServer(deps: { logger: Logger; tracer: RequestTracer }): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") {
@@ -24,19 +25,19 @@ export function createModerationServer(deps: { logger: Logger }): http.Server {
     if (req.method !== "POST") return sendHttpError(res, new HttpError(405, "method_not_allowed", "POST /v1/check"));
 
     const started = process.hrtime.bigint();
-    const segment = segmentFor(req, res);
-    const logger = deps.logger.child(segmentIds(segment));
+    const trace = deps.tracer.begin(req, res);
+    const logger = deps.logger.child(trace.logFields());
     // One log line per request, like the gRPC services' `rpc` line.
     res.on("finish", () =>
       logger.info({ method: req.method, path, status: res.statusCode, duration_ms: Number(process.hrtime.bigint() - started) / 1e6 }, "request"),
     );
-    handleCheck(req, res, segment).catch((err: unknown) => {
+    handleCheck(req, res, trace).catch((err: unknown) => {
       if (err instanceof HttpError) {
-        segment.addMetadata("error", err.message);
+        trace.detail("error", err.message);
         return sendHttpError(res, err);
       }
-      // A bug: recorded on the segment (fault with the exception as cause), not shown to the caller.
-      segment.addError(err instanceof Error ? err : String(err));
+      // A bug: recorded on the trace (fault with the exception as cause), not shown to the caller.
+      trace.fail(err);
       logger.error({ err }, "unhandled error in /v1/check");
       sendHttpError(res, new HttpError(500, "internal", "internal error"));
     });

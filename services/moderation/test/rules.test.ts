@@ -62,12 +62,19 @@ describe("check request validation", () => {
 
 describe("configuration", () => {
   test("defaults and the X-Ray daemon address forms", () => {
-    assert.deepEqual(loadConfig({}), { port: 8090, xrayDaemonAddress: "127.0.0.1:2000", logLevel: "info" });
+    assert.deepEqual(loadConfig({}), { port: 8090, tracing: "xray-sdk", xrayDaemonAddress: "127.0.0.1:2000", drainTimeoutMs: 5000, logLevel: "info" });
     assert.equal(loadConfig({ AWS_XRAY_DAEMON_ADDRESS: "10.0.0.7:2000" }).xrayDaemonAddress, "10.0.0.7:2000");
     assert.equal(loadConfig({ AWS_XRAY_DAEMON_ADDRESS: "tcp:127.0.0.1:2001 udp:127.0.0.1:2000" }).xrayDaemonAddress, "tcp:127.0.0.1:2001 udp:127.0.0.1:2000");
     for (const bad of ["2000", "udp:127.0.0.1:2000", "host:", "udp:a:1 udp:b:2"]) {
       assert.throws(() => loadConfig({ AWS_XRAY_DAEMON_ADDRESS: bad }), /AWS_XRAY_DAEMON_ADDRESS/, bad);
     }
     assert.throws(() => loadConfig({ PORT: "http" }), /PORT/);
+  });
+
+  test("MODERATION_TRACING: xray-sdk by default, otel reads no X-Ray setting, anything else is refused", () => {
+    assert.deepEqual(loadConfig({ MODERATION_TRACING: "otel", AWS_XRAY_DAEMON_ADDRESS: "nowhere" }), { port: 8090, tracing: "otel", drainTimeoutMs: 5000, logLevel: "info" });
+    assert.equal(loadConfig({ MODERATION_TRACING: "xray-sdk" }).tracing, "xray-sdk");
+    assert.throws(() => loadConfig({ MODERATION_TRACING: "xray" }), /MODERATION_TRACING must be one of xray-sdk, otel/);
+    assert.throws(() => loadConfig({ DRAIN_TIMEOUT_MS: "-1" }), /DRAIN_TIMEOUT_MS/);
   });
 });
