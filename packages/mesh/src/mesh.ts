@@ -1,6 +1,7 @@
 // The whole mesh as real processes on free loopback ports: users, activities, notifications, api and
 // moderation, each started the way its `start` script does (node --require @tracemesh/telemetry/register
-// <its main>; moderation, on the X-Ray SDK, without it), each waited for with a bounded readiness check.
+// <its main>; moderation on the X-Ray SDK without it — MODERATION_TRACING=otel starts it like the others),
+// each waited for with a bounded readiness check.
 // Used by the demo, the end-to-end tests and the benchmarks. Every program it runs is a dependency of
 // this package, found through that package's `exports` map (`@tracemesh/users/main`…), never by a path
 // into the repository.
@@ -19,6 +20,7 @@ import {
   type LocalRedis,
   type ManagedProcess,
 } from "@tracemesh/devkit";
+import type { ModerationTracing } from "@tracemesh/moderation/config";
 
 export const GRPC_SERVICES = ["users", "activities", "notifications"] as const;
 export type GrpcServiceName = (typeof GRPC_SERVICES)[number];
@@ -88,12 +90,19 @@ export interface StartMeshOptions {
   echo?: boolean;
   /** Bound of each readiness wait (default 30 s). */
   readyTimeoutMs?: number;
+  /**
+   * How moderation is traced; default: MODERATION_TRACING from this process's environment (unset: moderation's
+   * own default, xray-sdk). moderation checks the value itself and exits naming the variable when it is not a mode.
+   */
+  moderationTracing?: ModerationTracing;
 }
 
 export interface Mesh {
   apiUrl: string;
   /** Base URL of moderation (activities' MODERATION_URL). */
   moderationUrl: string;
+  /** The MODERATION_TRACING moderation was given (undefined: its default, the X-Ray SDK). */
+  moderationTracing: string | undefined;
   /** host:port of each gRPC service. */
   addrs: Record<GrpcServiceName, string>;
   ports: Record<MeshService, number>;
@@ -179,11 +188,13 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
     ...telemetryEnv(opts.otel),
   };
   const processes = {} as Record<MeshService, ManagedProcess>;
+  const moderationTracing = opts.moderationTracing ?? (process.env.MODERATION_TRACING?.trim() || undefined);
 
   const start = (name: MeshService, own: NodeJS.ProcessEnv) => {
     const env = { ...process.env, LOG_LEVEL: "info", ...clientEnv, ...opts.env, ...own, ...opts.serviceEnv?.[name] };
-    // moderation runs on the X-Ray SDK only: no OpenTelemetry preload.
-    const script = name === "moderation" ? [mains[name]] : opts.otel?.preload ? ["--require", opts.otel.preload, mains[name]] : nodeArgs(mains[name]);
+    // moderation on the X-Ray SDK: no OpenTelemetry preload (it refuses to start with one).
+    const plain = name === "moderation" && moderationTracing !== "otel";
+    const script = plain ? [mains[name]] : opts.otel?.preload ? ["--require", opts.otel.preload, mains[name]] : nodeArgs(mains[name]);
     const args = [...(opts.node?.execArgv ?? []), ...script];
     processes[name] = startProcess(name, opts.node?.execPath ?? process.execPath, args, {
       env,
@@ -208,7 +219,11 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
   try {
     // Without tracing moderation still gets an address, but activities then sends no trace header
     // and moderation traces only requests that arrive with a sampling decision.
-    start("moderation", { PORT: String(ports.moderation), ...(opts.otel?.xrayDaemonAddress ? { AWS_XRAY_DAEMON_ADDRESS: opts.otel.xrayDaemonAddress } : {}) });
+    start("moderation", {
+      PORT: String(ports.moderation),
+      ...(moderationTracing ? { MODERATION_TRACING: moderationTracing } : {}),
+      ...(opts.otel?.xrayDaemonAddress ? { AWS_XRAY_DAEMON_ADDRESS: opts.otel.xrayDaemonAddress } : {}),
+    });
     for (const s of GRPC_SERVICES) {
       const own: NodeJS.ProcessEnv = { GRPC_PORT: String(ports[s]) };
       // activities asks moderation before storing; its fetch spans name moderation as peer.service.
@@ -224,7 +239,7 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
     start("api", { PORT: String(ports.api) });
     const apiUrl = `http://127.0.0.1:${ports.api}`;
     await waitUntilReady(processes.api, `api ${apiUrl}/readyz`, async () => (await httpStatus(`${apiUrl}/readyz`, 1500)) === 200, readyTimeoutMs);
-    return { apiUrl, moderationUrl, addrs, ports, processes, redis: { url: redisUrl, local }, clientEnv, stop };
+    return { apiUrl, moderationUrl, moderationTracing, addrs, ports, processes, redis: { url: redisUrl, local }, clientEnv, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -106,7 +106,7 @@ function printUrls(mesh: Mesh, extensions: DemoExtension[]): void {
     `  users          ${mesh.addrs.users}   (gRPC, reflection on)`,
     `  activities     ${mesh.addrs.activities}`,
     `  notifications  ${mesh.addrs.notifications}`,
-    `  moderation     ${mesh.moderationUrl}   (HTTP, X-Ray SDK)`,
+    `  moderation     ${mesh.moderationUrl}   (HTTP, ${mesh.moderationTracing === "otel" ? "OpenTelemetry" : "X-Ray SDK"}; MODERATION_TRACING)`,
     `  redis          ${mesh.redis.url}`,
     ...extensions.flatMap((ext) => ext.urls?.(mesh) ?? []),
     `try: curl -s '${mesh.apiUrl}/api/activities/home?limit=3'`,
@@ -143,7 +143,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     say(process.env.REDIS_URL ? `using REDIS_URL ${process.env.REDIS_URL}` : "starting redis-server on a free port");
     const t0 = Date.now();
     mesh = await startMesh({ redisUrl: process.env.REDIS_URL || undefined, otel, echo: opts.echo, env: { [FLAG_FILE_ENV]: flags.file } });
-    say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}`);
+    say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}; moderation traced by ${mesh.moderationTracing === "otel" ? "OpenTelemetry (MODERATION_TRACING=otel)" : "the X-Ray SDK (MODERATION_TRACING=xray-sdk)"}`);
     for (const ext of extensions) await ext.meshUp?.(mesh, opts);
 
     // Named, so its traffic is told apart from loadgen's in the traces.
@@ -201,7 +201,8 @@ export const DEMO_USAGE =
   "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in (moto).\n" +
   "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
   "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
-  "  --echo          copy every process's log lines to stderr\n";
+  "  --echo          copy every process's log lines to stderr\n" +
+  "  MODERATION_TRACING=otel moves moderation from the X-Ray SDK to OpenTelemetry (docs/xray-migration.md).\n";
 
 /** The demo's options from its arguments, or "help"; throws on bad usage. */
 export function parseDemoArgs(argv: string[]): DemoOptions | "help" {

@@ -257,7 +257,8 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       if (xrayExporter !== "awsxray") say(`X-Ray path: ${xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
       say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${tracesFile}`);
       // Spans reach the Collector within a second, so the demo need not wait out the default 5 s batches.
-      // moderation (X-Ray SDK) sends its segments to the Collector's awsxray receiver, as to a daemon.
+      // moderation on the X-Ray SDK (MODERATION_TRACING=xray-sdk) sends its segments to the Collector's awsxray
+      // receiver, as to a daemon; with MODERATION_TRACING=otel it exports OTLP like the others.
       return { endpoint: collector.otlpHttpUrl, env: { OTEL_BSP_SCHEDULE_DELAY: "1000" }, xrayDaemonAddress: `127.0.0.1:${collector.xrayUdpPort}` };
     },
 
