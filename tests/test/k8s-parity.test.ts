@@ -2,7 +2,8 @@
 // The Helm chart and the kustomize manifests must describe the same cluster: same objects (kind,
 // namespace, name) and the same content, after removing only what legitimately differs — Helm's
 // bookkeeping labels, its checksum annotations, and kustomize's hash suffix on generated ConfigMaps.
-// Compared: defaults ↔ kind overlay + load Job; NetworkPolicies on ↔ kind + component; IRSA ↔ eks.
+// Compared: defaults ↔ kind overlay + load Job; NetworkPolicies on ↔ kind + component; X-Ray OTLP path ↔ kind +
+// component; moderation on OpenTelemetry ↔ kind + component; IRSA ↔ eks.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { helmTemplate, id, kustomize, kustomizeWithComponent, type K8sObject } from "./k8s-helpers.js";
@@ -49,6 +50,10 @@ describe("Helm ↔ kustomize parity", { timeout: 120_000 }, () => {
 
   test("collector.xrayExporter=otlphttp/xray = the xray-otlp component", { timeout: 60_000 }, () => {
     assertSame(helmTemplate({ "collector.xrayExporter": "otlphttp/xray" }), kustomizeWithComponent("kind", "xray-otlp"));
+  });
+
+  test("services.moderation.tracing=otel = the moderation-otel component", { timeout: 60_000 }, () => {
+    assertSame(helmTemplate({ "services.moderation.tracing": "otel" }), kustomizeWithComponent("kind", "moderation-otel"));
   });
 
   test("IRSA values = eks overlay", { timeout: 60_000 }, () => {

@@ -47,6 +47,8 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const renders: Record<string, () => K8sObject[]> = {
   ...Object.fromEntries(OVERLAYS.map((o) => [o, () => [...kustomize(`deploy/k8s/overlays/${o}`), ...kustomize("deploy/k8s/loadgen")]])),
   "kind+network-policies": () => [...kustomizeWithComponent("kind", "network-policies"), ...kustomize("deploy/k8s/loadgen")],
+  // moderation on OpenTelemetry: its OTLP settings get the checks every other service's get.
+  "kind+moderation-otel": () => [...kustomizeWithComponent("kind", "moderation-otel"), ...kustomize("deploy/k8s/loadgen")],
 };
 
 function mutated(objects: K8sObject[], kind: string, name: string, change: (o: K8sObject) => void): K8sObject[] {
