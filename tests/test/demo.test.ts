@@ -13,9 +13,54 @@ import { exportFailures, planSinks, runDemo, sinkCollectorEnv, telemetryDemo, ty
 import { repoRoot, type ExitStatus } from "@tracemesh/devkit";
 import { FLAG_FILE_ENV, demoFlagFile, faultStates, readFlagFile } from "@tracemesh/flags";
 import type { MeshService } from "@tracemesh/mesh";
-import { renderWaterfall, spanTree, xrayTraceId, type WaterfallSpan } from "@tracemesh/trace-model";
+import {
+  compareGraphs,
+  graphFromSpans,
+  graphFromXraySegments,
+  renderTable,
+  renderWaterfall,
+  segmentDocumentsFromFiles,
+  spanTree,
+  spansFromOtlpFiles,
+  xrayTraceId,
+  type Comparison,
+  type Span,
+  type WaterfallSpan,
+  type XraySegment,
+} from "@tracemesh/trace-model";
 
 const MS = 1_000_000n;
+
+/** Runs `fn` with MODERATION_TRACING set in this process's environment, which the demo passes to the mesh. */
+async function withModerationTracing<T>(mode: "xray-sdk" | "otel", fn: () => Promise<T>): Promise<T> {
+  const before = process.env.MODERATION_TRACING;
+  process.env.MODERATION_TRACING = mode;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env.MODERATION_TRACING;
+    else process.env.MODERATION_TRACING = before;
+  }
+}
+
+/** What one demo run left for `tracemesh compare`, without the seeding's traces (service "seed"). */
+interface DemoMaps {
+  spans: Span[];
+  segments: XraySegment[];
+  comparison: Comparison;
+}
+
+function demoMaps(files: { traces: string; xraySegments: string }): DemoMaps {
+  const all = spansFromOtlpFiles([files.traces]);
+  const seeding = new Set(all.filter((s) => s.serviceName === "seed").map((s) => s.traceId));
+  const spans = all.filter((s) => !seeding.has(s.traceId));
+  const kept = new Set(spans.map((s) => xrayTraceId(s.traceId)));
+  const segments = segmentDocumentsFromFiles([files.xraySegments]).filter((d) => d.trace_id !== undefined && kept.has(d.trace_id));
+  return { spans, segments, comparison: compareGraphs(graphFromXraySegments(segments), graphFromSpans(spans)) };
+}
+
+/** The maps of the demo run with moderation on the X-Ray SDK, kept by the first demo test for the comparison below. */
+let xraySdkRun: DemoMaps | undefined;
 
 function span(id: string, parent: string, service: string, name: string, kind: string, startMs: number, durMs: number, status: WaterfallSpan["status"] = "UNSET"): WaterfallSpan {
   const startNs = 1_700_000_000_000n * MS + BigInt(Math.round(startMs * 1e6));
@@ -136,11 +181,11 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
         }
       },
     };
-    const code = await runDemo(
-      { duration: "5s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true },
-      [tracing, recorder, flags],
+    const code = await withModerationTracing("xray-sdk", () =>
+      runDemo({ duration: "5s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true }, [tracing, recorder, flags]),
     );
     assert.equal(code, 0, printed);
+    xraySdkRun = demoMaps(tracing.files());
     assert.deepEqual(faultRuns.map((r) => [r.args, r.status, r.usersSlow]), [
       ["list", 0, undefined],
       ["on users-slow --value 50", 0, 50],
@@ -233,5 +278,72 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     );
     assert.equal(third.status, 0, third.stderr);
     assert.match(third.stdout, /\| Collector servicegraph/);
+  });
+});
+
+describe("the demo with moderation on OpenTelemetry (MODERATION_TRACING=otel): the same maps as on the X-Ray SDK", { timeout: 200_000 }, () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-demo-otel-test-"));
+  after(() => fs.rmSync(outDir, { recursive: true, force: true }));
+
+  /** One demo run in `mode` (a 4 s load), its maps. */
+  async function run(mode: "xray-sdk" | "otel", dir: string): Promise<DemoMaps & { printed: string }> {
+    let printed = "";
+    const tracing = telemetryDemo({ outDir: dir, env: {}, width: 120, write: (text) => void (printed += text) });
+    const code = await withModerationTracing(mode, () =>
+      runDemo({ duration: "4s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true }, [tracing]),
+    );
+    assert.equal(code, 0, printed);
+    return { ...demoMaps(tracing.files()), printed };
+  }
+
+  test("same nodes, edges and stitching both ways; no unexplained difference in compare", { timeout: 190_000 }, async () => {
+    // The first describe's run is the baseline; run one here when it was filtered out.
+    const before = xraySdkRun ?? (await run("xray-sdk", fs.mkdtempSync(path.join(outDir, "xray-sdk-"))));
+    const after_ = await run("otel", path.join(outDir, "otel"));
+
+    // Each run really was in its mode: the SDK's segment is named after the service (and the awsxray receiver names
+    // its SDK), instrumentation-http's span after the route.
+    const moderationServers = (m: DemoMaps) => m.spans.filter((s) => s.serviceName === "moderation" && s.kind === "SERVER");
+    assert.ok(moderationServers(before).length > 0 && moderationServers(after_).length > 0, "moderation answered in both runs");
+    assert.deepEqual([...new Set(moderationServers(before).map((s) => `${s.name} ${s.resource["telemetry.sdk.name"]}`))], ["moderation X-Ray for Node.js"]);
+    assert.deepEqual([...new Set(moderationServers(after_).map((s) => `${s.name} ${s.resource["telemetry.sdk.name"]}`))], ["POST /v1/check opentelemetry"]);
+
+    const table = (m: DemoMaps) => renderTable(m.comparison);
+    const nodes = (m: DemoMaps, side: "xray" | "otlp") => m.comparison[side].nodes.map((n) => `${n.name}${n.inferred ? " (inferred)" : ""}`).sort();
+    const edges = (m: DemoMaps, side: "xray" | "otlp") => m.comparison[side].edges.map((e) => `${e.from} → ${e.to}`).sort();
+    for (const side of ["xray", "otlp"] as const) {
+      assert.deepEqual(nodes(after_, side), nodes(before, side), `${side} nodes\n${table(before)}\n${table(after_)}`);
+      assert.deepEqual(edges(after_, side), edges(before, side), `${side} edges\n${table(before)}\n${table(after_)}`);
+      assert.ok(edges(after_, side).includes("activities → moderation"), side);
+    }
+    for (const m of [before, after_]) {
+      // Every edge in both maps, under the same names; the only difference the known, explained one.
+      assert.equal(m.comparison.summary["only-xray"], 0, table(m));
+      assert.equal(m.comparison.summary["only-otlp"], 0, table(m));
+      assert.equal(m.comparison.summary.renamed, 0, table(m));
+      assert.deepEqual(m.comparison.edges.filter((e) => e.differences.length > 0).map((e) => `${e.otlp?.from} → ${e.otlp?.to}: ${e.differences.join("; ")}`), [], table(m));
+      const toModeration = m.comparison.edges.find((e) => e.otlp?.from === "activities" && e.otlp.to === "moderation");
+      assert.ok(toModeration && toModeration.otlp!.calls > 0 && toModeration.xray[0]!.calls === toModeration.otlp!.calls, table(m));
+
+      // Stitching: every moderation SERVER span continues an activities fetch span to moderation, in its trace…
+      const byId = new Map(m.spans.map((s) => [s.spanId, s]));
+      for (const server of moderationServers(m)) {
+        const parent = byId.get(server.parentSpanId);
+        assert.equal(parent?.serviceName, "activities", `${server.name}: parent in activities' trace`);
+        assert.equal(parent?.kind, "CLIENT");
+        assert.equal(parent?.attributes["peer.service"], "moderation");
+        assert.equal(parent?.traceId, server.traceId);
+      }
+      // … and in X-Ray every moderation segment hangs under activities' `moderation` subsegment.
+      const docs = new Map(m.segments.flatMap(function all(d: XraySegment): XraySegment[] {
+        return [d, ...(d.subsegments ?? []).flatMap(all)];
+      }).map((d) => [d.id, d]));
+      const moderationSegments = [...docs.values()].filter((d) => d.name === "moderation" && d.type !== "subsegment");
+      assert.equal(moderationSegments.length, moderationServers(m).length, "one moderation segment per SERVER span");
+      for (const d of moderationSegments) assert.equal(docs.get(d.parent_id ?? "")?.name, "moderation", "parent: activities' moderation subsegment");
+    }
+    // What the demo printed for the otel run says the same.
+    assert.match(after_.printed, /Unexplained differences beyond tolerance \(0\)/, after_.printed);
+    assert.match(after_.printed, /Only in X-Ray \(0\)\n\nOnly in Honeycomb \/ OTLP \(0\)/, after_.printed);
   });
 });
