@@ -1,7 +1,8 @@
 // tools: redis collector moto
 // One trace across every hop, end to end: real redis-server, the four services as processes (started
-// like their `start` scripts, with --require @tracemesh/telemetry/register) plus moderation, which is
-// still on the X-Ray SDK (its segments go over UDP to the Collector's awsxray receiver), the real Collector
+// like their `start` scripts, with --require @tracemesh/telemetry/register) plus moderation, run once in each
+// MODERATION_TRACING mode: on the X-Ray SDK (its segments go over UDP to the Collector's awsxray receiver) and
+// on OpenTelemetry (OTLP, like the others) — the same trace and the same maps either way. The real Collector
 // (otelcol-tracemesh with deploy/collector/config.yaml + local.yaml) exporting to local stand-ins for
 // the SaaS we cannot reach — Honeycomb (OTLP/HTTP, checks x-honeycomb-team), X-Ray (moto behind a
 // proxy that checks SigV4 and the segment documents, as the real PutTraceSegments does) and Rollbar
@@ -60,7 +61,7 @@ const REQUIRED_EDGES: Array<[string, string]> = [
   ["activities", "redis"],
   ["notifications", "redis"],
   ["activities", "notifications"],
-  // moderation is on the X-Ray SDK: its segment continues activities' client span.
+  // moderation's segment or SERVER span continues activities' client span (either tracing mode).
   ["activities", "moderation"],
 ];
 
@@ -76,7 +77,9 @@ function hasEdge(graph: ServiceGraph, from: string, to: string): boolean {
   return graph.edges.some((e) => e.from === from && e.to === to);
 }
 
-describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar", { timeout: 120_000 }, () => {
+// Both ways moderation can be traced (services/moderation/README.md), one describe each.
+for (const moderationTracing of ["xray-sdk", "otel"] as const)
+describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (MODERATION_TRACING=${moderationTracing})`, { timeout: 120_000 }, () => {
   let honeycomb: HoneycombStandIn;
   let xray: XrayStandIn;
   let rollbar: RollbarStandIn;
@@ -103,6 +106,7 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
       // A generous moderation deadline: on a loaded machine a skipped check would leave the mixed hop
       // (what this test is about) out of the trace; the skip path has its own test in activities.
       serviceEnv: { api: { ENABLE_DEBUG_ROUTES: "true" }, activities: { MODERATION_DEADLINE_MS: "2000" } },
+      moderationTracing,
     });
   });
 
@@ -159,7 +163,7 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
         const trace = spans.filter((s) => s.traceId === root.traceId);
         const consumer = trace.find((s) => s.kind === SPAN_KIND.CONSUMER);
         const consumerWrites = consumer ? trace.filter((s) => s.parentSpanId === consumer.spanId && isRedis(s)) : [];
-        // moderation's spans come through the awsxray receiver (UDP), on their own schedule.
+        // moderation's spans come through the awsxray receiver (UDP) or OTLP, on their own schedule.
         const moderation = trace.filter((s) => service(s) === "moderation");
         return consumerWrites.some((s) => /xack/i.test(s.name)) && moderation.length >= 6 ? trace : undefined;
       },
@@ -210,8 +214,9 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     grpcHop("api", "activities");
     grpcHop("activities", "users");
 
-    // The mixed hop: activities' fetch (OpenTelemetry, undici) → moderation's X-Ray SDK segment, which
-    // the awsxray receiver turned into a SERVER span: same trace, the client span as its parent.
+    // The mixed hop: activities' fetch (OpenTelemetry, undici) → moderation's X-Ray SDK segment, which the
+    // awsxray receiver turned into a SERVER span — or, on OpenTelemetry, instrumentation-http's SERVER span:
+    // same trace, the client span as its parent.
     const moderationClient = postTrace.find((s) => service(s) === "activities" && s.kind === SPAN_KIND.CLIENT && s.attributes["peer.service"] === "moderation");
     assert.ok(moderationClient, "activities' HTTP client span to moderation");
     assert.equal(moderationClient.scope, "@opentelemetry/instrumentation-undici");
@@ -223,7 +228,8 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     assert.ok(moderationServer, "moderation's segment as a SERVER span");
     assert.equal(moderationServer.traceId, postTraceId);
     assert.equal(moderationServer.parentSpanId, moderationClient.spanId, "moderation continues activities' client span");
-    assert.equal(moderationServer.name, "moderation", "named like its X-Ray segment");
+    if (moderationTracing === "otel") assert.equal(moderationServer.name, "POST /v1/check", "named by route");
+    else assert.equal(moderationServer.name, "moderation", "named like its X-Ray segment");
     assert.equal(moderationServer.attributes["app.user.handle"], createActivity?.attributes["app.user.handle"]);
     assert.equal(moderationServer.attributes["app.moderation.allowed"], true);
     const subsegmentSpans = postTrace.filter((s) => service(s) === "moderation" && s !== moderationServer);
@@ -318,8 +324,9 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     assert.equal(producerDoc?.name, "notifications");
     const consumerSegment = traceDocs.find((d) => d.type !== "subsegment" && d.parent_id === producerSpan.spanId);
     assert.equal(consumerSegment?.name, "notifications", "the consumer's service segment hangs under the producer");
-    // moderation: its SDK's segment, round-tripped through the Collector, hangs under activities'
-    // `moderation` client subsegment — same trace id, parent = activities' client span.
+    // moderation: its SDK's segment round-tripped through the Collector (or the segment the exporter makes of
+    // its SERVER span) hangs under activities' `moderation` client subsegment — same trace id, parent =
+    // activities' client span.
     const moderationClient = postTrace.find((s) => service(s) === "activities" && s.attributes["peer.service"] === "moderation")!;
     const moderationDoc = traceDocs.find((d) => d.type !== "subsegment" && d.name === "moderation");
     assert.equal(moderationDoc?.trace_id, xrayId);
@@ -328,8 +335,8 @@ describe("one trace through the real Collector to Honeycomb, X-Ray and Rollbar",
     const author = postTrace.find((s) => s.name === "grpc.tracemesh.v1.ActivitiesService/CreateActivity" && s.kind === SPAN_KIND.SERVER)?.attributes["app.user.handle"];
     assert.ok(author, "CreateActivity carries app.user.handle");
     // The receiver keeps the SDK's annotations as attributes and lists them; the exporter writes them
-    // back as annotations, under the same key the OpenTelemetry services' segments use.
-    assert.equal(moderationDoc?.annotations?.["app.user.handle"], author, "the SDK's annotation survived the round trip as an annotation");
+    // back as annotations, under the same key the OpenTelemetry services' segments use (an indexed attribute).
+    assert.equal(moderationDoc?.annotations?.["app.user.handle"], author, "app.user.handle is an annotation on moderation's segment");
     assert.equal(traceDocs.find((d) => d.name === "activities" && d.type !== "subsegment")?.annotations?.["app.user.handle"], author);
 
     // Read back through the API, as the console does.
