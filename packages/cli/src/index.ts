@@ -15,8 +15,11 @@ export {
   graphFromServiceGraph,
   groupFilterExpression,
   samplingRules,
+  setupTransactionSearch,
   setupXray,
+  transactionSearchPlan,
   xraySetupPlan,
+  type TransactionSearchResult,
   type XrayOptions,
   type XraySetupPlan,
 } from "./xray.js";

@@ -35,7 +35,7 @@ import {
   type HoneycombOptions,
 } from "./honeycomb.js";
 import { renderVerdict, verifyExports, type VerifyInput } from "./verify.js";
-import { MESH_SERVICES, fetchXrayGraph, setupXray, xraySetupPlan } from "./xray.js";
+import { MESH_SERVICES, fetchXrayGraph, setupTransactionSearch, setupXray, transactionSearchPlan, xraySetupPlan } from "./xray.js";
 
 const COMPARE_USAGE = `usage:
   tracemesh compare --otlp FILE... [--xray-segments FILE...] [options]
@@ -63,6 +63,9 @@ const SETUP_HONEYCOMB_USAGE = `usage:
 const SETUP_XRAY_USAGE = `usage:
   tracemesh setup xray [--dry-run] [--group-name NAME] [--services a,b,c] [--xray-endpoint URL] [--region R]
       an X-Ray group (services with fault or error) and one sampling rule per service (reservoir 5, rate 0.1)
+  tracemesh setup xray --transaction-search [--apply] [--dry-run] [--xray-endpoint URL] [--region R]
+      Transaction Search, for the OTLP path into X-Ray: reads the trace segment destination and, only with
+      --apply, sets it to CloudWatchLogs (account-wide; docs/xray-migration.md); --dry-run: the calls, offline
 `;
 
 const SETUP_USAGE = SETUP_HONEYCOMB_USAGE + SETUP_XRAY_USAGE.replace("usage:\n", "");
@@ -233,6 +236,8 @@ async function setupCommand(args: string[]): Promise<void> {
       "dry-run": { type: "boolean", default: false },
       dataset: { type: "string" },
       "group-name": { type: "string", default: "tracemesh" },
+      "transaction-search": { type: "boolean", default: false },
+      apply: { type: "boolean", default: false },
       services: { type: "string", default: MESH_SERVICES.join(",") },
       "xray-endpoint": { type: "string" },
       region: { type: "string" },
@@ -248,6 +253,22 @@ async function setupCommand(args: string[]): Promise<void> {
       return;
     }
     const result = await setupHoneycomb(honeycombOptions(values.dataset, timeoutMs));
+    out(JSON.stringify(result, null, 2) + "\n", undefined);
+    return;
+  }
+  if (values.apply && !values["transaction-search"]) throw new UsageError("--apply goes with setup xray --transaction-search");
+  if (target === "xray" && values["transaction-search"]) {
+    if (values["dry-run"]) {
+      out(JSON.stringify(transactionSearchPlan(), null, 2) + "\n", undefined);
+      return;
+    }
+    const result = await setupTransactionSearch({
+      region: values.region,
+      endpoint: values["xray-endpoint"] ?? process.env.XRAY_ENDPOINT,
+      timeoutMs,
+      apply: values.apply,
+      log: (line) => process.stderr.write(line + "\n"),
+    });
     out(JSON.stringify(result, null, 2) + "\n", undefined);
     return;
   }

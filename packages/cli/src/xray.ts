@@ -1,4 +1,5 @@
-// X-Ray through @aws-sdk/client-xray: the group and sampling rules (`setup xray`) and the live graph (`compare`).
+// X-Ray through @aws-sdk/client-xray: the group and sampling rules and Transaction Search (`setup xray`), and the
+// live graph (`compare`).
 import {
   BatchGetTracesCommand,
   CreateGroupCommand,
@@ -6,9 +7,11 @@ import {
   GetGroupsCommand,
   GetSamplingRulesCommand,
   GetServiceGraphCommand,
+  GetTraceSegmentDestinationCommand,
   GetTraceSummariesCommand,
   UpdateGroupCommand,
   UpdateSamplingRuleCommand,
+  UpdateTraceSegmentDestinationCommand,
   XRayClient,
   type BatchGetTracesCommandOutput,
   type GetGroupsCommandOutput,
@@ -146,6 +149,72 @@ export async function setupXray(plan: XraySetupPlan, options: XrayOptions): Prom
       log(`sampling rule "${wanted.RuleName}": ${action}`);
     }
     return { group: groupAction, samplingRules: results };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Transaction Search, as AWS's "Enable transaction search" page does it through the API: X-Ray's trace segment
+ * destination set to CloudWatchLogs (spans then land in the log group `aws/spans`, and X-Ray's OTLP endpoint
+ * accepts spans). Account-wide and billed differently, so `setup xray --transaction-search` only plans unless
+ * told to apply. The CloudWatch Logs resource policy that lets X-Ray write there is a prerequisite this does not
+ * create (docs/xray-migration.md shows it).
+ */
+export const TRANSACTION_SEARCH_DESTINATION = "CloudWatchLogs";
+
+export interface TransactionSearchPlan {
+  check: "GetTraceSegmentDestination";
+  update: { operation: "UpdateTraceSegmentDestination"; body: { Destination: typeof TRANSACTION_SEARCH_DESTINATION } };
+  prerequisite: string;
+}
+
+export function transactionSearchPlan(): TransactionSearchPlan {
+  return {
+    check: "GetTraceSegmentDestination",
+    update: { operation: "UpdateTraceSegmentDestination", body: { Destination: TRANSACTION_SEARCH_DESTINATION } },
+    prerequisite:
+      "a CloudWatch Logs resource policy allowing xray.amazonaws.com logs:PutLogEvents on aws/spans and /aws/application-signals/data (docs/xray-migration.md)",
+  };
+}
+
+export interface TraceSegmentDestinationState {
+  destination: string;
+  status: string;
+}
+
+export interface TransactionSearchResult {
+  before: TraceSegmentDestinationState;
+  /** "unchanged": already on; "planned": not applied (no --apply); "updated": UpdateTraceSegmentDestination called. */
+  action: "unchanged" | "planned" | "updated";
+  /** GetTraceSegmentDestination after the update. */
+  after?: TraceSegmentDestinationState;
+}
+
+/** Reads the destination and, with `apply`, switches it to CloudWatchLogs, then reads it again. */
+export async function setupTransactionSearch(options: XrayOptions & { apply: boolean }): Promise<TransactionSearchResult> {
+  const client = makeXrayClient(options);
+  const log = options.log ?? (() => undefined);
+  const read = async (): Promise<TraceSegmentDestinationState> => {
+    const out = await client.send(new GetTraceSegmentDestinationCommand({}), callOptions(options));
+    return { destination: out.Destination ?? "unknown", status: out.Status ?? "unknown" };
+  };
+  try {
+    const before = await read();
+    log(`trace segment destination: ${before.destination} (${before.status})`);
+    if (before.destination === TRANSACTION_SEARCH_DESTINATION) {
+      log("Transaction Search: already on");
+      return { before, action: "unchanged" };
+    }
+    if (!options.apply) {
+      log(`Transaction Search: off; --apply calls UpdateTraceSegmentDestination Destination=${TRANSACTION_SEARCH_DESTINATION} (account-wide; prerequisite: ${transactionSearchPlan().prerequisite})`);
+      return { before, action: "planned" };
+    }
+    const updated = await client.send(new UpdateTraceSegmentDestinationCommand({ Destination: TRANSACTION_SEARCH_DESTINATION }), callOptions(options));
+    log(`UpdateTraceSegmentDestination: ${updated.Destination ?? "?"} (${updated.Status ?? "?"})`);
+    const after = await read();
+    log(`trace segment destination now: ${after.destination} (${after.status}${after.status === "PENDING" ? ": AWS is still switching; run again to check" : ""})`);
+    return { before, action: "updated", after };
   } finally {
     client.destroy();
   }

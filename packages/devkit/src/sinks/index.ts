@@ -2,6 +2,7 @@ export { listenOnLoopback, readBody, sendJson } from "./http-util.js";
 export * from "./honeycomb.js";
 export * from "./rollbar.js";
 export * from "./xray.js";
+export * from "./xray-destination.js";
 export * from "./xray-daemon.js";
 export * from "./sigv4.js";
 export * from "./recording.js";

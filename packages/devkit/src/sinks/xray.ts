@@ -8,6 +8,7 @@ import { httpStatus, waitFor } from "../wait.js";
 import { decodeOtlpTraces, isXrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
 import { verifySigV4, type SigV4Credentials } from "./sigv4.js";
+import { traceSegmentDestinationStandIn, type TraceSegmentDestinationStandIn } from "./xray-destination.js";
 
 /** The placeholder AWS keys the Collector gets in local runs; the stand-in checks signatures with them. */
 export const STAND_IN_AWS_CREDENTIALS: SigV4Credentials = { accessKeyId: "AKIDSTANDIN0000000000", secretAccessKey: "stand-in-secret" };
@@ -41,6 +42,8 @@ export interface XrayStandIn {
   batchGetTraces(traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>>;
   /** Calls moto's GetTraceSummaries for the last `windowSeconds`. */
   traceSummaryIds(windowSeconds?: number): Promise<string[]>;
+  /** Get/UpdateTraceSegmentDestination (Transaction Search's switch), answered by the stand-in itself. */
+  traceSegmentDestination: TraceSegmentDestinationStandIn;
   /** Requests refused by the checks in front of moto (no SigV4 header, malformed documents). */
   rejected(): Array<{ status: number; message: string }>;
   /** The moto_server process (its exit status once stopped). */
@@ -173,9 +176,12 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
     res.end();
   };
 
+  // moto has no Get/UpdateTraceSegmentDestination: answered here (xray-destination.ts).
+  const destination = traceSegmentDestinationStandIn((req, body) => verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS), refuse);
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const body = await readBody(req);
     if ((req.url ?? "").split("?")[0] === "/v1/traces") return otlp(req, body, res);
+    if (destination.handle(req, body, res)) return;
     const auth = String(req.headers.authorization ?? "");
     const sig = SIGV4.exec(auth);
     if (!sig) return refuse(res, 403, "MissingAuthenticationTokenException", "Missing or malformed SigV4 Authorization header for xray");
@@ -236,6 +242,7 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
       });
       return (out.TraceSummaries ?? []).map((s) => s.Id);
     },
+    traceSegmentDestination: destination,
     rejected: () => [...rejected],
     process: moto,
     stop: async () => {
