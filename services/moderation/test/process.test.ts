@@ -23,8 +23,8 @@ import { listeningPort } from "@tracemesh/devkit/testing";
 const PACKAGE_DIR = path.resolve(__dirname, "..", "..");
 const MAIN = path.join(PACKAGE_DIR, "dist", "src", "main.js");
 const REFUSE = path.join(PACKAGE_DIR, "dist", "test", "refuse-modules.js");
-/** Never loaded in xray-sdk mode: the tracemesh bootstrap and the OpenTelemetry SDK packages. */
-const OTEL_SDK_MODULES = "@tracemesh/telemetry,@opentelemetry/sdk-,@opentelemetry/auto-instrumentations-node";
+/** Never loaded in xray-sdk mode: the tracemesh bootstrap (its register and its index) and the OpenTelemetry SDK packages. */
+const OTEL_SDK_MODULES = "@tracemesh/telemetry,@tracemesh/telemetry/register,@opentelemetry/sdk-*,@opentelemetry/auto-instrumentations-node*";
 /** Never loaded in otel mode. */
 const XRAY_SDK_MODULES = "aws-xray-sdk-core";
 const ROOT = "1-692dc000-0123456789abcdef01234567";
