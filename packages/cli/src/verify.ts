@@ -124,7 +124,8 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
 
   if (input.kubernetes) {
     const { namespace, node } = input.kubernetes;
-    // moderation is on the X-Ray SDK: its segments come over UDP with no pod resource, so it is not judged here.
+    // moderation on the X-Ray SDK (MODERATION_TRACING=xray-sdk, the default) sends segments over UDP with no pod
+    // resource: only OpenTelemetry spans are judged (with MODERATION_TRACING=otel, moderation's too).
     const otel = input.spans.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry");
     const wrong: string[] = [];
     for (const s of otel) {
