@@ -280,6 +280,21 @@ describe("moderation process, MODERATION_TRACING=otel", { timeout: 60_000 }, () 
     assert.equal(parse.statusCode, "UNSET", "a 4xx is the caller's error, as X-Ray's `error` (not `fault`)");
   });
 
+  test("GET /healthz is not traced; a check without trace context starts a trace of its own (the SDK's sampler)", async () => {
+    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
+    assert.deepEqual(await health.json(), { status: "ok" });
+    const res = await post(JSON.stringify({ text: "no context" }));
+    assert.deepEqual(await res.json(), { allowed: true, reasons: [] });
+    // The tests above sent these trace ids; this request's is new.
+    const sent = new Set([TRACE_ID, "692dc000dddddddddddddddddddddddd"]);
+    const line = await waitFor("its request log line", () => proc.jsonLines().find((l) => l.msg === "request" && l.status === 200 && !sent.has(String(l.trace_id))), {
+      timeoutMs: 5000,
+    });
+    const server = await waitFor("its SERVER span", () => otlp.spans().find((s) => s.traceId === line.trace_id && s.kind === SPAN_KIND.SERVER), { timeoutMs: 10_000, intervalMs: 100 });
+    assert.equal(server.parentSpanId, "", "a root: no caller's context");
+    assert.equal(otlp.spans().filter((s) => String(s.attributes["url.path"] ?? s.attributes["http.target"] ?? "").startsWith("/healthz")).length, 0, "no span for the probe");
+  });
+
   test("exits 0 on SIGTERM after flushing its spans", async () => {
     const before = otlp.spans().length;
     const res = await post(JSON.stringify({ text: "last one" }), { traceparent: `00-${TRACE_ID.replace("0123", "eeee")}-${PARENT_ID}-01` });
