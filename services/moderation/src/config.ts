@@ -4,7 +4,7 @@ type Env = Record<string, string | undefined>;
 
 /**
  * How moderation is traced (MODERATION_TRACING): `xray-sdk` — the AWS X-Ray SDK, segments over UDP to
- * an X-Ray daemon (the Collector's awsxray receiver), no OpenTelemetry in the process; `otel` — the
+ * an X-Ray daemon (the Collector's awsxray receiver), no OpenTelemetry SDK in the process; `otel` — the
  * OpenTelemetry SDK preloaded with `node --require @tracemesh/telemetry/register`, like every other
  * service, and the X-Ray SDK never loaded. docs/xray-migration.md walks from one to the other.
  */

@@ -7,11 +7,11 @@
 // Loaded (by main.ts) only in this mode: nothing here requires the X-Ray SDK.
 import { INVALID_SPAN_CONTEXT, SpanStatusCode, context, trace, type Span } from "@opentelemetry/api";
 import { setHttpRoute } from "@tracemesh/telemetry";
-import { isClientError, settle, type RequestTrace, type RequestTracer, type TraceScope } from "./tracing.js";
+import { isClientError, settle, type RequestTracer, type TraceScope } from "./tracing.js";
 
 const tracer = trace.getTracer("@tracemesh/moderation");
 
-/** Where the spans are: POST /v1/check's route (the span is then named `POST /v1/check`). */
+/** The route of POST /v1/check: instrumentation-http names the SERVER span `POST /v1/check` after it. */
 export const CHECK_ROUTE = "/v1/check";
 
 /** Span attributes for what X-Ray keeps as metadata: an object or a list as JSON, a scalar as itself. */
@@ -55,14 +55,13 @@ export function setUpOtel(): RequestTracer {
       // sampled or the SDK is disabled: every call below is then a no-op).
       setHttpRoute(CHECK_ROUTE);
       const server = trace.getActiveSpan() ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-      const trace_: RequestTrace = {
+      return {
         ...scopeOf(server),
         setUser: (handle) => server.setAttributes({ "app.user.handle": handle, "enduser.id": handle }),
         annotate: (key, value) => server.setAttribute(key, value),
         fail: (err) => recordFailure(server, err),
         logFields: () => ({}),
       };
-      return trace_;
     },
   };
 }

@@ -1,7 +1,8 @@
 // What moderation records about a request, written once for both ways it can be traced
 // (MODERATION_TRACING): the X-Ray SDK (xray.ts) or OpenTelemetry (otel.ts). The handlers and the server
 // speak only this; main.ts loads the one implementation the configuration names, so in `otel` mode the
-// X-Ray SDK is never required, and in `xray-sdk` mode no OpenTelemetry module is.
+// X-Ray SDK is never required, and in `xray-sdk` mode no OpenTelemetry SDK is (only @tracemesh/runtime's use
+// of the OpenTelemetry API, which is a no-op without an SDK).
 import type http from "node:http";
 
 /** A place to record steps and details: the request itself, or one of its steps. */
