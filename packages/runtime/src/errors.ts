@@ -37,3 +37,8 @@ export const unavailable = (message: string, dependency?: string) => new RpcErro
 export function isServiceError(err: unknown): err is Error & { code: status; details: string } {
   return err instanceof Error && typeof (err as { code?: unknown }).code === "number" && "details" in err;
 }
+
+/** The text of anything thrown, for a log field or a span status: an Error's message, else its string form. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
