@@ -1,6 +1,6 @@
 // Validation and logic of UsersService; errors are runtime RpcErrors carrying their gRPC status.
 import { randomBytes } from "node:crypto";
-import { BATCH_GET_USERS_MAX, DISPLAY_NAME_MAX, HANDLE_PATTERN, characters, hasControlCharacters, isHandle } from "@tracemesh/domain";
+import { BATCH_GET_USERS_MAX, HANDLE_PATTERN, checkDisplayName, isHandle } from "@tracemesh/domain";
 import { alreadyExists, invalidArgument, notFound, unauthenticated } from "@tracemesh/runtime";
 import type { Faults } from "@tracemesh/flags";
 import type {
@@ -24,15 +24,6 @@ export function checkHandle(handle: string, field = "handle"): string {
   return handle;
 }
 
-function checkDisplayName(raw: string): string {
-  const name = raw.trim();
-  const length = characters(name);
-  if (length < 1 || length > DISPLAY_NAME_MAX) {
-    throw invalidArgument(`display_name must be 1..${DISPLAY_NAME_MAX} characters`);
-  }
-  if (hasControlCharacters(name)) throw invalidArgument("display_name must not contain control characters");
-  return name;
-}
 
 const toProto = (u: StoredUser): User => ({ handle: u.handle, displayName: u.displayName, createdAt: u.createdAt });
 
@@ -46,7 +37,8 @@ export class UsersHandlers {
   async createUser(req: CreateUserRequest): Promise<CreateUserResponse> {
     const handle = checkHandle(req.handle);
     const displayName = checkDisplayName(req.displayName);
-    const user: StoredUser = { handle, displayName, createdAt: new Date() };
+    if (!displayName.ok) throw invalidArgument(displayName.error);
+    const user: StoredUser = { handle, displayName: displayName.value, createdAt: new Date() };
     const token = randomBytes(32).toString("base64url");
     if (!(await this.store.createUser(user, token, this.sessionTtlSeconds))) {
       throw alreadyExists(`handle "${handle}" is taken`);
