@@ -7,7 +7,7 @@ import { shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { createHandler } from "./handlers.js";
 import { createServer } from "./server.js";
-import { StaticFiles } from "./store.js";
+import { StaticFiles } from "./static-files.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
