@@ -16,6 +16,11 @@ export function isHandle(value: unknown): value is string {
   return typeof value === "string" && HANDLE_PATTERN.test(value);
 }
 
+/** A handle, or why not; `field` names it in the error (e.g. `handle "Bad!"` in a list). */
+export function checkHandle(raw: unknown, field = "handle"): Checked<string> {
+  return isHandle(raw) ? { ok: true, value: raw } : { ok: false, error: `${field} must match ${HANDLE_PATTERN.source}` };
+}
+
 /** Handles @mentioned in a message, lower-cased, unique, in order of appearance. */
 export function mentionedHandles(message: string): string[] {
   const mention = new RegExp(`(?:^|[^a-zA-Z0-9_@])@([a-zA-Z0-9_]{${HANDLE_MIN},${HANDLE_MAX}})\\b`, "g");

@@ -8,6 +8,7 @@ import {
   MESSAGE_MAX,
   characters,
   checkDisplayName,
+  checkHandle,
   checkMessage,
   hasControlCharacters,
   isHandle,
@@ -23,6 +24,8 @@ describe("domain rules", () => {
     assert.equal(HANDLE_PATTERN.source, "^[a-z0-9_]{3,20}$");
     for (const ok of ["ada", "a_b_c", "x".repeat(20), "user_42"]) assert.equal(isHandle(ok), true, ok);
     for (const bad of ["ab", "x".repeat(21), "Ada", "a-b", "", " ada", 42, undefined]) assert.equal(isHandle(bad), false, String(bad));
+    assert.deepEqual(checkHandle("ada"), { ok: true, value: "ada" });
+    assert.deepEqual(checkHandle("Ada", 'handle "Ada"'), { ok: false, error: 'handle "Ada" must match ^[a-z0-9_]{3,20}$' });
   });
 
   test("mentions: @handle after a non-word character, lower-cased, unique, in order", () => {

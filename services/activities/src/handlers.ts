@@ -27,10 +27,11 @@ import {
   invalidArgument,
   isServiceError,
   notFound,
+  validArgument,
   type Logger,
 } from "@tracemesh/runtime";
 import { faultAttributes, markFault, type Faults } from "@tracemesh/flags";
-import { FEED_LIMIT, HANDLE_PATTERN, REPLIES_MAX, checkDisplayName, checkMessage, isHandle, isUuid, type Checked } from "@tracemesh/domain";
+import { FEED_LIMIT, REPLIES_MAX, checkDisplayName, checkHandle, checkMessage, isUuid } from "@tracemesh/domain";
 import { checkTtl } from "@tracemesh/domain/ttl";
 import { keys, type ActivitiesStore, type ActivityRecord, type StoredActivity, type TimelineEntry } from "./store.js";
 import type { ModerationClient } from "./moderation.js";
@@ -43,20 +44,9 @@ const MAX_SCAN_ROUNDS = 5;
 
 type AnyCall = ServerUnaryCall<unknown, unknown>;
 
-function checkHandle(handle: string): string {
-  if (!isHandle(handle)) throw invalidArgument(`handle must match ${HANDLE_PATTERN.source}`);
-  return handle;
-}
-
 function checkUuid(uuid: string, field: string): string {
   if (!isUuid(uuid)) throw invalidArgument(`${field} must be a UUID`);
   return uuid;
-}
-
-/** A domain rule's value, or INVALID_ARGUMENT with its error. */
-function valid<T>(checked: Checked<T>): T {
-  if (!checked.ok) throw invalidArgument(checked.error);
-  return checked.value;
 }
 
 function checkLimit(limit: number): number {
@@ -133,7 +123,7 @@ export class ActivitiesHandlers {
   }
 
   async userFeed(req: UserFeedRequest, call: AnyCall): Promise<UserFeedResponse> {
-    const handle = checkHandle(req.handle);
+    const handle = validArgument(checkHandle(req.handle));
     const limit = checkLimit(req.limit);
     const cursor = decodeCursor(req.cursor);
     // One call to users gives both NOT_FOUND and the author's display name for the whole page.
@@ -186,10 +176,10 @@ export class ActivitiesHandlers {
    * reads show it without a display name, as for any handle users no longer knows.
    */
   async createActivity(req: CreateActivityRequest, call: AnyCall): Promise<CreateActivityResponse> {
-    const handle = checkHandle(req.handle);
-    const message = valid(checkMessage(req.message));
-    const ttlMs = valid(checkTtl(req.ttl));
-    const displayName = valid(checkDisplayName(req.displayName));
+    const handle = validArgument(checkHandle(req.handle));
+    const message = validArgument(checkMessage(req.message));
+    const ttlMs = validArgument(checkTtl(req.ttl));
+    const displayName = validArgument(checkDisplayName(req.displayName));
     setActingUser(handle);
     await this.failSome();
     await this.moderate(message, handle, call);
@@ -211,10 +201,10 @@ export class ActivitiesHandlers {
 
   /** A reply expires together with the activity it answers (the request carries no ttl). Its author is trusted as in createActivity. */
   async reply(req: ReplyRequest, call: AnyCall): Promise<ReplyResponse> {
-    const handle = checkHandle(req.handle);
+    const handle = validArgument(checkHandle(req.handle));
     const parentUuid = checkUuid(req.activityUuid, "activity_uuid");
-    const message = valid(checkMessage(req.message));
-    const displayName = valid(checkDisplayName(req.displayName));
+    const message = validArgument(checkMessage(req.message));
+    const displayName = validArgument(checkDisplayName(req.displayName));
     setActingUser(handle);
     const parent = await this.liveActivity(parentUuid);
     await this.moderate(message, handle, call);
@@ -238,7 +228,7 @@ export class ActivitiesHandlers {
 
   /** The liker is trusted as in createActivity; the answer names the liked activity's author, from users. */
   async like(req: LikeRequest, call: AnyCall): Promise<LikeResponse> {
-    const handle = checkHandle(req.handle);
+    const handle = validArgument(checkHandle(req.handle));
     const uuid = checkUuid(req.activityUuid, "activity_uuid");
     setActingUser(handle);
     const activity = await this.liveActivity(uuid);

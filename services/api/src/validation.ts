@@ -1,6 +1,6 @@
 // Validation at the edge: bad input is answered with 400 here and never reaches a backend.
 // The rules and their error texts are @tracemesh/domain's, the same the backends check, so both layers agree.
-import { HANDLE_PATTERN, checkDisplayName, checkMessage, isHandle, isUuidAnyCase, type Checked } from "@tracemesh/domain";
+import { checkDisplayName, checkHandle, checkMessage, isUuidAnyCase, type Checked } from "@tracemesh/domain";
 import { checkTtlName } from "@tracemesh/domain/ttl";
 import type { Ttl } from "@tracemesh/proto";
 import { badRequest } from "./errors.js";
@@ -14,11 +14,8 @@ function valid<T>(checked: Checked<T>): T {
   return checked.value;
 }
 
-export function handle(value: unknown, what = "handle"): string {
-  if (!isHandle(value)) {
-    throw badRequest(`${what} must match ${HANDLE_PATTERN.source}`);
-  }
-  return value;
+export function handle(value: unknown): string {
+  return valid(checkHandle(value));
 }
 
 export function uuid(value: string | undefined): string {
