@@ -197,7 +197,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
     const source = "deploy/flags/flags.json";
     const original = fs.readFileSync(path.join(ROOT, source), "utf8");
     for (const copy of ["deploy/k8s/base/flags/flags.json", "charts/tracemesh/files/flags.json"]) {
-      assert.equal(fs.readFileSync(path.join(ROOT, copy), "utf8"), original, `${copy} differs from ${source}: run deploy/k8s/sync-collector-config.sh`);
+      assert.equal(fs.readFileSync(path.join(ROOT, copy), "utf8"), original, `${copy} differs from ${source}: run deploy/k8s/copy-shared-files.sh`);
     }
     // The processes that read a scenario's flag (packages/flags' SCENARIOS: users, activities, notifications,
     // api, loadgen).
@@ -240,7 +240,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
     })) {
       const original = fs.readFileSync(path.join(ROOT, source), "utf8");
       for (const copy of copies) {
-        assert.equal(fs.readFileSync(path.join(ROOT, copy), "utf8"), original, `${copy} differs from ${source}: run deploy/k8s/sync-collector-config.sh`);
+        assert.equal(fs.readFileSync(path.join(ROOT, copy), "utf8"), original, `${copy} differs from ${source}: run deploy/k8s/copy-shared-files.sh`);
       }
     }
     const objects = kustomize("deploy/k8s/overlays/kind");

@@ -8,14 +8,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { freePort, grpcServing, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
 import { entryPoint, nodeArgs, packageDirOf, startMesh, type Mesh } from "@tracemesh/mesh";
+import { EVENTS_DEAD_LETTER_STREAM, notificationsKeys as keys } from "@tracemesh/notifications";
 import {
   EVENTS_CONSUMER_GROUP,
-  EVENTS_DEAD_LETTER_STREAM,
   EVENTS_STREAM,
   createLogger,
   createRedis,
   encodeEvent,
-  keys,
   type Redis,
 } from "@tracemesh/runtime";
 import { report, signUp, timeUntil } from "./reliability-helpers.js";

@@ -165,7 +165,10 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
         const consumerWrites = consumer ? trace.filter((s) => s.parentSpanId === consumer.spanId && isRedis(s)) : [];
         // moderation's spans come through the awsxray receiver (UDP) or OTLP, on their own schedule.
         const moderation = trace.filter((s) => service(s) === "moderation");
-        return consumerWrites.some((s) => /xack/i.test(s.name)) && moderation.length >= 6 ? trace : undefined;
+        // When the post notified someone, notifications asked users which mentioned handles are users.
+        const notified = Number(consumer?.attributes["app.result_length"] ?? 0) > 0;
+        const usersAnswered = trace.some((s) => service(s) === "users" && s.kind === SPAN_KIND.SERVER && s.name.endsWith("/BatchGetUsers"));
+        return consumerWrites.some((s) => /xack/i.test(s.name)) && moderation.length >= 6 && (!notified || usersAnswered) ? trace : undefined;
       },
       { timeoutMs: 20_000, intervalMs: 200 },
     );
@@ -212,7 +215,16 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     };
     grpcHop("api", "users");
     grpcHop("api", "activities");
-    grpcHop("activities", "users");
+    // A post reads users' data once, in the api's Authenticate: activities asks users nothing.
+    const usersServers = postTrace.filter((s) => service(s) === "users" && s.kind === SPAN_KIND.SERVER);
+    assert.deepEqual(
+      usersServers.filter((s) => service(parentOf(s)!) !== "notifications").map((s) => `${service(parentOf(s)!)} → ${s.name}`),
+      ["api → grpc.tracemesh.v1.UsersService/Authenticate"],
+      "users' data read once on the request path",
+    );
+    // The mentions: notifications asks users which handles are users (whenever it notified anyone).
+    const consumerSpan = postTrace.find((s) => s.kind === SPAN_KIND.CONSUMER);
+    if (Number(consumerSpan?.attributes["app.result_length"] ?? 0) > 0) grpcHop("notifications", "users");
 
     // The mixed hop: activities' fetch (OpenTelemetry, undici) → moderation's X-Ray SDK segment, which the
     // awsxray receiver turned into a SERVER span — or, on OpenTelemetry, instrumentation-http's SERVER span:

@@ -6,7 +6,8 @@ import { describe, test } from "node:test";
 import { graphFromXrayFiles, spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
 import { MESH_EDGES, verifyExports, type VerifyCheck, type VerifyInput } from "../src/verify.js";
 
-const FIXTURES = path.join(__dirname, "..", "..", "test", "fixtures");
+// The trace formats' fixtures live with the trace model (packages/trace-model/test/fixtures).
+const FIXTURES = path.join(path.dirname(require.resolve("@tracemesh/trace-model/package.json")), "test", "fixtures");
 const spans = (): Span[] => spansFromOtlpFiles([path.join(FIXTURES, "otlp.jsonl")]);
 const xray = graphFromXrayFiles([path.join(FIXTURES, "xray-segments.jsonl")]);
 

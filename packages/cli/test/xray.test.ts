@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LoopbackServer } from "./loopback-server.js";
 import { setupXray, xraySetupPlan } from "../src/index.js";
@@ -24,7 +24,8 @@ const REGION = "eu-west-1";
 const AWS_ENV = { AWS_ACCESS_KEY_ID: "AKIDTESTTRACEMESH", AWS_SECRET_ACCESS_KEY: "secret-for-tests", AWS_REGION: REGION };
 Object.assign(process.env, AWS_ENV, { AWS_SESSION_TOKEN: "", AWS_PROFILE: "" });
 const mainJs = join(__dirname, "..", "src", "main.js");
-const fixtures = join(__dirname, "..", "..", "test", "fixtures");
+// The trace formats' fixtures live with the trace model (packages/trace-model/test/fixtures).
+const fixtures = join(dirname(require.resolve("@tracemesh/trace-model/package.json")), "test", "fixtures");
 
 type Body = Record<string, unknown>;
 const SIGV4 = new RegExp(

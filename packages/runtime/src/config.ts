@@ -88,6 +88,11 @@ export function httpUrl(env: Env, name: string, fallback: string): string {
   return urlOf(env, name, fallback, ["http", "https"]).replace(/\/+$/, "");
 }
 
+/** httpUrl for a variable whose absence means "off": undefined when unset. */
+export function optionalHttpUrl(env: Env, name: string): string | undefined {
+  return raw(env, name) === undefined ? undefined : httpUrl(env, name, "");
+}
+
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

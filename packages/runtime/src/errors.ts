@@ -28,6 +28,12 @@ export function unavailableDependency(err: unknown): string | undefined {
 }
 
 export const invalidArgument = (message: string) => new RpcError(status.INVALID_ARGUMENT, message);
+
+/** The value of a checked input (a @tracemesh/domain rule's result), or INVALID_ARGUMENT with why it was refused. */
+export function validArgument<T>(checked: { ok: true; value: T } | { ok: false; error: string }): T {
+  if (!checked.ok) throw invalidArgument(checked.error);
+  return checked.value;
+}
 export const notFound = (message: string) => new RpcError(status.NOT_FOUND, message);
 export const alreadyExists = (message: string) => new RpcError(status.ALREADY_EXISTS, message);
 export const unauthenticated = (message: string) => new RpcError(status.UNAUTHENTICATED, message);
@@ -36,4 +42,9 @@ export const unavailable = (message: string, dependency?: string) => new RpcErro
 /** True for errors a gRPC client got back from a server (they carry a numeric `code`). */
 export function isServiceError(err: unknown): err is Error & { code: status; details: string } {
   return err instanceof Error && typeof (err as { code?: unknown }).code === "number" && "details" in err;
+}
+
+/** The text of anything thrown, for a log field or a span status: an Error's message, else its string form. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { errorText } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 export interface ShutdownStep {
@@ -56,4 +57,16 @@ export function drainHttpServer(server: Server, drainTimeoutMs: number): Shutdow
         });
       }),
   };
+}
+
+/**
+ * Runs a process's main. A failure to start (a port in use, a dependency refused…) prints one line,
+ * `<name> failed to start: <message>`, and exits 1 — the same format in every service, like the one line of
+ * a configuration error (exit 2).
+ */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${name} failed to start: ${errorText(err)}\n`);
+    process.exit(1);
+  });
 }

@@ -1,9 +1,9 @@
-import { ConfigError, grpcAddress, grpcServiceConfig, int, optionalStr, type GrpcServiceConfig } from "@tracemesh/runtime";
+import { grpcAddress, grpcServiceConfig, int, optionalHttpUrl, type GrpcServiceConfig } from "@tracemesh/runtime";
 
 type Env = Record<string, string | undefined>;
 
 export interface ActivitiesConfig extends GrpcServiceConfig {
-  /** The users service, asked for display names and for UserFeed's user. */
+  /** The users service, asked for the display names of what feeds show and for UserFeed's user. */
   usersAddr: string;
   /** Deadline of each call to users (also bounded by the incoming call's deadline). */
   usersDeadlineMs: number;
@@ -15,28 +15,13 @@ export interface ActivitiesConfig extends GrpcServiceConfig {
   moderationDeadlineMs: number;
 }
 
-function httpUrl(env: Env, name: string): string | undefined {
-  const value = optionalStr(env, name);
-  if (value === undefined) return undefined;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(value);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-    throw new ConfigError(name, `must be an http:// or https:// URL, got "${value}"`);
-  }
-  return value;
-}
-
 export function loadConfig(env: Env = process.env): ActivitiesConfig {
   return {
     ...grpcServiceConfig(env, 50051),
     usersAddr: grpcAddress(env, "USERS_ADDR", "localhost:50052"),
     usersDeadlineMs: int(env, "USERS_DEADLINE_MS", 300, { min: 1, max: 300 }),
     eventsMaxLen: int(env, "EVENTS_STREAM_MAXLEN", 100_000, { min: 1 }),
-    moderationUrl: httpUrl(env, "MODERATION_URL"),
+    moderationUrl: optionalHttpUrl(env, "MODERATION_URL"),
     moderationDeadlineMs: int(env, "MODERATION_DEADLINE_MS", 300, { min: 1, max: 2000 }),
   };
 }

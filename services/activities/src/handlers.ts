@@ -3,7 +3,6 @@ import { randomUUID } from "node:crypto";
 import { status, type ServerUnaryCall } from "@grpc/grpc-js";
 import { trace } from "@opentelemetry/api";
 import {
-  Ttl,
   type Activity,
   type CreateActivityRequest,
   type CreateActivityResponse,
@@ -24,15 +23,17 @@ import {
   callUnary,
   deadlineIn,
   encodeEvent,
+  errorText,
   invalidArgument,
   isServiceError,
-  keys,
   notFound,
+  validArgument,
   type Logger,
 } from "@tracemesh/runtime";
 import { faultAttributes, markFault, type Faults } from "@tracemesh/flags";
-import { FEED_LIMIT, HANDLE_PATTERN, MESSAGE_MAX, REPLIES_MAX, characters, isHandle, isUuid } from "@tracemesh/domain";
-import type { ActivitiesStore, ActivityRecord, StoredActivity, TimelineEntry } from "./store.js";
+import { FEED_LIMIT, REPLIES_MAX, checkDisplayName, checkHandle, checkMessage, isUuid } from "@tracemesh/domain";
+import { checkTtl } from "@tracemesh/domain/ttl";
+import { keys, type ActivitiesStore, type ActivityRecord, type StoredActivity, type TimelineEntry } from "./store.js";
 import type { ModerationClient } from "./moderation.js";
 import { assembleTimeline, sendEvent, setActingUser, setModerationOutcome, setResultLength } from "./tracing.js";
 
@@ -41,34 +42,11 @@ const { default: DEFAULT_FEED_LIMIT, max: MAX_FEED_LIMIT } = FEED_LIMIT;
 // so a long run of expired entries costs a few pages once, not every read.
 const MAX_SCAN_ROUNDS = 5;
 
-const HOUR = 3600 * 1000;
-export const TTL_MS: ReadonlyMap<Ttl, number> = new Map([
-  [Ttl.TTL_30_DAYS, 30 * 24 * HOUR],
-  [Ttl.TTL_7_DAYS, 7 * 24 * HOUR],
-  [Ttl.TTL_3_DAYS, 3 * 24 * HOUR],
-  [Ttl.TTL_1_DAY, 24 * HOUR],
-  [Ttl.TTL_12_HOURS, 12 * HOUR],
-  [Ttl.TTL_3_HOURS, 3 * HOUR],
-  [Ttl.TTL_1_HOUR, HOUR],
-]);
-
 type AnyCall = ServerUnaryCall<unknown, unknown>;
-
-function checkHandle(handle: string): string {
-  if (!isHandle(handle)) throw invalidArgument(`handle must match ${HANDLE_PATTERN.source}`);
-  return handle;
-}
 
 function checkUuid(uuid: string, field: string): string {
   if (!isUuid(uuid)) throw invalidArgument(`${field} must be a UUID`);
   return uuid;
-}
-
-function checkMessage(raw: string): string {
-  const message = raw.trim();
-  const length = characters(message);
-  if (length < 1 || length > MESSAGE_MAX) throw invalidArgument(`message must be 1..${MESSAGE_MAX} characters`);
-  return message;
 }
 
 function checkLimit(limit: number): number {
@@ -145,7 +123,7 @@ export class ActivitiesHandlers {
   }
 
   async userFeed(req: UserFeedRequest, call: AnyCall): Promise<UserFeedResponse> {
-    const handle = checkHandle(req.handle);
+    const handle = validArgument(checkHandle(req.handle));
     const limit = checkLimit(req.limit);
     const cursor = decodeCursor(req.cursor);
     // One call to users gives both NOT_FOUND and the author's display name for the whole page.
@@ -192,14 +170,18 @@ export class ActivitiesHandlers {
     };
   }
 
+  /**
+   * The author is the api's authenticated caller, trusted as it is (users owns users' data; asking again
+   * would only race with the same deletions): a post by a user deleted since is stored like any other, and
+   * reads show it without a display name, as for any handle users no longer knows.
+   */
   async createActivity(req: CreateActivityRequest, call: AnyCall): Promise<CreateActivityResponse> {
-    const handle = checkHandle(req.handle);
-    const message = checkMessage(req.message);
-    const ttlMs = TTL_MS.get(req.ttl);
-    if (ttlMs === undefined) throw invalidArgument("ttl must be one of the Ttl values (not TTL_UNSPECIFIED)");
+    const handle = validArgument(checkHandle(req.handle));
+    const message = validArgument(checkMessage(req.message));
+    const ttlMs = validArgument(checkTtl(req.ttl));
+    const displayName = validArgument(checkDisplayName(req.displayName));
     setActingUser(handle);
     await this.failSome();
-    await this.requireUser(handle);
     await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
     const activity: StoredActivity = { uuid: randomUUID(), handle, message, createdAt, expiresAt: createdAt + ttlMs };
@@ -214,17 +196,16 @@ export class ActivitiesHandlers {
       });
       return { result: undefined, streamId: await this.deps.store.createActivity(activity, event) };
     });
-    const names = await this.displayNames([handle], call);
-    return { activity: toActivity({ ...activity, likesCount: 0, repliesCount: 0 }, names) };
+    return { activity: toActivity({ ...activity, likesCount: 0, repliesCount: 0 }, new Map([[handle, displayName]])) };
   }
 
-  /** A reply expires together with the activity it answers (the request carries no ttl). */
+  /** A reply expires together with the activity it answers (the request carries no ttl). Its author is trusted as in createActivity. */
   async reply(req: ReplyRequest, call: AnyCall): Promise<ReplyResponse> {
-    const handle = checkHandle(req.handle);
+    const handle = validArgument(checkHandle(req.handle));
     const parentUuid = checkUuid(req.activityUuid, "activity_uuid");
-    const message = checkMessage(req.message);
+    const message = validArgument(checkMessage(req.message));
+    const displayName = validArgument(checkDisplayName(req.displayName));
     setActingUser(handle);
-    await this.requireUser(handle);
     const parent = await this.liveActivity(parentUuid);
     await this.moderate(message, handle, call);
     const createdAt = this.deps.now();
@@ -242,15 +223,14 @@ export class ActivitiesHandlers {
       });
       return { result: undefined, streamId: await this.deps.store.createReply(reply, event) };
     });
-    const names = await this.displayNames([handle], call);
-    return { reply: toActivity({ ...reply, likesCount: 0, repliesCount: 0 }, names) };
+    return { reply: toActivity({ ...reply, likesCount: 0, repliesCount: 0 }, new Map([[handle, displayName]])) };
   }
 
+  /** The liker is trusted as in createActivity; the answer names the liked activity's author, from users. */
   async like(req: LikeRequest, call: AnyCall): Promise<LikeResponse> {
-    const handle = checkHandle(req.handle);
+    const handle = validArgument(checkHandle(req.handle));
     const uuid = checkUuid(req.activityUuid, "activity_uuid");
     setActingUser(handle);
-    await this.requireUser(handle);
     const activity = await this.liveActivity(uuid);
     const liked = await sendEvent(async (trace) => {
       const event = encodeEvent({
@@ -303,11 +283,6 @@ export class ActivitiesHandlers {
     const activity = (await this.deps.store.getActivities([uuid])).get(uuid);
     if (!activity || activity.expiresAt <= this.deps.now()) throw notFound(`activity ${uuid} not found`);
     return activity;
-  }
-
-  // The api has authenticated the caller already; this one EXISTS keeps events from naming ghosts.
-  private async requireUser(handle: string): Promise<void> {
-    if (!(await this.deps.store.userExists(handle))) throw notFound(`user "${handle}" not found`);
   }
 
   /**
@@ -382,8 +357,4 @@ export class ActivitiesHandlers {
     const nextCursor = !exhausted && lastScanned ? encodeCursor(lastScanned) : "";
     return { items: live.map((l) => l.record), nextCursor };
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

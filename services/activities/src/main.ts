@@ -1,6 +1,6 @@
 // activities: config → logger → Redis and the users client → gRPC server → graceful shutdown.
 import { UsersServiceClient } from "@tracemesh/proto";
-import { createClient, createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { createClient, createLogger, createRedis, exitOnSignal, loadConfigOrExit, runMain, startGrpcServer } from "@tracemesh/runtime";
 import { startFaults } from "@tracemesh/flags";
 import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
@@ -45,7 +45,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`activities failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain("activities", main);

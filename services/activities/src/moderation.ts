@@ -1,6 +1,7 @@
 // The client of the moderation service (HTTP/JSON, POST /v1/check). fetch() is undici, traced by the
 // OpenTelemetry undici instrumentation: its CLIENT span carries traceparent and X-Amzn-Trace-Id to
 // moderation, which is on the X-Ray SDK and continues the trace from the X-Ray header.
+import { errorText } from "@tracemesh/runtime";
 
 /** Why a post was stored without a verdict. */
 export type SkipReason = "deadline" | "timeout" | "unavailable" | "bad_response";
@@ -44,7 +45,7 @@ export function createModerationClient(baseUrl: string): ModerationClient {
         const name = (err as Error).name;
         return name === "TimeoutError" || name === "AbortError"
           ? { verdict: "skipped", reason: "timeout", detail: `no answer within ${budgetMs} ms` }
-          : { verdict: "skipped", reason: "unavailable", detail: errorText(err) };
+          : { verdict: "skipped", reason: "unavailable", detail: fetchFailure(err) };
       }
       let body: unknown;
       try {
@@ -60,7 +61,8 @@ export function createModerationClient(baseUrl: string): ModerationClient {
   };
 }
 
-function errorText(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+/** fetch rejects with "fetch failed"; what went wrong (ECONNREFUSED…) is in its cause. */
+function fetchFailure(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return (cause as { code?: string } | undefined)?.code ?? errorText(cause ?? err);
 }

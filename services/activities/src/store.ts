@@ -1,12 +1,23 @@
-// All of activities' Redis access.
-//   keys.activity(uuid)      hash uuid, handle, message, created_at, expires_at (ms), reply_to; PEXPIREAT expires_at
-//   keys.homeTimeline()      zset of top-level uuids scored by created_at ms
-//   keys.userTimeline(h)     same, per author
-//   keys.replies(uuid)       zset of reply uuids by created_at ms; expires with the parent
-//   keys.likes(uuid)         set of handles; expires with the activity
+// All of activities' Redis access. Only activities reads or writes these keys; what it knows of users
+// comes from the api (the author of a write) and from users' gRPC API (display names on reads).
 // Every write that produces an event appends it in the same MULTI (or Lua script) as the data, so
 // no event is lost and none refers to data that was not written.
-import { EVENTS_STREAM, keys, pipeline, transaction, type Redis } from "@tracemesh/runtime";
+import { MAX_TTL_MS } from "@tracemesh/domain/ttl";
+import { EVENTS_STREAM, pipeline, redisKey, transaction, type Redis } from "@tracemesh/runtime";
+
+/** activities' Redis keys (renaming one would orphan the data stored under it). */
+export const keys = {
+  /** Hash: uuid, handle, message, created_at, expires_at (ms), reply_to; PEXPIREAT expires_at. */
+  activity: (uuid: string) => redisKey("activity", uuid),
+  /** Sorted set of every top-level activity uuid by created_at in ms. */
+  homeTimeline: () => redisKey("timeline", "home"),
+  /** Sorted set of one user's top-level activity uuids by created_at in ms. */
+  userTimeline: (handle: string) => redisKey("timeline", "user", handle),
+  /** Sorted set of reply uuids by created_at in ms; expires with the parent. */
+  replies: (uuid: string) => redisKey("replies", uuid),
+  /** Set of handles that liked the activity; expires with the activity. */
+  likes: (uuid: string) => redisKey("likes", uuid),
+} as const;
 
 export interface StoredActivity {
   uuid: string;
@@ -27,9 +38,6 @@ export interface TimelineEntry {
   uuid: string;
   score: number;
 }
-
-/** Longest allowed TTL: anything created before now minus this has certainly expired. */
-export const MAX_TTL_MS = 30 * 24 * 3600 * 1000;
 
 // Likes must append an event only when the like is new: SADD and XADD decide together, atomically.
 const LIKE_SCRIPT = `
@@ -77,10 +85,6 @@ export class ActivitiesStore {
     private readonly redis: Redis,
     private readonly eventsMaxLen: number,
   ) {}
-
-  async userExists(handle: string): Promise<boolean> {
-    return (await this.redis.exists(keys.user(handle))) === 1;
-  }
 
   /** Writes a top-level activity, its timeline entries and its event; resolves the event's stream id. */
   async createActivity(a: StoredActivity, event: string[]): Promise<string> {

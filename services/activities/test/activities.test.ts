@@ -13,13 +13,13 @@ import {
   createLogger,
   createRedis,
   decodeEvent,
-  keys,
   startGrpcServer,
   type Redis,
   type RunningGrpcServer,
 } from "@tracemesh/runtime";
 import { createUsersServer } from "@tracemesh/users";
 import { createActivitiesServer } from "../src/server.js";
+import { keys } from "../src/store.js";
 
 const logger = createLogger("activities-test", "silent");
 const HOUR = 3600_000;
@@ -55,10 +55,16 @@ describe("activities service", { timeout: 90_000 }, () => {
     return c;
   }
 
-  const createUser = (handle: string, displayName: string) =>
-    callUnary(users.createUser.bind(users), { handle, displayName }, deadline());
+  // The display names the api would pass with each write, as Authenticate gave them.
+  const displayNames = new Map<string, string>();
+  const createUser = (handle: string, displayName: string) => {
+    displayNames.set(handle, displayName);
+    return callUnary(users.createUser.bind(users), { handle, displayName }, deadline());
+  };
   const post = (handle: string, message: string, ttl = Ttl.TTL_1_DAY, c = client) =>
-    callUnary(c.createActivity.bind(c), { handle, message, ttl }, deadline()).then((r) => r.activity!);
+    callUnary(c.createActivity.bind(c), { handle, displayName: displayNames.get(handle) ?? "", message, ttl }, deadline()).then((r) => r.activity!);
+  const sendReply = (handle: string, activityUuid: string, message: string, c = client) =>
+    callUnary(c.reply.bind(c), { handle, displayName: displayNames.get(handle) ?? "", activityUuid, message }, deadline());
   const home = (limit: number, cursor = "", c = client) =>
     callUnary(c.homeFeed.bind(c), { limit, cursor }, deadline());
   const userFeed = (handle: string, limit = 0, cursor = "", c = client) =>
@@ -132,18 +138,20 @@ describe("activities service", { timeout: 90_000 }, () => {
       ["Alice", "ok", Ttl.TTL_1_DAY],
       ["", "ok", Ttl.TTL_1_DAY],
     ] as const) {
-      await expectCode(callUnary(client.createActivity.bind(client), { handle, message, ttl }, deadline()), status.INVALID_ARGUMENT);
+      await expectCode(callUnary(client.createActivity.bind(client), { handle, displayName: "Alice", message, ttl }, deadline()), status.INVALID_ARGUMENT);
     }
-    await expectCode(post("nobody", "who am I"), status.NOT_FOUND);
+    // The author's display name comes with the request (from the api's Authenticate) and is checked like users checks it.
+    for (const displayName of ["", "   ", "x".repeat(51), "A\u0007"]) {
+      await expectCode(callUnary(client.createActivity.bind(client), { handle: "alice", displayName, message: "ok", ttl: Ttl.TTL_1_DAY }, deadline()), status.INVALID_ARGUMENT);
+    }
 
     const parent = await post("bob", "parent");
     const afterParent = { events: await redis.xlen(EVENTS_STREAM), stored: await activityKeys() };
-    const reply = (handle: string, activityUuid: string, message: string) =>
-      callUnary(client.reply.bind(client), { handle, activityUuid, message }, deadline());
-    await expectCode(reply("alice", parent.uuid, ""), status.INVALID_ARGUMENT);
-    await expectCode(reply("alice", parent.uuid, tooLong), status.INVALID_ARGUMENT);
-    await expectCode(reply("alice", "not-a-uuid", "hi"), status.INVALID_ARGUMENT);
-    await expectCode(reply("alice", "00000000-0000-4000-8000-000000000000", "hi"), status.NOT_FOUND);
+    await expectCode(sendReply("alice", parent.uuid, ""), status.INVALID_ARGUMENT);
+    await expectCode(sendReply("alice", parent.uuid, tooLong), status.INVALID_ARGUMENT);
+    await expectCode(sendReply("alice", "not-a-uuid", "hi"), status.INVALID_ARGUMENT);
+    await expectCode(sendReply("alice", "00000000-0000-4000-8000-000000000000", "hi"), status.NOT_FOUND);
+    await expectCode(callUnary(client.reply.bind(client), { handle: "alice", displayName: "", activityUuid: parent.uuid, message: "hi" }, deadline()), status.INVALID_ARGUMENT);
     const like = (handle: string, activityUuid: string) => callUnary(client.like.bind(client), { handle, activityUuid }, deadline());
     await expectCode(like("alice", "nope"), status.INVALID_ARGUMENT);
     await expectCode(like("BAD", parent.uuid), status.INVALID_ARGUMENT);
@@ -171,7 +179,7 @@ describe("activities service", { timeout: 90_000 }, () => {
 
   test("reply expires with its parent, appears in GetActivity and appends an event", { timeout: 10_000 }, async () => {
     const parent = await post("bob", "what do you think?", Ttl.TTL_12_HOURS);
-    const { reply } = await callUnary(client.reply.bind(client), { handle: "carol", activityUuid: parent.uuid, message: "great, @alice?" }, deadline());
+    const { reply } = await sendReply("carol", parent.uuid, "great, @alice?");
     assert.equal(reply?.replyToActivityUuid, parent.uuid);
     assert.equal(reply?.expiresAt?.getTime(), parent.expiresAt?.getTime());
     assert.equal(reply?.displayName, "Carol");
@@ -268,10 +276,7 @@ describe("activities service", { timeout: 90_000 }, () => {
     }
     assert.equal(await redis.zscore(keys.homeTimeline(), shortLived.uuid), null, "lazily removed from the home timeline");
     await expectCode(callUnary(client.getActivity.bind(client), { uuid: shortLived.uuid }, deadline()), status.NOT_FOUND);
-    await expectCode(
-      callUnary(client.reply.bind(client), { handle: "alice", activityUuid: shortLived.uuid, message: "late" }, deadline()),
-      status.NOT_FOUND,
-    );
+    await expectCode(sendReply("alice", shortLived.uuid, "late"), status.NOT_FOUND);
     await expectCode(callUnary(client.like.bind(client), { handle: "alice", activityUuid: shortLived.uuid }, deadline()), status.NOT_FOUND);
     const doraFeed = await userFeed("dora", 10);
     assert.deepEqual(doraFeed.activities.map((a) => a.uuid), [lasting.uuid]);
@@ -303,8 +308,39 @@ describe("activities service", { timeout: 90_000 }, () => {
 
     const one = await callUnary(noUsers.getActivity.bind(noUsers), { uuid: feed.activities[0]!.uuid }, deadline());
     assert.equal(one.displayNamesUnavailable, true);
-    // Writes still work (display name is best effort there).
+    // Writes still work, and do not ask users: the author's display name comes with the request.
     const created = await post("alice", "users is down", Ttl.TTL_1_DAY, noUsers);
-    assert.equal(created.displayName, "");
+    assert.equal(created.displayName, "Alice");
+  });
+
+  test("a post whose author users does not know (deleted after the api's Authenticate) is stored; reads show it without a display name", { timeout: 10_000 }, async () => {
+    // activities trusts the author the api authenticated and reads nothing of users' data, so a user
+    // removed between Authenticate and CreateActivity looks to it exactly like this handle users never had.
+    const { activity } = await callUnary(
+      client.createActivity.bind(client),
+      { handle: "left_us", displayName: "Left Us", message: "posted on the way out, @alice", ttl: Ttl.TTL_1_HOUR },
+      deadline(),
+    );
+    assert.equal(activity?.handle, "left_us");
+    assert.equal(activity?.displayName, "Left Us", "the answer carries the name the api passed");
+    const last = await lastEvent();
+    assert.deepEqual([last?.event.type, last?.event.actor, last?.event.activityUuid], ["activity.created", "left_us", activity?.uuid]);
+
+    // Reads ask users for names: it answers, without this author, so the name is empty but not "unavailable".
+    const feed = await home(100);
+    const listed = feed.activities.find((a) => a.uuid === activity?.uuid);
+    assert.equal(listed?.displayName, "");
+    assert.equal(feed.displayNamesUnavailable, false);
+    const got = await callUnary(client.getActivity.bind(client), { uuid: activity!.uuid }, deadline());
+    assert.equal(got.activity?.displayName, "");
+    assert.equal(got.displayNamesUnavailable, false);
+    // Their profile feed is NOT_FOUND, like any handle users does not know.
+    await expectCode(userFeed("left_us"), status.NOT_FOUND);
+    // Replies and likes by such a user are stored the same way.
+    const { reply } = await callUnary(client.reply.bind(client), { handle: "left_us", displayName: "Left Us", activityUuid: activity!.uuid, message: "and one more" }, deadline());
+    assert.equal(reply?.displayName, "Left Us");
+    const liked = await callUnary(client.like.bind(client), { handle: "left_us", activityUuid: activity!.uuid }, deadline());
+    assert.equal(liked.newlyLiked, true);
+    assert.equal(liked.activity?.displayName, "", "the liked activity's author, as users knows them (not at all)");
   });
 });

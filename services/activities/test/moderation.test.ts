@@ -25,8 +25,9 @@ import {
 import { listeningPort } from "@tracemesh/devkit/testing";
 import { SPAN_KIND, type Span } from "@tracemesh/trace-model";
 import { ActivitiesServiceClient, Ttl, UsersServiceClient } from "@tracemesh/proto";
-import { callUnary, createClient, createLogger, createRedis, keys, startGrpcServer, type Redis, type RunningGrpcServer } from "@tracemesh/runtime";
+import { callUnary, createClient, createLogger, createRedis, startGrpcServer, type Redis, type RunningGrpcServer } from "@tracemesh/runtime";
 import { createUsersServer } from "@tracemesh/users";
+import { keys } from "../src/store.js";
 
 const ACTIVITIES_DIR = path.resolve(__dirname, "..", "..");
 const MODERATION_MAIN = resolveFrom(ACTIVITIES_DIR, "@tracemesh/moderation/main") ?? assert.fail("@tracemesh/moderation/main does not resolve (not built?)");
@@ -73,7 +74,7 @@ describe("activities → moderation", { timeout: 120_000 }, () => {
   }
 
   const post = (client: ActivitiesServiceClient, message: string, deadlineMs = 3000) =>
-    callUnary(client.createActivity.bind(client), { handle: "alice", message, ttl: Ttl.TTL_1_DAY }, { deadline: new Date(Date.now() + deadlineMs) });
+    callUnary(client.createActivity.bind(client), { handle: "alice", displayName: "Alice", message, ttl: Ttl.TTL_1_DAY }, { deadline: new Date(Date.now() + deadlineMs) });
 
   /** The CreateActivity/Reply server span whose message was `message` (found by the acting user and time). */
   const serverSpan = (method: string, after: number): Promise<Span> =>
@@ -171,7 +172,7 @@ describe("activities → moderation", { timeout: 120_000 }, () => {
     const { client } = await activities(`http://127.0.0.1:${await freePort()}`);
     const parent = (await post(client, "a parent post")).activity!;
     const started = Date.now();
-    const reply = await callUnary(client.reply.bind(client), { handle: "alice", activityUuid: parent.uuid, message: "a reply" }, { deadline: new Date(Date.now() + 3000) });
+    const reply = await callUnary(client.reply.bind(client), { handle: "alice", displayName: "Alice", activityUuid: parent.uuid, message: "a reply" }, { deadline: new Date(Date.now() + 3000) });
     assert.equal(await redis.exists(keys.activity(reply.reply!.uuid)), 1);
     const server = await serverSpan("Reply", started);
     assert.equal(server.attributes["app.moderation.skipped"], true);

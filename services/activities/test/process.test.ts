@@ -13,5 +13,6 @@ describeGrpcServiceProcess({
     ["GRPC_PORT", "abc"],
     ["USERS_ADDR", "not an address"],
     ["REDIS_URL", "http://x"],
+    ["MODERATION_URL", "ftp://moderation:8090"],
   ],
 });

@@ -15,6 +15,7 @@ import {
   type GetUserResponse,
   type LikeResponse,
   type ListNotificationsResponse,
+  type ReplyRequest,
   type ReplyResponse,
   type UserFeedResponse,
 } from "@tracemesh/proto";
@@ -79,8 +80,8 @@ export class Backends {
   createActivity(request: CreateActivityRequest, deadline: Date): Promise<CreateActivityResponse> {
     return invoke("activities", this.activities.createActivity.bind(this.activities), request, deadline);
   }
-  reply(handle: string, activityUuid: string, message: string, deadline: Date): Promise<ReplyResponse> {
-    return invoke("activities", this.activities.reply.bind(this.activities), { handle, activityUuid, message }, deadline);
+  reply(request: ReplyRequest, deadline: Date): Promise<ReplyResponse> {
+    return invoke("activities", this.activities.reply.bind(this.activities), request, deadline);
   }
   like(handle: string, activityUuid: string, deadline: Date): Promise<LikeResponse> {
     return invoke("activities", this.activities.like.bind(this.activities), { handle, activityUuid }, deadline);

@@ -1,5 +1,6 @@
 // The HTTP API's routes (listed in openapi.json) and the translation between JSON and the gRPC
-// messages. Handlers validate first, so bad input is answered here and never reaches a backend.
+// messages. Handlers validate first, so bad input is answered here and never reaches a backend. A route
+// with `auth: true` is authenticated in one place (asCaller), which hands the caller to its handler.
 import { trace } from "@opentelemetry/api";
 import { FEED_LIMIT, NOTIFICATIONS_LIMIT } from "@tracemesh/domain";
 import { NotificationKind, type Activity, type Notification, type User } from "@tracemesh/proto";
@@ -7,7 +8,7 @@ import type { Redis } from "@tracemesh/runtime";
 import { DEPENDENCIES, type Backends } from "./clients.js";
 import { HttpError, notFound, unauthorized } from "./errors.js";
 import { Router, type Route } from "./router.js";
-import type { ApiRouter, Handler, RequestContext } from "./server.js";
+import type { ApiRouter, Handler, Reply, RequestContext } from "./server.js";
 import * as valid from "./validation.js";
 
 export interface HandlerDeps {
@@ -37,21 +38,38 @@ export const API_ROUTES = [
   { method: "GET", path: "/api/debug/throw", body: "none", auth: false },
 ] as const satisfies readonly RouteInfo[];
 
+type ApiRoute = (typeof API_ROUTES)[number];
 /** "GET /healthz"…: one handler per route, and the compiler checks none is missing. */
-type RouteKey<R = (typeof API_ROUTES)[number]> = R extends { method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never;
+type RouteKey<R = ApiRoute> = R extends { method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never;
+
+/**
+ * The handler of a route with `auth: true`: it checks the request (bad input → 400 before any backend
+ * call) and returns what to do as the authenticated caller, which asCaller resolves next.
+ */
+type CallerHandler = (ctx: RequestContext) => (caller: User) => Promise<Reply>;
+/** Each route's handler: a CallerHandler exactly when the route table says `auth: true`. */
+type Handlers = { [R in ApiRoute as `${R["method"]} ${R["path"]}`]: R extends { auth: true } ? CallerHandler : Handler };
 
 export function buildRouter(deps: HandlerDeps): ApiRouter {
   const { backends } = deps;
 
-  /** Resolves the bearer token to its user and tags the request's span with who acted. */
-  const authenticate = async (ctx: RequestContext, token: string): Promise<User> => {
-    const { user } = await backends.authenticate(token, ctx.deadline);
-    if (!user) throw unauthorized("invalid token");
-    trace.getActiveSpan()?.setAttributes({ "enduser.id": user.handle, "app.user.handle": user.handle });
-    return user;
-  };
+  /**
+   * The one place `auth: true` is enforced: the bearer token must be well formed (401 without a backend
+   * call), the handler checks its input (400, still without one), then users resolves the token (401 when
+   * unknown or expired) and the handler runs as that user, whom the request's span names.
+   */
+  const asCaller =
+    (handler: CallerHandler): Handler =>
+    async (ctx) => {
+      const token = bearerToken(ctx);
+      const act = handler(ctx);
+      const { user } = await backends.authenticate(token, ctx.deadline);
+      if (!user) throw unauthorized("invalid token");
+      trace.getActiveSpan()?.setAttributes({ "enduser.id": user.handle, "app.user.handle": user.handle });
+      return act(user);
+    };
 
-  const handlers: Record<RouteKey, Handler> = {
+  const handlers: Handlers = {
     "GET /healthz": async () => ({ status: 200, body: { status: "ok" } }),
 
     "GET /readyz": async () => {
@@ -120,39 +138,40 @@ export function buildRouter(deps: HandlerDeps): ApiRouter {
       return { status: 200, body: displayNamesUnavailable ? { ...body, display_names_unavailable: true } : body };
     },
 
-    "POST /api/activities": async (ctx) => {
-      const token = bearerToken(ctx);
+    // The author's display name goes along from Authenticate: a post reads users' data once.
+    "POST /api/activities": (ctx) => {
       const body = valid.objectBody(ctx.body);
       const message = valid.message(body.message);
       const ttl = valid.ttl(body.ttl);
-      const user = await authenticate(ctx, token);
-      const { activity } = await backends.createActivity({ handle: user.handle, message, ttl }, ctx.deadline);
-      return { status: 201, body: activityJson(required(activity)) };
+      return async (caller) => {
+        const { activity } = await backends.createActivity({ handle: caller.handle, displayName: caller.displayName, message, ttl }, ctx.deadline);
+        return { status: 201, body: activityJson(required(activity)) };
+      };
     },
 
-    "POST /api/activities/:uuid/replies": async (ctx) => {
-      const token = bearerToken(ctx);
+    "POST /api/activities/:uuid/replies": (ctx) => {
       const uuid = valid.uuid(ctx.params.uuid);
       const message = valid.message(valid.objectBody(ctx.body).message);
-      const user = await authenticate(ctx, token);
-      const { reply } = await backends.reply(user.handle, uuid, message, ctx.deadline);
-      return { status: 201, body: activityJson(required(reply)) };
+      return async (caller) => {
+        const { reply } = await backends.reply({ handle: caller.handle, displayName: caller.displayName, activityUuid: uuid, message }, ctx.deadline);
+        return { status: 201, body: activityJson(required(reply)) };
+      };
     },
 
-    "POST /api/activities/:uuid/likes": async (ctx) => {
-      const token = bearerToken(ctx);
+    "POST /api/activities/:uuid/likes": (ctx) => {
       const uuid = valid.uuid(ctx.params.uuid);
-      const user = await authenticate(ctx, token);
-      const { activity, newlyLiked } = await backends.like(user.handle, uuid, ctx.deadline);
-      return { status: 200, body: { activity: activityJson(required(activity)), newly_liked: newlyLiked } };
+      return async (caller) => {
+        const { activity, newlyLiked } = await backends.like(caller.handle, uuid, ctx.deadline);
+        return { status: 200, body: { activity: activityJson(required(activity)), newly_liked: newlyLiked } };
+      };
     },
 
-    "GET /api/notifications": async (ctx) => {
-      const token = bearerToken(ctx);
+    "GET /api/notifications": (ctx) => {
       const limit = valid.limit(ctx.query.get("limit"), NOTIFICATIONS_LIMIT.max) ?? NOTIFICATIONS_LIMIT.default;
-      const user = await authenticate(ctx, token);
-      const { notifications } = await backends.listNotifications(user.handle, limit, ctx.deadline);
-      return { status: 200, body: { notifications: notifications.map(notificationJson) } };
+      return async (caller) => {
+        const { notifications } = await backends.listNotifications(caller.handle, limit, ctx.deadline);
+        return { status: 200, body: { notifications: notifications.map(notificationJson) } };
+      };
     },
 
     // The fault demo: an exception inside a handler → 500, an ERROR span, a Rollbar item.
@@ -163,11 +182,15 @@ export function buildRouter(deps: HandlerDeps): ApiRouter {
   };
 
   const router: ApiRouter = new Router<Handler>();
-  for (const route of API_ROUTES) router.add({ ...route, handler: handlers[`${route.method} ${route.path}` as RouteKey] });
+  for (const route of API_ROUTES) {
+    const handler = handlers[`${route.method} ${route.path}` as RouteKey];
+    // Handlers' type ties a CallerHandler to `auth: true`; this is where the flag takes effect.
+    router.add({ ...route, handler: route.auth ? asCaller(handler as CallerHandler) : (handler as Handler) });
+  }
   return router;
 }
 
-/** The token of `Authorization: Bearer <token>`; 401 without a backend call when absent or malformed. */
+/** The token of `Authorization: Bearer <token>`; 401 when absent or malformed. */
 function bearerToken(ctx: RequestContext): string {
   const header = ctx.headers.authorization;
   if (!header) throw unauthorized("missing Authorization: Bearer <token>");

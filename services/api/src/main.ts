@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import { createLogger, createRedis, drainHttpServer, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
+import { createLogger, createRedis, drainHttpServer, exitOnSignal, loadConfigOrExit, runMain } from "@tracemesh/runtime";
 import { startFaults } from "@tracemesh/flags";
 import { Backends } from "./clients.js";
 import { loadConfig } from "./config.js";
@@ -52,7 +52,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`api failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runMain("api", main);

@@ -26,6 +26,8 @@ export const SEED_USERS: ReadonlyArray<{ handle: string; displayName: string }> 
   { handle: "frances", displayName: "Frances Allen" },
 ];
 
+const DISPLAY_NAMES = new Map(SEED_USERS.map((u) => [u.handle, u.displayName]));
+
 const POSTS_PER_USER = 20;
 const REPLIES = 120;
 const LIKES = 300;
@@ -115,7 +117,7 @@ export async function seed(addrs: { users: string; activities: string }, callTim
     const posts = SEED_USERS.flatMap((u) =>
       Array.from({ length: POSTS_PER_USER }, () => {
         const mention = random() < 0.3 ? ` cc @${other(u.handle)}` : "";
-        return { handle: u.handle, message: `${pick(TOPICS)}${mention}`, ttl: Ttl.TTL_30_DAYS };
+        return { handle: u.handle, displayName: u.displayName, message: `${pick(TOPICS)}${mention}`, ttl: Ttl.TTL_30_DAYS };
       }),
     );
     const created = await pool(
@@ -129,7 +131,7 @@ export async function seed(addrs: { users: string; activities: string }, callTim
       const activityUuid = pick(uuids);
       const handle = other(authorOf.get(activityUuid)!);
       const mention = random() < 0.2 ? ` @${other(handle)} look at this` : "";
-      return { handle, activityUuid, message: `${pick(REPLY_LINES)}${mention}` };
+      return { handle, displayName: DISPLAY_NAMES.get(handle)!, activityUuid, message: `${pick(REPLY_LINES)}${mention}` };
     });
     const likePairs = new Map<string, { handle: string; activityUuid: string }>();
     while (likePairs.size < LIKES) {

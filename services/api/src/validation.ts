@@ -1,37 +1,21 @@
 // Validation at the edge: bad input is answered with 400 here and never reaches a backend.
-// The rules are @tracemesh/domain's, the same the backends check, so both layers agree.
-import {
-  DISPLAY_NAME_MAX,
-  HANDLE_PATTERN,
-  MESSAGE_MAX,
-  characters,
-  hasControlCharacters,
-  isHandle,
-  isUuidAnyCase,
-} from "@tracemesh/domain";
-import { Ttl } from "@tracemesh/proto";
+// The rules and their error texts are @tracemesh/domain's, the same the backends check, so both layers agree.
+import { checkDisplayName, checkHandle, checkMessage, isUuidAnyCase, type Checked } from "@tracemesh/domain";
+import { checkTtlName } from "@tracemesh/domain/ttl";
+import type { Ttl } from "@tracemesh/proto";
 import { badRequest } from "./errors.js";
 
 // Cursors are opaque tokens minted by activities; anything else is rejected before the call.
 const CURSOR_PATTERN = /^[A-Za-z0-9_\-.:=]{1,200}$/;
 
-/** The API's ttl names and the proto enum values they stand for. */
-export const TTLS: Record<string, Ttl> = {
-  "30-days": Ttl.TTL_30_DAYS,
-  "7-days": Ttl.TTL_7_DAYS,
-  "3-days": Ttl.TTL_3_DAYS,
-  "1-day": Ttl.TTL_1_DAY,
-  "12-hours": Ttl.TTL_12_HOURS,
-  "3-hours": Ttl.TTL_3_HOURS,
-  "1-hour": Ttl.TTL_1_HOUR,
-};
-export const DEFAULT_TTL = "7-days";
+/** A domain rule's value, or 400 with its error. */
+function valid<T>(checked: Checked<T>): T {
+  if (!checked.ok) throw badRequest(checked.error);
+  return checked.value;
+}
 
-export function handle(value: unknown, what = "handle"): string {
-  if (!isHandle(value)) {
-    throw badRequest(`${what} must match ${HANDLE_PATTERN.source}`);
-  }
-  return value;
+export function handle(value: unknown): string {
+  return valid(checkHandle(value));
 }
 
 export function uuid(value: string | undefined): string {
@@ -40,32 +24,19 @@ export function uuid(value: string | undefined): string {
   return value.toLowerCase();
 }
 
+/** 1..50 printable characters once trimmed; the trimmed name. */
 export function displayName(value: unknown): string {
-  if (typeof value !== "string") throw badRequest("display_name must be a string");
-  const trimmed = value.trim();
-  const length = characters(trimmed);
-  if (length < 1 || length > DISPLAY_NAME_MAX || hasControlCharacters(trimmed)) {
-    throw badRequest(`display_name must be 1..${DISPLAY_NAME_MAX} printable characters`);
-  }
-  return trimmed;
+  return valid(checkDisplayName(value));
 }
 
-/** 1..280 characters (code points), not only whitespace. */
+/** 1..280 characters as sent, not blank; the trimmed message. */
 export function message(value: unknown): string {
-  if (typeof value !== "string") throw badRequest("message must be a string");
-  const length = characters(value);
-  if (value.trim() === "" || length > MESSAGE_MAX) {
-    throw badRequest(`message must be 1..${MESSAGE_MAX} characters and not blank (got ${length})`);
-  }
-  return value;
+  return valid(checkMessage(value));
 }
 
+/** One of the TTL names (absent: the default). */
 export function ttl(value: unknown): Ttl {
-  const name = value === undefined ? DEFAULT_TTL : value;
-  if (typeof name !== "string" || !(name in TTLS)) {
-    throw badRequest(`ttl must be one of ${Object.keys(TTLS).join(", ")}`);
-  }
-  return TTLS[name]!;
+  return valid(checkTtlName(value));
 }
 
 /** An optional integer query parameter within [min, max]; undefined when absent. */

@@ -4,6 +4,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import net from "node:net";
 import { freePort, httpStatus, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
 import { Router } from "../src/router.js";
 
@@ -45,6 +46,20 @@ describe("api process", { timeout: 60_000 }, () => {
     assert.ok(lines.some((l) => l.msg === "unhandled error in handler"), "the error is logged");
     assert.ok(!proc.output().includes("secret-token"), "the token never reaches the logs");
     assert.equal((await fetch(`${url}/healthz`)).status, 200, "still alive");
+  });
+
+  test("a failure to start (its port taken) exits 1 with one line, the format every service shares", { timeout: 15_000 }, async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const res = spawnSync(process.execPath, [MAIN], { env: { ...process.env, PORT: String(port), REDIS_URL: "redis://127.0.0.1:1" }, encoding: "utf8", timeout: 10_000 });
+      assert.equal(res.status, 1, res.stderr);
+      assert.match(res.stderr.trim(), /^api failed to start: listen EADDRINUSE/);
+      assert.equal(res.stderr.trim().split("\n").length, 1, res.stderr);
+    } finally {
+      taken.close();
+    }
   });
 
   test("a bad variable exits 2 with one line naming it", { timeout: 10_000 }, () => {

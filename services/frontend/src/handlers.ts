@@ -9,7 +9,7 @@ import { context, propagation, trace } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import { setHttpRoute } from "@tracemesh/telemetry";
 import { apiRoute } from "./routes.js";
-import type { StaticFiles, StaticFile } from "./store.js";
+import type { StaticFiles, StaticFile } from "./static-files.js";
 
 export const OTLP_TRACES_PATH = "/otlp/v1/traces";
 const READINESS_TIMEOUT_MS = 500;

@@ -2,12 +2,12 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { createLogger, drainHttpServer, exitOnSignal, loadConfigOrExit } from "@tracemesh/runtime";
+import { createLogger, drainHttpServer, exitOnSignal, loadConfigOrExit, runMain } from "@tracemesh/runtime";
 import { shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { createHandler } from "./handlers.js";
 import { createServer } from "./server.js";
-import { StaticFiles } from "./store.js";
+import { StaticFiles } from "./static-files.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
@@ -36,7 +36,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`frontend failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runMain("frontend", main);

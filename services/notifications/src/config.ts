@@ -1,9 +1,13 @@
 import os from "node:os";
-import { grpcServiceConfig, int, optionalStr, type GrpcServiceConfig } from "@tracemesh/runtime";
+import { grpcAddress, grpcServiceConfig, int, optionalStr, type GrpcServiceConfig } from "@tracemesh/runtime";
 
 type Env = Record<string, string | undefined>;
 
 export interface NotificationsConfig extends GrpcServiceConfig {
+  /** The users service, asked which mentioned handles are users. */
+  usersAddr: string;
+  /** Deadline of each call to users; past it the entry stays pending and is retried. */
+  usersDeadlineMs: number;
   consumer: ConsumerConfig;
 }
 
@@ -25,6 +29,8 @@ export interface ConsumerConfig {
 export function loadConfig(env: Env = process.env): NotificationsConfig {
   return {
     ...grpcServiceConfig(env, 50053),
+    usersAddr: grpcAddress(env, "USERS_ADDR", "localhost:50052"),
+    usersDeadlineMs: int(env, "USERS_DEADLINE_MS", 1000, { min: 1, max: 10_000 }),
     consumer: {
       consumerName: optionalStr(env, "POD_NAME") ?? `${os.hostname()}-${process.pid}`,
       blockMs: int(env, "EVENTS_BLOCK_MS", 2000, { min: 1, max: 5_000 }),

@@ -9,6 +9,7 @@ import {
   EVENTS_STREAM,
   MalformedEventError,
   decodeEvent,
+  errorText,
   eventSpanAttributes,
   extractEventTraceContext,
   type ActivityEvent,
@@ -17,6 +18,7 @@ import {
 import { mentionedHandles } from "@tracemesh/domain";
 import type { ConsumerConfig } from "./config.js";
 import type { NotificationsStore, StoredNotification, StreamEntry } from "./store.js";
+import type { KnownUsers } from "./users.js";
 
 const BATCH_SIZE = 50;
 const EXCERPT_LENGTH = 80;
@@ -25,12 +27,11 @@ const BACKOFF_MAX_MS = 5_000;
 
 const tracer = trace.getTracer("@tracemesh/notifications");
 
-/** The notifications one event produces (mentions only for existing users; nobody is notified of their own act). */
-export async function planNotifications(
-  entryId: string,
-  event: ActivityEvent,
-  existingUsers: (handles: string[]) => Promise<Set<string>>,
-): Promise<StoredNotification[]> {
+/**
+ * The notifications one event produces (mentions only for handles users knows, asked only when the message
+ * mentions someone; nobody is notified of their own act).
+ */
+export async function planNotifications(entryId: string, event: ActivityEvent, knownUsers: KnownUsers): Promise<StoredNotification[]> {
   const createdAt = new Date(event.createdAt);
   const excerpt = [...(event.message ?? "")].slice(0, EXCERPT_LENGTH).join("");
   const out: StoredNotification[] = [];
@@ -51,7 +52,7 @@ export async function planNotifications(
     // The author of the replied-to activity already gets a REPLY for this event.
     const already = new Set(out.map((n) => n.recipient));
     const candidates = mentionedHandles(event.message).filter((h) => h !== event.actor && !already.has(h));
-    const existing = await existingUsers(candidates);
+    const existing = await knownUsers(candidates);
     for (const handle of candidates) if (existing.has(handle)) add(handle, "mention", event.activityUuid, excerpt);
   }
   return out;
@@ -68,6 +69,8 @@ export class EventsConsumer {
 
   constructor(
     private readonly store: NotificationsStore,
+    /** Which mentioned handles are users (users' BatchGetUsers); failing, the entry is left pending. */
+    private readonly knownUsers: KnownUsers,
     private readonly logger: Logger,
     private readonly config: ConsumerConfig,
     /** The failure scenarios (notifications-stall); none when absent. */
@@ -194,7 +197,7 @@ export class EventsConsumer {
     try {
       const event = decodeEvent(entry.fields);
       trace.getActiveSpan()?.setAttributes({ "app.event.type": event.type, "enduser.id": event.actor, "app.user.handle": event.actor });
-      notifications = await planNotifications(entry.id, event, (handles) => this.store.existingUsers(handles));
+      notifications = await planNotifications(entry.id, event, this.knownUsers);
     } catch (err) {
       if (!(err instanceof MalformedEventError)) throw err;
       await this.store.deadLetter(entry, err.message, this.config.consumerName);
@@ -206,8 +209,4 @@ export class EventsConsumer {
     await this.store.ack(entry.id);
     trace.getActiveSpan()?.setAttribute("app.result_length", notifications.length);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

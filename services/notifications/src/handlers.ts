@@ -1,7 +1,7 @@
 // Validation and logic of NotificationsService; errors are runtime RpcErrors carrying their gRPC status.
 import { NotificationKind, type ListNotificationsRequest, type ListNotificationsResponse } from "@tracemesh/proto";
-import { HANDLE_PATTERN, NOTIFICATIONS_LIMIT, isHandle } from "@tracemesh/domain";
-import { invalidArgument } from "@tracemesh/runtime";
+import { NOTIFICATIONS_LIMIT, checkHandle } from "@tracemesh/domain";
+import { invalidArgument, validArgument } from "@tracemesh/runtime";
 import type { NotificationKindName, NotificationsStore } from "./store.js";
 
 const { default: DEFAULT_LIMIT, max: MAX_LIMIT } = NOTIFICATIONS_LIMIT;
@@ -16,12 +16,12 @@ export class NotificationsHandlers {
   constructor(private readonly store: NotificationsStore) {}
 
   async listNotifications(req: ListNotificationsRequest): Promise<ListNotificationsResponse> {
-    if (!isHandle(req.handle)) throw invalidArgument(`handle must match ${HANDLE_PATTERN.source}`);
+    const handle = validArgument(checkHandle(req.handle));
     const limit = req.limit === 0 ? DEFAULT_LIMIT : req.limit;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       throw invalidArgument(`limit must be 1..${MAX_LIMIT} (0 means ${DEFAULT_LIMIT})`);
     }
-    const stored = await this.store.listNotifications(req.handle, limit);
+    const stored = await this.store.listNotifications(handle, limit);
     return {
       notifications: stored.map((n) => ({
         id: n.id,

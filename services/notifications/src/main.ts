@@ -1,12 +1,14 @@
 // notifications: config → logger → Redis (one connection for requests, one for the blocking
-// consumer) → gRPC server and events consumer → graceful shutdown.
-import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+// consumer) and the users client → gRPC server and events consumer → graceful shutdown.
+import { UsersServiceClient } from "@tracemesh/proto";
+import { createClient, createLogger, createRedis, exitOnSignal, loadConfigOrExit, runMain, startGrpcServer } from "@tracemesh/runtime";
 import { startFaults } from "@tracemesh/flags";
 import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
 import { EventsConsumer } from "./consumer.js";
 import { createNotificationsServer } from "./server.js";
 import { NotificationsStore } from "./store.js";
+import { knownUsersFrom } from "./users.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig());
@@ -18,15 +20,17 @@ async function main(): Promise<void> {
   const consumerRedis = createRedis(config.redisUrl, logger, {
     commandTimeoutMs: config.consumer.blockMs + 3_000,
   });
+  const users = createClient(UsersServiceClient, config.usersAddr);
   const consumer = new EventsConsumer(
     new NotificationsStore(consumerRedis, config.consumer.perUserCap),
+    knownUsersFrom(users, config.usersDeadlineMs),
     logger,
     config.consumer,
     faults,
   );
   const grpc = await startGrpcServer({ port: config.grpcPort, services: [createNotificationsServer({ redis, logger })] });
   consumer.start();
-  logger.info({ port: grpc.port }, "listening");
+  logger.info({ port: grpc.port, users: config.usersAddr }, "listening");
   exitOnSignal(
     logger,
     [
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
         name: "stop consumer and drain gRPC",
         run: () => Promise.all([consumer.stop(config.consumer.blockMs + 2_000), grpc.shutdown(8_000)]),
       },
+      { name: "close users client", run: async () => users.close() },
       { name: "quit Redis", run: () => Promise.all([redis.quit(), consumerRedis.quit()]) },
       { name: "close fault flags", run: () => faults.close() },
       { name: "flush error reports", run: () => flushErrorReports(1000) },
@@ -46,7 +51,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`notifications failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain("notifications", main);

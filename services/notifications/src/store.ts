@@ -1,16 +1,27 @@
 // All of notifications' Redis access: the consumer group on tracemesh:events, the dead-letter
 // stream, and per user a sorted set of notification ids (keys.notifications) pointing at hashes
-// (keys.notification).
+// (keys.notification). Only notifications reads or writes these keys; it learns about users from
+// users' gRPC API (users.ts).
 import {
   EVENTS_CONSUMER_GROUP,
-  EVENTS_DEAD_LETTER_STREAM,
   EVENTS_STREAM,
-  keys,
   pipeline,
+  redisKey,
   transaction,
   type PipelineCommand,
   type Redis,
 } from "@tracemesh/runtime";
+
+/** notifications' Redis keys (renaming one would orphan the data stored under it). */
+export const keys = {
+  /** Sorted set of a user's notification ids by created_at in ms, capped. */
+  notifications: (handle: string) => redisKey("notifications", handle),
+  /** Hash of one notification; expires after NOTIFICATION_TTL_MS. */
+  notification: (id: string) => redisKey("notification", id),
+} as const;
+
+/** Entries delivered too many times without being acknowledged, and malformed ones, end up here. */
+export const EVENTS_DEAD_LETTER_STREAM = redisKey("events", "dead");
 
 export type NotificationKindName = "reply" | "like" | "mention";
 
@@ -88,13 +99,6 @@ export class NotificationsStore {
       if (row) counts.set(row[0], Number(row[3]));
     }
     return counts;
-  }
-
-  /** The handles among `handles` that belong to existing users. */
-  async existingUsers(handles: string[]): Promise<Set<string>> {
-    if (handles.length === 0) return new Set();
-    const results = await pipeline(this.redis, handles.map((handle) => ["exists", keys.user(handle)]));
-    return new Set(handles.filter((_, i) => results[i] === 1));
   }
 
   /**

@@ -1,12 +1,13 @@
 // tools: redis
 // NotificationsService and its events consumer against a real redis-server, fed by the real
-// activities and users services (all gRPC servers on free ports, in-process).
+// activities and users services (all gRPC servers on free ports, in-process); the consumer asks the
+// real users service which mentioned handles are users.
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, afterEach, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { createActivitiesServer } from "@tracemesh/activities";
-import { startRedis, waitFor, type LocalRedis } from "@tracemesh/devkit";
+import { freePort, startRedis, waitFor, type LocalRedis } from "@tracemesh/devkit";
 import {
   ActivitiesServiceClient,
   NotificationKind,
@@ -16,14 +17,12 @@ import {
 } from "@tracemesh/proto";
 import {
   EVENTS_CONSUMER_GROUP,
-  EVENTS_DEAD_LETTER_STREAM,
   EVENTS_STREAM,
   callUnary,
   createClient,
   createLogger,
   createRedis,
   encodeEvent,
-  keys,
   startGrpcServer,
   type Logger,
   type Redis,
@@ -33,7 +32,8 @@ import { createUsersServer } from "@tracemesh/users";
 import type { ConsumerConfig } from "../src/config.js";
 import { EventsConsumer } from "../src/consumer.js";
 import { createNotificationsServer } from "../src/server.js";
-import { NotificationsStore } from "../src/store.js";
+import { EVENTS_DEAD_LETTER_STREAM, NotificationsStore, keys } from "../src/store.js";
+import { knownUsersFrom, type KnownUsers } from "../src/users.js";
 
 const deadline = () => ({ deadline: new Date(Date.now() + 3000) });
 const silent = createLogger("notifications-test", "silent");
@@ -98,8 +98,9 @@ describe("notifications from real activity events", { timeout: 90_000 }, () => {
     const notificationsServer = await startGrpcServer({ host: "127.0.0.1", port: 0, services: [createNotificationsServer({ redis, logger: silent })] });
     servers.push(notificationsServer);
     notifications = createClient(NotificationsServiceClient, `127.0.0.1:${notificationsServer.port}`);
-    clients.push(users, usersForActivities, activities, notifications);
-    consumer = new EventsConsumer(new NotificationsStore(consumerRedis), silent, consumerConfig({ consumerName: "flow" }));
+    const usersForConsumer = createClient(UsersServiceClient, `127.0.0.1:${usersServer.port}`);
+    clients.push(users, usersForActivities, usersForConsumer, activities, notifications);
+    consumer = new EventsConsumer(new NotificationsStore(consumerRedis), knownUsersFrom(usersForConsumer, 1000), silent, consumerConfig({ consumerName: "flow" }));
     consumer.start();
     for (const h of ["alice", "bob", "carol"]) {
       await callUnary(users.createUser.bind(users), { handle: h, displayName: h.toUpperCase() }, deadline());
@@ -118,16 +119,16 @@ describe("notifications from real activity events", { timeout: 90_000 }, () => {
   test("mentions, replies and likes notify the right users, once", { timeout: 20_000 }, async () => {
     const post = await callUnary(
       activities.createActivity.bind(activities),
-      { handle: "bob", message: "hi @alice and @Carol and @ghost_user and @bob", ttl: Ttl.TTL_1_DAY },
+      { handle: "bob", displayName: "BOB", message: "hi @alice and @Carol and @ghost_user and @bob", ttl: Ttl.TTL_1_DAY },
       deadline(),
     );
     const bobPost = post.activity!;
     // alice replies and mentions bob: bob gets one REPLY (not also a MENTION).
-    const reply = await callUnary(activities.reply.bind(activities), { handle: "alice", activityUuid: bobPost.uuid, message: "thanks @bob!" }, deadline());
+    const reply = await callUnary(activities.reply.bind(activities), { handle: "alice", displayName: "ALICE", activityUuid: bobPost.uuid, message: "thanks @bob!" }, deadline());
     await callUnary(activities.like.bind(activities), { handle: "carol", activityUuid: bobPost.uuid }, deadline());
     await callUnary(activities.like.bind(activities), { handle: "carol", activityUuid: bobPost.uuid }, deadline()); // repeated: no event
     await callUnary(activities.like.bind(activities), { handle: "bob", activityUuid: bobPost.uuid }, deadline()); // own: nobody
-    await callUnary(activities.reply.bind(activities), { handle: "bob", activityUuid: bobPost.uuid, message: "replying to myself" }, deadline());
+    await callUnary(activities.reply.bind(activities), { handle: "bob", displayName: "BOB", activityUuid: bobPost.uuid, message: "replying to myself" }, deadline());
 
     await waitFor("every event acknowledged", async () => (await redis.xlen(EVENTS_STREAM)) === 5 && (await pendingCount(redis)) === 0 && (await redis.xinfo("GROUPS", EVENTS_STREAM) as unknown[][]).length === 1, { timeoutMs: 10_000 });
     await waitFor("bob's notifications", async () => (await list("bob")).length === 2, { timeoutMs: 5000 });
@@ -174,13 +175,15 @@ describe("notifications from real activity events", { timeout: 90_000 }, () => {
 describe("consumer delivery guarantees", { timeout: 90_000 }, () => {
   let redisServer: LocalRedis;
   let redis: Redis;
+  let usersServer: RunningGrpcServer;
+  let usersClient: UsersServiceClient;
   const connections: Redis[] = [];
   const running: EventsConsumer[] = [];
 
-  function startConsumer(config: Partial<ConsumerConfig>, logger: Logger = silent): EventsConsumer {
+  function startConsumer(config: Partial<ConsumerConfig>, logger: Logger = silent, knownUsers: KnownUsers = knownUsersFrom(usersClient, 1000)): EventsConsumer {
     const conn = createRedis(redisServer.url, silent, { commandTimeoutMs: 3000 });
     connections.push(conn);
-    const c = new EventsConsumer(new NotificationsStore(conn), logger, consumerConfig(config));
+    const c = new EventsConsumer(new NotificationsStore(conn), knownUsers, logger, consumerConfig(config));
     running.push(c);
     c.start();
     return c;
@@ -192,7 +195,9 @@ describe("consumer delivery guarantees", { timeout: 90_000 }, () => {
   before(async () => {
     redisServer = await startRedis();
     redis = createRedis(redisServer.url, silent, { commandTimeoutMs: 1000 });
-    await redis.hset(keys.user("dave"), { handle: "dave", display_name: "Dave", created_at: new Date().toISOString() });
+    usersServer = await startGrpcServer({ host: "127.0.0.1", port: 0, services: [createUsersServer({ redis, logger: silent, sessionTtlSeconds: 3600 })] });
+    usersClient = createClient(UsersServiceClient, `127.0.0.1:${usersServer.port}`);
+    for (const handle of ["dave", "fay"]) await callUnary(usersClient.createUser.bind(usersClient), { handle, displayName: handle }, deadline());
   });
 
   // Each test starts its own consumers; none may steal the next test's entries.
@@ -202,6 +207,8 @@ describe("consumer delivery guarantees", { timeout: 90_000 }, () => {
 
   after(async () => {
     for (const c of connections) await c.quit();
+    usersClient?.close();
+    await usersServer?.shutdown(1000);
     await redis?.quit();
     await redisServer?.stop();
   });
@@ -223,6 +230,27 @@ describe("consumer delivery guarantees", { timeout: 90_000 }, () => {
     const ids = await redis.zrange(keys.notifications("dave"), 0, -1);
     assert.deepEqual(ids, [`${id}:dave:like`]);
     assert.equal(await redis.hget(keys.notification(ids[0]!), "actor_handle"), "erin");
+  });
+
+  test("a mention while users does not answer leaves the entry pending; once users answers it is stored", { timeout: 30_000 }, async () => {
+    const capture = capturingLogger();
+    const noUsers = createClient(UsersServiceClient, `127.0.0.1:${await freePort()}`);
+    try {
+      const first = startConsumer({ consumerName: "users-down" }, capture.logger, knownUsersFrom(noUsers, 500));
+      const id = (await redis.xadd(EVENTS_STREAM, "*", ...encodeEvent({ type: "activity.created", actor: "erin", activityUuid: "22222222-2222-4222-8222-222222222222", message: "hello @fay and @nobody_here", createdAt: new Date().toISOString() })))!;
+      await waitFor("the entry failed while users was down", () => capture.lines.some((l) => l.msg === "event not processed; left pending" && l.stream_id === id), { timeoutMs: 10_000 });
+      const pending = (await redis.xpending(EVENTS_STREAM, EVENTS_CONSUMER_GROUP, "-", "+", 10)) as Array<[string, string, number, number]>;
+      assert.deepEqual(pending.map((p) => [p[0], p[1]]), [[id, "users-down"]], "not acknowledged without an answer from users");
+      assert.equal(await redis.exists(keys.notifications("fay")), 0);
+      await first.stop(3000);
+
+      startConsumer({ consumerName: "users-back", claimIdleMs: 100, claimIntervalMs: 100 });
+      await waitFor("claimed, stored and acknowledged", async () => (await pendingCount(redis)) === 0, { timeoutMs: 10_000 });
+      assert.deepEqual(await redis.zrange(keys.notifications("fay"), 0, -1), [`${id}:fay:mention`]);
+      assert.equal(await redis.exists(keys.notifications("nobody_here")), 0, "no notifications for a handle users does not know");
+    } finally {
+      noUsers.close();
+    }
   });
 
   test("malformed entries and entries delivered too often go to the dead-letter stream", { timeout: 30_000 }, async () => {

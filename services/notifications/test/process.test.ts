@@ -12,5 +12,6 @@ describeGrpcServiceProcess({
     ["GRPC_PORT", "abc"],
     ["EVENTS_MAX_DELIVERIES", "five"],
     ["REDIS_URL", "http://x"],
+    ["USERS_ADDR", "not an address"],
   ],
 });

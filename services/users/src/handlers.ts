@@ -1,7 +1,7 @@
 // Validation and logic of UsersService; errors are runtime RpcErrors carrying their gRPC status.
 import { randomBytes } from "node:crypto";
-import { BATCH_GET_USERS_MAX, DISPLAY_NAME_MAX, HANDLE_PATTERN, characters, hasControlCharacters, isHandle } from "@tracemesh/domain";
-import { alreadyExists, invalidArgument, notFound, unauthenticated } from "@tracemesh/runtime";
+import { BATCH_GET_USERS_MAX, checkDisplayName, checkHandle } from "@tracemesh/domain";
+import { alreadyExists, invalidArgument, notFound, unauthenticated, validArgument } from "@tracemesh/runtime";
 import type { Faults } from "@tracemesh/flags";
 import type {
   AuthenticateRequest,
@@ -19,21 +19,6 @@ import type { StoredUser, UsersStore } from "./store.js";
 // 32 random bytes in base64url are always 43 characters of this alphabet.
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-export function checkHandle(handle: string, field = "handle"): string {
-  if (!isHandle(handle)) throw invalidArgument(`${field} must match ${HANDLE_PATTERN.source}`);
-  return handle;
-}
-
-function checkDisplayName(raw: string): string {
-  const name = raw.trim();
-  const length = characters(name);
-  if (length < 1 || length > DISPLAY_NAME_MAX) {
-    throw invalidArgument(`display_name must be 1..${DISPLAY_NAME_MAX} characters`);
-  }
-  if (hasControlCharacters(name)) throw invalidArgument("display_name must not contain control characters");
-  return name;
-}
-
 const toProto = (u: StoredUser): User => ({ handle: u.handle, displayName: u.displayName, createdAt: u.createdAt });
 
 export class UsersHandlers {
@@ -44,8 +29,8 @@ export class UsersHandlers {
   ) {}
 
   async createUser(req: CreateUserRequest): Promise<CreateUserResponse> {
-    const handle = checkHandle(req.handle);
-    const displayName = checkDisplayName(req.displayName);
+    const handle = validArgument(checkHandle(req.handle));
+    const displayName = validArgument(checkDisplayName(req.displayName));
     const user: StoredUser = { handle, displayName, createdAt: new Date() };
     const token = randomBytes(32).toString("base64url");
     if (!(await this.store.createUser(user, token, this.sessionTtlSeconds))) {
@@ -55,7 +40,7 @@ export class UsersHandlers {
   }
 
   async getUser(req: GetUserRequest): Promise<GetUserResponse> {
-    const handle = checkHandle(req.handle);
+    const handle = validArgument(checkHandle(req.handle));
     const user = await this.store.getUser(handle);
     if (!user) throw notFound(`user "${handle}" not found`);
     return { user: toProto(user) };
@@ -63,7 +48,7 @@ export class UsersHandlers {
 
   async batchGetUsers(req: BatchGetUsersRequest): Promise<BatchGetUsersResponse> {
     if (req.handles.length > BATCH_GET_USERS_MAX) throw invalidArgument(`at most ${BATCH_GET_USERS_MAX} handles per call`);
-    for (const handle of req.handles) checkHandle(handle, `handle "${handle.slice(0, 30)}"`);
+    for (const handle of req.handles) validArgument(checkHandle(handle, `handle "${handle.slice(0, 30)}"`));
     // users-slow: the wait a slow dependency would cost, inside the server span the caller's deadline cuts.
     const delayMs = await this.faults?.active("users-slow");
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));

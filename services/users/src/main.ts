@@ -1,5 +1,5 @@
 // users: config → logger → Redis → gRPC server → graceful shutdown.
-import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, startGrpcServer } from "@tracemesh/runtime";
+import { createLogger, createRedis, exitOnSignal, loadConfigOrExit, runMain, startGrpcServer } from "@tracemesh/runtime";
 import { startFaults } from "@tracemesh/flags";
 import { flushErrorReports, initErrorReporting, shutdownTelemetry } from "@tracemesh/telemetry";
 import { loadConfig } from "./config.js";
@@ -30,7 +30,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`users failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain("users", main);

@@ -1,6 +1,15 @@
 // All of users' Redis access. A user is a hash at keys.user(handle); a session token is a string
-// at keys.session(token) holding the handle, with a TTL.
-import { keys, pipeline, type Redis } from "@tracemesh/runtime";
+// at keys.session(token) holding the handle, with a TTL. Only users reads or writes these keys: the other
+// services learn about users through its gRPC API.
+import { pipeline, redisKey, type Redis } from "@tracemesh/runtime";
+
+/** users' Redis keys (renaming one would orphan the data stored under it). */
+export const keys = {
+  /** Hash: handle, display_name, created_at. */
+  user: (handle: string) => redisKey("user", handle),
+  /** String holding the handle; expires with the session. */
+  session: (token: string) => redisKey("session", token),
+} as const;
 
 export interface StoredUser {
   handle: string;

@@ -10,12 +10,12 @@ import {
   createClient,
   createLogger,
   createRedis,
-  keys,
   startGrpcServer,
   type Redis,
   type RunningGrpcServer,
 } from "@tracemesh/runtime";
 import { createUsersServer } from "../src/server.js";
+import { keys } from "../src/store.js";
 
 const logger = createLogger("users-test", "silent");
 const deadline = () => ({ deadline: new Date(Date.now() + 2000) });

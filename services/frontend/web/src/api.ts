@@ -38,7 +38,7 @@ export interface Notification {
   created_at: string | null;
 }
 
-/** The API's TTL names, shortest last (validation.ts in api). */
+/** The API's TTL names (packages/domain/src/ttl.ts, listed in openapi.json), shortest first, with their labels. */
 export const TTLS = [
   ["1-hour", "1 hour"],
   ["3-hours", "3 hours"],

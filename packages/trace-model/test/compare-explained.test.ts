@@ -3,7 +3,7 @@
 // local-root CONSUMER spans (aws.span.kind=LOCAL_ROOT), one per consumer span.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { compareGraphs, graphFromSpans, graphFromXraySegments, renderTable, spansFromRequest, type XraySegment } from "@tracemesh/trace-model";
+import { compareGraphs, graphFromSpans, graphFromXraySegments, renderTable, spansFromRequest, type XraySegment } from "../src/index.js";
 
 const TRACE = "6b05d746dbc542b7fb21e379eb25bd97";
 const XRAY_TRACE = "1-6b05d746-dbc542b7fb21e379eb25bd97";

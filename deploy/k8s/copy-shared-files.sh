@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Copies the files the Kubernetes packaging shares with local runs to the two places that package them: the
 # kustomize base and the Helm chart. Neither tool may read files outside its own folder, hence copies;
-# tests/test/k8s-wiring.test.ts fails whenever a copy differs from its source.
+# tests/test/k8s-wiring.test.ts fails whenever a copy differs from its source. The shared files:
 #   - the one Collector configuration: deploy/collector/config.yaml + its k8s.yaml and xray-otlp.yaml overlays;
 #   - the failure scenarios' flag file deploy/flags/flags.json (the ConfigMap tracemesh-flags).
-# (The name predates the flag file; it is kept because the Collector's files and README.md refer to it.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 # source (relative to the repository root) → copies
