@@ -182,9 +182,4 @@ async function runStall(s: EfficiencySettings, log: (line: string) => void): Pro
   return { settings: st, rows };
 }
 
-/**
- * Half of autocannon's requests per CPU second: loadgen must not be what limits a run against the mesh (which
- * serves a few hundred requests a second here), and need not beat a closed-loop generator tuned for speed alone
- * (services/loadgen/README.md: why it sends through undici rather than a client of its own).
- */
-export const GOAL_LOADGEN_VS_AUTOCANNON = 0.5;
+export const GOAL_LOADGEN_VS_AUTOCANNON = 1.0;

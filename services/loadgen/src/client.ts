@@ -1,12 +1,14 @@
 // HTTP to the API (keep-alive, bounded connections, header/body timeouts), and how requests are marked
 // synthetic: a `baggage: synthetic=true` header, or the same baggage carried in the OpenTelemetry context when
 // OTel is active so the propagator writes it exactly once.
-// One transport: undici's Pool, driven through its lower-level dispatch API (no response stream per request);
-// instrumentation-undici, when it listens, gives each request its client span and injects the context.
+// Two transports, chosen once: undici's Pool when instrumentation-undici listens on its diagnostics channel
+// (its client spans and context injection need undici), otherwise the lean Http1Pool (http1.ts), which costs
+// about half the CPU per request. undici is then not even loaded (~0.1 s of CPU at start-up).
 import diagnosticsChannel from "node:diagnostics_channel";
 import { performance } from "node:perf_hooks";
-import { Pool, type Dispatcher } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import { ROOT_CONTEXT, context, isSpanContextValid, propagation, trace, type Context } from "@opentelemetry/api";
+import { Http1Error, Http1Pool, type Http1Request } from "./http1.js";
 import type { RouteStats } from "./stats.js";
 
 export type Headers = Record<string, string>;
@@ -55,21 +57,50 @@ export interface Response {
   body: Buffer;
 }
 
+// What undici checks of a request, so both transports refuse the same ones (as UND_ERR_INVALID_ARG).
+const INVALID_PATH = /[^\u0021-\u00ff]/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const RESERVED_HEADERS = new Set(["host", "connection", "content-length", "keep-alive", "transfer-encoding", "upgrade", "expect"]);
+const EXPECTS_PAYLOAD = new Set(["POST", "PUT", "PATCH"]);
+const EMPTY = Buffer.alloc(0);
+
 /** One API endpoint; every call is timed from its intended send time and recorded on its route. */
 export class ApiClient {
   /** Headers for anonymous calls (shared, never mutated). */
   readonly anonymousHeaders: Headers;
-  private readonly pool: Pool;
+  readonly transport: "undici" | "http1";
+  private readonly pool: Pool | undefined;
+  private readonly http1: Http1Pool | undefined;
+  /** "host: …\r\nconnection: keep-alive\r\n", as undici writes them. */
+  private readonly hostLines: string;
+  /** Serialized header blocks of the static header objects (anonymousHeaders, each user's authHeaders). */
+  private readonly blocks = new WeakMap<Headers, string>();
+  // The last request head without a body: a run of identical requests (ping) writes one shared buffer.
+  private lastMethod = "";
+  private lastPath = "";
+  private lastHeaders: Headers | undefined;
+  private lastHead: string | Buffer = "";
 
   constructor(readonly baseUrl: string, readonly marking: Marking, opts: ClientOptions) {
-    this.pool = new Pool(baseUrl, {
-      connections: opts.connections,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      connectTimeout: Math.min(opts.timeoutMs, 10_000),
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-    });
+    const url = new URL(baseUrl);
+    const connectTimeoutMs = Math.min(opts.timeoutMs, 10_000);
+    if (marking.undiciInstrumented || url.protocol !== "http:") {
+      const { Pool } = require("undici") as typeof import("undici");
+      this.pool = new Pool(baseUrl, {
+        connections: opts.connections,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connectTimeout: connectTimeoutMs,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      });
+      this.transport = "undici";
+    } else {
+      this.http1 = new Http1Pool(url, { connections: opts.connections, timeoutMs: opts.timeoutMs, connectTimeoutMs, keepAliveTimeoutMs: 30_000 });
+      this.transport = "http1";
+    }
+    this.hostLines = `host: ${url.host}\r\nconnection: keep-alive\r\n`;
     this.anonymousHeaders = this.headers({});
   }
 
@@ -107,15 +138,30 @@ export class ApiClient {
     readJson: boolean,
     done: (result: unknown) => void,
   ): void {
+    let fresh = false;
     if (this.marking.selfInject) {
       headers = { ...headers };
       propagation.inject(context.active(), headers);
+      fresh = true;
+    }
+    if (this.http1) {
+      let req: Http1Call;
+      try {
+        const bodyBuf = body === undefined ? undefined : Buffer.from(body, "utf8");
+        req = new Http1Call(stats, intendedAt, readJson, done, method, this.requestHead(method, path, headers, bodyBuf, !fresh), bodyBuf);
+      } catch (err) {
+        stats.record(performance.now() - intendedAt, describeError(err));
+        done(undefined);
+        return;
+      }
+      this.http1.dispatch(req);
+      return;
     }
     // pool.dispatch with a small handler rather than pool.request: no response stream per request, and
     // the body is only buffered when it is read.
     const handler = new UndiciCall(stats, intendedAt, readJson, done);
     try {
-      this.pool.dispatch({ method, path, headers, body }, handler);
+      this.pool!.dispatch({ method, path, headers, body }, handler);
     } catch (err) {
       handler.onError(err as Error);
     }
@@ -123,7 +169,22 @@ export class ApiClient {
 
   /** One request outside the measured mix (readiness, sign-ups): status and whole body; rejects on failure. */
   async send(method: "GET" | "POST", path: string, headers: Headers, body: string | undefined, timeoutMs: number): Promise<Response> {
-    const res = await this.pool.request({ method, path, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const http1 = this.http1;
+    if (http1) {
+      return new Promise<Response>((resolve, reject) => {
+        const bodyBuf = body === undefined ? undefined : Buffer.from(body, "utf8");
+        http1.dispatch({
+          method,
+          head: this.requestHead(method, path, headers, bodyBuf, false),
+          body: bodyBuf,
+          wantBody: true,
+          timeoutMs,
+          onResponse: (status, buf) => resolve({ status, body: buf ?? EMPTY }),
+          onError: reject,
+        });
+      });
+    }
+    const res = await this.pool!.request({ method, path, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
     return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) };
   }
 
@@ -146,16 +207,49 @@ export class ApiClient {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await (this.http1 ? this.http1.close() : this.pool!.close());
   }
 
   /** Aborts whatever is still in flight (their calls record an error). */
   async destroy(): Promise<void> {
-    await this.pool.destroy();
+    await (this.http1 ? this.http1.destroy() : this.pool!.destroy());
+  }
+
+  /** Request line and headers for the Http1Pool, written the way undici writes them. */
+  private requestHead(method: string, path: string, headers: Headers, body: Buffer | undefined, cacheable: boolean): string | Buffer {
+    if (cacheable && body === undefined && path === this.lastPath && headers === this.lastHeaders && method === this.lastMethod) {
+      // Seen twice in a row: worth one buffer that every later identical request shares.
+      if (typeof this.lastHead === "string") this.lastHead = Buffer.from(this.lastHead, "latin1");
+      return this.lastHead;
+    }
+    if (path[0] !== "/" || INVALID_PATH.test(path)) throw new Http1Error("UND_ERR_INVALID_ARG", "invalid request path");
+    const head =
+      `${method} ${path} HTTP/1.1\r\n${this.hostLines}${this.headerBlock(headers, cacheable)}` +
+      (body !== undefined ? `content-length: ${body.length}\r\n\r\n` : EXPECTS_PAYLOAD.has(method) ? "content-length: 0\r\n\r\n" : "\r\n");
+    if (cacheable && body === undefined) {
+      this.lastMethod = method;
+      this.lastPath = path;
+      this.lastHeaders = headers;
+      this.lastHead = head;
+    }
+    return head;
+  }
+
+  private headerBlock(headers: Headers, cacheable: boolean): string {
+    let block = cacheable ? this.blocks.get(headers) : undefined;
+    if (block !== undefined) return block;
+    block = "";
+    for (const [name, value] of Object.entries(headers)) {
+      if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase())) throw new Http1Error("UND_ERR_INVALID_ARG", `invalid header ${name}`);
+      if (typeof value !== "string" || INVALID_HEADER_VALUE.test(value)) throw new Http1Error("UND_ERR_INVALID_ARG", `invalid ${name} header`);
+      block += `${name}: ${value}\r\n`;
+    }
+    if (cacheable) this.blocks.set(headers, block);
+    return block;
   }
 }
 
-// Error kinds by undici's error codes.
+// Error kinds by code: undici's and Http1Pool's errors share them.
 const KIND_BY_CODE = new Map([
   ["UND_ERR_HEADERS_TIMEOUT", "timeout"],
   ["UND_ERR_BODY_TIMEOUT", "timeout"],
@@ -200,6 +294,31 @@ class Call {
     this.done = true;
     this.stats.record(performance.now() - this.intendedAt, errorKind);
     this.resolve(result);
+  }
+}
+
+/** Through Http1Pool: the pool hands over the status and, when asked for, the whole body. */
+class Http1Call extends Call implements Http1Request {
+  constructor(
+    stats: RouteStats,
+    intendedAt: number,
+    readJson: boolean,
+    resolve: (value: unknown) => void,
+    readonly method: string,
+    readonly head: string | Buffer,
+    readonly body: Buffer | undefined,
+  ) {
+    super(stats, intendedAt, readJson, resolve);
+  }
+
+  get wantBody(): boolean {
+    return this.readJson;
+  }
+
+  onResponse(status: number, body: Buffer | undefined): void {
+    if (status >= 400) return this.finish(`HTTP ${status}`, undefined);
+    if (!this.readJson) return this.finish(undefined, null);
+    this.finishJson((body ?? EMPTY).toString("utf8"));
   }
 }
 
