@@ -44,7 +44,7 @@ if (telemetryPkg && (skip.length || parts.length)) {
   for (const name of parts) {
     if (name === "xray-ids") {
       // The X-Ray generator's methods replaced by the SDK's RandomIdGenerator's.
-      const { RandomIdGenerator } = load("@opentelemetry/sdk-trace-base") as unknown as { RandomIdGenerator: new () => Prototype };
+      const { RandomIdGenerator } = load("@opentelemetry/sdk-trace") as unknown as { RandomIdGenerator: new () => Prototype };
       const random = new RandomIdGenerator();
       const xray = load("@opentelemetry/id-generator-aws-xray").AWSXRayIdGenerator!.prototype;
       xray.generateTraceId = random.generateTraceId;

@@ -1,5 +1,5 @@
 import { propagation, type Context } from "@opentelemetry/api";
-import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 
 /** Baggage entries copied onto spans: the browser's `session.id` (services/frontend puts it in every request). */
 export const BAGGAGE_SPAN_ATTRIBUTES = ["session.id"] as const;

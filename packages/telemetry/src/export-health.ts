@@ -4,7 +4,7 @@
 // instead of either silence (the SDK's default) or one error per batch.
 import { diag, DiagLogLevel, type DiagLogger } from "@opentelemetry/api";
 import { ExportResultCode, setGlobalErrorHandler, type ExportResult } from "@opentelemetry/core";
-import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 
 /** One JSON line on stderr (stdout belongs to the service's own pino logs). */
 export type TelemetryLog = (level: "warn" | "info", msg: string, fields: Record<string, unknown>) => void;

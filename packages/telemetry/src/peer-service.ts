@@ -1,5 +1,5 @@
 import { SpanKind, type Context } from "@opentelemetry/api";
-import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 
 /** The mesh's gRPC services and the service.name of the process that serves each. */
 export const GRPC_PEER_SERVICES: Readonly<Record<string, string>> = {

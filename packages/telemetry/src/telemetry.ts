@@ -8,7 +8,7 @@ import {
 } from "@opentelemetry/core";
 import type { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Instrumentation } from "@opentelemetry/instrumentation";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { ExportHealth } from "./export-health.js";
 import { pinoLogHook } from "./ids.js";
@@ -107,7 +107,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   const { NodeSDK } = require("@opentelemetry/sdk-node") as typeof import("@opentelemetry/sdk-node");
   const { defaultResource, resourceFromAttributes, envDetector, hostDetector, processDetector } =
     require("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
-  const { BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base") as typeof import("@opentelemetry/sdk-trace-base");
+  const { BatchSpanProcessor } = require("@opentelemetry/sdk-trace") as typeof import("@opentelemetry/sdk-trace");
   const { AWSXRayIdGenerator } = require("@opentelemetry/id-generator-aws-xray") as typeof import("@opentelemetry/id-generator-aws-xray");
   const { AWSXRayPropagator } = require("@opentelemetry/propagator-aws-xray") as typeof import("@opentelemetry/propagator-aws-xray");
 
@@ -133,7 +133,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
       new XrayNamingSpanProcessor(),
       // Memory is bounded by the queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048 spans) plus the one batch in
       // flight (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512); beyond that new spans are dropped and counted.
-      new BatchSpanProcessor(exportHealth.wrap(createTraceExporter(env))),
+      new BatchSpanProcessor({ exporter: exportHealth.wrap(createTraceExporter(env)) }),
     ],
     instrumentations,
     // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (parentbased_always_on by default).

@@ -1,5 +1,5 @@
 import { SpanKind, trace, type Context } from "@opentelemetry/api";
-import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 
 /**
  * Attributes the Collector's awsxray exporter (v0.143.0, translator/segment.go) reads to name segments.

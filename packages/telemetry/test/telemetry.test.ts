@@ -25,7 +25,7 @@ import {
   xrayTraceId,
 } from "../src/index.js";
 import { context, propagation, SpanKind } from "@opentelemetry/api";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 
 const PACKAGE_DIR = path.resolve(__dirname, "../..");
 const FIXTURE = path.join(__dirname, "fixtures", "traced-app.js");
@@ -96,7 +96,7 @@ describe("X-Ray segment naming (aws.* attributes on local roots)", { timeout: 50
 describe("baggage → span attributes", { timeout: 5000 }, () => {
   test("session.id from the parent context's baggage lands on the span; other keys and overlong values do not", () => {
     const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ spanProcessors: [new BaggageAttributesSpanProcessor(), new SimpleSpanProcessor(exporter)] });
+    const provider = new TracerProvider({ spanProcessors: [new BaggageAttributesSpanProcessor(), new SimpleSpanProcessor({ exporter })] });
     const tracer = provider.getTracer("test");
     const withBaggage = (entries: Record<string, string>) =>
       propagation.setBaggage(context.active(), propagation.createBaggage(Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { value: v }]))));

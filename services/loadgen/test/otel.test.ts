@@ -6,13 +6,13 @@ import assert from "node:assert/strict";
 import { context, propagation, trace, SpanKind } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { UndiciInstrumentation } from "@opentelemetry/instrumentation-undici";
 import { startFakeApi, type FakeApi } from "./fake-api.js";
 import { runLoad, parseScenario } from "../src/index.js";
 
 const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 // Constructed (and so enabled) once the provider is registered; `{enabled: false}` + enable() would subscribe
 // to the channel yet create no spans (instrumentation-undici reads config.enabled per request).
 let instrumentation: UndiciInstrumentation;

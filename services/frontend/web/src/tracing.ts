@@ -12,7 +12,9 @@ import { DocumentLoadInstrumentation } from "@opentelemetry/instrumentation-docu
 import { FetchInstrumentation } from "@opentelemetry/instrumentation-fetch";
 import { UserInteractionInstrumentation } from "@opentelemetry/instrumentation-user-interaction";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, WebTracerProvider, type ReadableSpan, type Span, type SpanProcessor } from "@opentelemetry/sdk-trace-web";
+// The 3.x trace SDK runs in the browser as it is (sdk-trace-web, its 2.x wrapper, has no 3.x): the provider,
+// the batch processor and the stack context manager come from it.
+import { BatchSpanProcessor, StackContextManager, TracerProvider, type ReadableSpan, type Span, type SpanProcessor } from "@opentelemetry/sdk-trace";
 // The services' X-Ray naming rule (a browser-safe module of packages/telemetry): local-root spans that
 // are not SERVER spans become segments named after service.name, not after the span.
 import { XrayNamingSpanProcessor } from "@tracemesh/telemetry/xray-naming";
@@ -105,10 +107,10 @@ function labelInteraction(_event: string, element: HTMLElement, span: { setAttri
   return false;
 }
 
-export function startTracing(): WebTracerProvider {
+export function startTracing(): TracerProvider {
   const session = sessionId();
   const exporter = new OTLPTraceExporter({ url: OTLP_PATH });
-  const provider = new WebTracerProvider({
+  const provider = new TracerProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({
         "service.name": SERVICE_NAME,
@@ -118,11 +120,12 @@ export function startTracing(): WebTracerProvider {
     ),
     // X-Ray accepts these ids everywhere (time-ordered first 8 hex digits), like the services' ids.
     idGenerator: new AWSXRayIdGenerator(),
-    spanProcessors: [new SessionSpanProcessor(session), new XrayNamingSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxExportBatchSize: 64 })],
+    spanProcessors: [new SessionSpanProcessor(session), new XrayNamingSpanProcessor(), new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000, maxExportBatchSize: 64 })],
   });
-  provider.register({
-    propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new SessionBaggagePropagator(session)] }),
-  });
+  // What WebTracerProvider.register() did: a context manager for synchronous code, the propagator, the provider.
+  context.setGlobalContextManager(new StackContextManager().enable());
+  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new SessionBaggagePropagator(session)] }));
+  trace.setGlobalTracerProvider(provider);
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
