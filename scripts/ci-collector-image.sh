@@ -3,7 +3,7 @@
 # builds $IMAGE from the cached otelcol-tracemesh on the local base image and loads it into the CI cluster.
 source "$(dirname "$0")/lib.sh"
 : "${IMAGE:?skaffold sets IMAGE}"
-binary="$(readlink -f "$TRACEMESH_BIN/otelcol-tracemesh")" || die "no Collector: bash scripts/tools/20-collector.sh"
+binary="$(collector_binary)"
 [ -x "$binary" ] || die "no Collector: bash scripts/tools/20-collector.sh"
 eval "$(bash "$ROOT/scripts/docker-base-image.sh" --print)"
 context="$(mktemp -d)"

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # The real OpenTelemetry Collector, built with the official Collector Builder (ocb) from the Go module
 # proxy from deploy/collector/builder.yaml. The binary is cached by the manifest's sha256 outside the
-# repo and rebuilt only when the manifest changes; $TRACEMESH_BIN/otelcol-tracemesh points at it.
+# repo ($TRACEMESH_CACHE/collector/<hash>/, where @tracemesh/devkit looks first) and rebuilt only when the
+# manifest changes; $TRACEMESH_BIN/otelcol-tracemesh points at the last one built (checking a build leaves it
+# alone, so a checkout on another manifest never swaps the binary under a run that uses it).
 source "$(dirname "$0")/../lib.sh"
-BUILDER_VERSION="v0.143.0"   # keep equal to the component versions in builder.yaml
+BUILDER_VERSION="v0.152.0"   # keep equal to dist.version in builder.yaml
 MANIFEST="$ROOT/deploy/collector/builder.yaml"
 [ -f "$MANIFEST" ] || die "missing $MANIFEST"
 command -v go >/dev/null 2>&1 || die "Go is needed to build the Collector (https://go.dev/dl/); or put an otelcol-tracemesh binary in $TRACEMESH_BIN"
 
-hash="$(sha256sum "$MANIFEST" | cut -c1-16)"
+hash="$(collector_manifest_hash)"
 out="$TRACEMESH_CACHE/collector/$hash"
 binary="$out/otelcol-tracemesh"
-if stamp_ok collector "$hash" && [ -x "$binary" ]; then
-  ln -sfn "$binary" "$TRACEMESH_BIN/otelcol-tracemesh"
+# One folder per manifest, complete once it holds .built: checkouts on different manifests (branches,
+# a copy of main beside a working tree) each find their own build and never rebuild each other's.
+built() { [ -f "$out/.built" ] && [ -x "$binary" ]; }
+link() { if [ ! -e "$TRACEMESH_BIN/otelcol-tracemesh" ] || [ "${1:-}" = built ]; then ln -sfn "$binary" "$TRACEMESH_BIN/otelcol-tracemesh"; fi; }
+if built; then
+  link
   exit 0
 fi
 
@@ -21,8 +27,8 @@ fi
 mkdir -p "$TRACEMESH_CACHE/collector"
 exec 9>"$TRACEMESH_CACHE/collector/.lock"
 flock 9
-if stamp_ok collector "$hash" && [ -x "$binary" ]; then
-  ln -sfn "$binary" "$TRACEMESH_BIN/otelcol-tracemesh"
+if built; then
+  link
   exit 0
 fi
 
@@ -48,8 +54,9 @@ rm -rf "$out"
 mv "$out.tmp" "$out"
 mv "$out.tmp.log" "$out/build.log"
 "$binary" --version >/dev/null || die "built Collector does not run: $binary"
-ln -sfn "$binary" "$TRACEMESH_BIN/otelcol-tracemesh"
-stamp_set collector "$hash"
-# Builds of older manifests are ~100 MB each: keep only this one (and the builder).
-find "$TRACEMESH_CACHE/collector" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" ! -name 'builder-*' -exec rm -rf {} +
+touch "$out/.built"
+link built
+# Builds are ~100 MB each: keep the three newest (a branch and main may need different ones) and their builders.
+ls -1dt "$TRACEMESH_CACHE"/collector/*/ | grep -v '/builder-' | tail -n +4 | xargs -r rm -rf
+ls -1dt "$TRACEMESH_CACHE"/collector/builder-*/ | tail -n +4 | xargs -r rm -rf
 log "Collector built in $((SECONDS - started)) s: $("$binary" --version)"

@@ -108,7 +108,7 @@ describe("Collector configs validate with the real Collector", { timeout: 120_00
 
   test("validate rejects a broken config (the check can fail)", async () => {
     const broken = path.join(fs.mkdtempSync(path.join(ROOT, "tests", ".tmp-")), "broken.yaml");
-    fs.writeFileSync(broken, "exporters:\n  otlphttp/honeycomb:\n    endpoint: 42\n    no_such_option: true\n");
+    fs.writeFileSync(broken, "exporters:\n  otlp_http/honeycomb:\n    endpoint: 42\n    no_such_option: true\n");
     try {
       const { code, output } = await validate([BASE, broken]);
       assert.notEqual(code, 0);
@@ -258,7 +258,7 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     assert.equal(honeycomb.rejected(), 0);
     const request = honeycomb.requests().find((r) => r.spans.some((s) => s.traceId === traceId));
     assert.equal(request?.team, HONEYCOMB_KEY);
-    assert.equal(request?.contentType, "application/x-protobuf", "the otlphttp exporter sends protobuf");
+    assert.equal(request?.contentType, "application/x-protobuf", "the otlp_http exporter sends protobuf");
     const server = spans.find((s) => s.spanId === serverSpanId);
     assert.equal(server?.resource["service.name"], "api");
     assert.ok(server?.resource["host.name"], "resourcedetection (system) added host.name");
@@ -338,7 +338,7 @@ describe("X-Ray's OTLP endpoint instead of PutTraceSegments (config.yaml + local
   const clientSpanId = hex(8);
 
   before(async () => {
-    ({ honeycomb, xray, collector } = await startStandInsAndCollector("otlphttp/xray"));
+    ({ honeycomb, xray, collector } = await startStandInsAndCollector("otlp_http/xray"));
   });
   after(() => stopStandInsAndCollector({ honeycomb, xray, collector }));
 

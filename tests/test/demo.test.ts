@@ -138,10 +138,10 @@ describe("sink choice", { timeout: 10_000 }, () => {
   test("export failures are summarised per exporter", { timeout: 5_000 }, () => {
     const log =
       '2026-01-01T00:00:00Z\tinfo\tinternal/retry_sender.go:133\tExporting failed. Will retry the request after interval.\t' +
-      '{"otelcol.component.id": "otlphttp/honeycomb", "error": "failed to make an HTTP request: dial tcp: lookup api on 127.0.0.53"}\n';
+      '{"otelcol.component.id": "otlp_http/honeycomb", "error": "failed to make an HTTP request: dial tcp: lookup api on 127.0.0.53"}\n';
     const failures = exportFailures(log + log);
-    assert.equal(failures.get("otlphttp/honeycomb")?.count, 2);
-    assert.match(failures.get("otlphttp/honeycomb")?.lastError ?? "", /dial tcp/);
+    assert.equal(failures.get("otlp_http/honeycomb")?.count, 2);
+    assert.match(failures.get("otlp_http/honeycomb")?.lastError ?? "", /dial tcp/);
   });
 });
 

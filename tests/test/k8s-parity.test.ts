@@ -48,8 +48,8 @@ describe("Helm ↔ kustomize parity", { timeout: 120_000 }, () => {
     assertSame(helmTemplate({ "networkPolicies.enabled": "true" }), kustomizeWithComponent("kind", "network-policies"));
   });
 
-  test("collector.xrayExporter=otlphttp/xray = the xray-otlp component", { timeout: 60_000 }, () => {
-    assertSame(helmTemplate({ "collector.xrayExporter": "otlphttp/xray" }), kustomizeWithComponent("kind", "xray-otlp"));
+  test("collector.xrayExporter=otlp_http/xray = the xray-otlp component", { timeout: 60_000 }, () => {
+    assertSame(helmTemplate({ "collector.xrayExporter": "otlp_http/xray" }), kustomizeWithComponent("kind", "xray-otlp"));
   });
 
   test("services.moderation.tracing=otel = the moderation-otel component", { timeout: 60_000 }, () => {

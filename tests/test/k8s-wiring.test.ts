@@ -25,7 +25,6 @@ import {
   K8S_DIR,
   OVERLAYS,
   ROOT,
-  TOOL_BIN,
   allContainers,
   cpuMillis,
   find,
@@ -38,6 +37,7 @@ import {
   workloads,
   type K8sObject,
 } from "./k8s-helpers.js";
+import { findCollector } from "@tracemesh/devkit";
 
 const README = fs.readFileSync(path.join(K8S_DIR, "README.md"), "utf8");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-k8s-wiring-"));
@@ -273,7 +273,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
     }
 
     // The real Collector (scripts/tools/20-collector.sh) validates exactly what the pod mounts, with the pod's env.
-    const otelcol = path.join(TOOL_BIN, "otelcol-tracemesh");
+    const otelcol = findCollector();
     assert.ok(fs.existsSync(otelcol), `${otelcol} is missing: run bash scripts/tools/20-collector.sh`);
     const dir = fs.mkdtempSync(path.join(tmp, "conf-"));
     for (const [file, text] of Object.entries(data)) fs.writeFileSync(path.join(dir, file), text);

@@ -1,14 +1,15 @@
 // tools: helm collector
 // The Kubernetes switch to X-Ray's OTLP endpoint (deploy/k8s/components/xray-otlp; Helm: collector.xrayExporter):
 // the Collector DaemonSet loads the repo's xray-otlp.yaml overlay as its last --config, XRAY_EXPORTER puts
-// otlphttp/xray in the pipeline, and the real Collector validates what the pod mounts with the pod's env.
+// otlp_http/xray in the pipeline, and the real Collector validates what the pod mounts with the pod's env.
 // Without the component nothing changes (awsxray, two configs).
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { ROOT, TOOL_BIN, find, kustomize, kustomizeWithComponent, runStatus, workloads, type K8sObject } from "./k8s-helpers.js";
+import { ROOT, find, kustomize, kustomizeWithComponent, runStatus, workloads, type K8sObject } from "./k8s-helpers.js";
+import { findCollector } from "@tracemesh/devkit";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-k8s-xray-otlp-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -34,21 +35,21 @@ describe("X-Ray's OTLP endpoint on Kubernetes", { timeout: 120_000 }, () => {
     assert.equal(data["xray-otlp.yaml"], fs.readFileSync(path.join(ROOT, "deploy/collector/xray-otlp.yaml"), "utf8"), "the ConfigMap carries the repo's overlay");
   });
 
-  test("with the component: otlphttp/xray, the overlay loaded last, and the real Collector validates it", { timeout: 60_000 }, () => {
+  test("with the component: otlp_http/xray, the overlay loaded last, and the real Collector validates it", { timeout: 60_000 }, () => {
     const { args, env, data } = collectorOf(kustomizeWithComponent("kind", "xray-otlp"));
     assert.deepEqual(args, ["--config=/conf/config.yaml", "--config=/conf/k8s.yaml", "--config=/conf/xray-otlp.yaml"]);
-    assert.equal(env.XRAY_EXPORTER, "otlphttp/xray");
+    assert.equal(env.XRAY_EXPORTER, "otlp_http/xray");
     const dir = fs.mkdtempSync(path.join(tmp, "conf-"));
     for (const [file, text] of Object.entries(data)) fs.writeFileSync(path.join(dir, file), text);
-    const otelcol = path.join(TOOL_BIN, "otelcol-tracemesh");
+    const otelcol = findCollector();
     const configs = args.map((a) => `--config=${path.join(dir, path.basename(a.slice("--config=".length)))}`);
     const envArgs = Object.entries({ ...env, AWS_EC2_METADATA_DISABLED: "true" }).map(([k, v]) => `${k}=${v}`);
     const validated = runStatus("env", ["-i", ...envArgs, otelcol, "validate", ...configs]);
     assert.equal(validated.status, 0, `otelcol validate failed:\n${validated.stderr}`);
-    // The pipeline the pod runs names otlphttp/xray, signed by sigv4auth/xray for service xray.
+    // The pipeline the pod runs names otlp_http/xray, signed by sigv4auth/xray for service xray.
     const printed = runStatus("env", ["-i", ...envArgs, otelcol, "print-config", ...configs]);
     assert.equal(printed.status, 0, printed.stderr);
-    assert.match(printed.stdout, /exporters:\s*\n\s*- otlphttp\/honeycomb\s*\n\s*- otlphttp\/xray\s*\n\s*- spanmetrics\s*\n\s*- servicegraph\s*\n\s*- debug/);
+    assert.match(printed.stdout, /exporters:\s*\n\s*- otlp_http\/honeycomb\s*\n\s*- otlp_http\/xray\s*\n\s*- span_metrics\s*\n\s*- service_graph\s*\n\s*- debug/);
     assert.match(printed.stdout, /traces_endpoint: https:\/\/xray\.us-east-1\.amazonaws\.com\/v1\/traces/);
     assert.match(printed.stdout, /sigv4auth\/xray:[\s\S]*?service: xray/);
   });

@@ -45,7 +45,7 @@ const COMPARE_USAGE = `usage:
                              (GetServiceGraph, else GetTraceSummaries + BatchGetTraces) over --since (default
                              15m) or --start/--end
       --xray-otlp FILE       instead: the OTLP X-Ray's OTLP endpoint received (when the Collector uses
-                             otlphttp/xray), read as the segments X-Ray makes of those spans (repeatable)
+                             otlp_http/xray), read as the segments X-Ray makes of those spans (repeatable)
       --xray-endpoint URL    X-Ray endpoint override (env XRAY_ENDPOINT); --region (env AWS_REGION)
       --servicegraph FILE|URL  a third column: the edges the Collector's servicegraph connector counted, from a
                              scrape of its Prometheus endpoint (a saved file, or http://HOST:8889/metrics)

@@ -1,15 +1,16 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, freeUdpPort } from "./ports.js";
 import { startProcess, type ManagedProcess } from "./process.js";
-import { TOOL_BIN, repoRoot } from "./paths.js";
+import { TOOL_BIN, TOOL_CACHE, repoRoot } from "./paths.js";
 import { httpStatus, waitFor } from "./wait.js";
 import { parseOtlpJsonLines, type Span } from "@tracemesh/trace-model";
 import { STAND_IN_AWS_CREDENTIALS } from "./sinks/xray.js";
 
 /** The two ways to X-Ray: PutTraceSegments (the awsxray exporter) or X-Ray's OTLP endpoint (SigV4). */
-export const XRAY_EXPORTERS = ["awsxray", "otlphttp/xray"] as const;
+export const XRAY_EXPORTERS = ["awsxray", "otlp_http/xray"] as const;
 export type XrayExporter = (typeof XRAY_EXPORTERS)[number];
 
 /** XRAY_EXPORTER from the environment (the one local setting), awsxray when unset. */
@@ -26,12 +27,18 @@ export function xrayExporterFromEnv(env: NodeJS.ProcessEnv = process.env): XrayE
 export function localCollectorConfigs(xrayExporter: XrayExporter = "awsxray"): string[] {
   const dir = path.join(repoRoot(), "deploy", "collector");
   const configs = [path.join(dir, "config.yaml"), path.join(dir, "local.yaml")];
-  return xrayExporter === "otlphttp/xray" ? [...configs, path.join(dir, "xray-otlp.yaml")] : configs;
+  return xrayExporter === "otlp_http/xray" ? [...configs, path.join(dir, "xray-otlp.yaml")] : configs;
 }
 
-/** Path of the Collector binary: OTELCOL_BIN, else the one scripts/tools/20-collector.sh builds. */
+/**
+ * Path of the Collector binary: OTELCOL_BIN, else the build of this checkout's deploy/collector/builder.yaml
+ * (scripts/tools/20-collector.sh keeps one per manifest hash), else the last one built.
+ */
 export function findCollector(): string {
-  for (const candidate of [process.env.OTELCOL_BIN, path.join(TOOL_BIN, "otelcol-tracemesh")]) {
+  const manifest = fs.readFileSync(path.join(repoRoot(), "deploy", "collector", "builder.yaml"));
+  const hash = crypto.createHash("sha256").update(manifest).digest("hex").slice(0, 16);
+  const ownBuild = path.join(TOOL_CACHE, "collector", hash, "otelcol-tracemesh");
+  for (const candidate of [process.env.OTELCOL_BIN, ownBuild, path.join(TOOL_BIN, "otelcol-tracemesh")]) {
     if (candidate && fs.existsSync(candidate)) return candidate;
   }
   throw new Error("otelcol-tracemesh not found: run `bash scripts/tools/20-collector.sh` (builds the Collector, ~5 min once)");
@@ -47,7 +54,7 @@ export function standInCollectorEnv(opts: { honeycombUrl: string; honeycombKey: 
     HONEYCOMB_ENDPOINT: opts.honeycombUrl,
     HONEYCOMB_API_KEY: opts.honeycombKey,
     XRAY_ENDPOINT: opts.xrayEndpoint,
-    // The same stand-in answers X-Ray's OTLP endpoint (used when XRAY_EXPORTER=otlphttp/xray).
+    // The same stand-in answers X-Ray's OTLP endpoint (used when XRAY_EXPORTER=otlp_http/xray).
     XRAY_OTLP_ENDPOINT: `${opts.xrayEndpoint}/v1/traces`,
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: STAND_IN_AWS_CREDENTIALS.accessKeyId,

@@ -1,5 +1,5 @@
 // compare reads the X-Ray side either as segment documents (PutTraceSegments, the awsxray exporter) or as the
-// OTLP that X-Ray's OTLP endpoint received (otlphttp/xray). For the same spans both give the same X-Ray map:
+// OTLP that X-Ray's OTLP endpoint received (otlp_http/xray). For the same spans both give the same X-Ray map:
 // the fixtures' OTLP spans, turned into segments, draw the map the fixtures' segment documents draw.
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -203,7 +203,7 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
   // The last scrape of the Collector's RED metrics (cumulative; `compare --servicegraph` reads it).
   const metricsFile = path.join(outDir, "red-metrics.prom");
   const plan = planSinks(env);
-  // XRAY_EXPORTER=otlphttp/xray: X-Ray's OTLP endpoint instead of PutTraceSegments (docs/compare.md).
+  // XRAY_EXPORTER=otlp_http/xray: X-Ray's OTLP endpoint instead of PutTraceSegments (docs/compare.md).
   const xrayExporter = xrayExporterFromEnv(env);
   const statuses: Record<string, ExitStatus> = {};
   let collector: LocalCollector | undefined;
@@ -308,13 +308,13 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
       if (honeycomb) say(`Honeycomb stand-in accepted ${honeycomb.spans().length} spans in ${honeycomb.requests().length} requests (${honeycomb.rejected()} refused)`);
       // On the OTLP path X-Ray receives spans: the map's X-Ray side is the segments X-Ray makes of them.
       const allSegments =
-        xrayExporter === "otlphttp/xray"
+        xrayExporter === "otlp_http/xray"
           ? segmentDocumentsFromSpans(xray?.otlpSpans() ?? [])
           : (xray?.segments() ?? []);
       if (xray) {
         fs.writeFileSync(segmentsFile, allSegments.map((s) => JSON.stringify(s)).join("\n") + (allSegments.length ? "\n" : ""));
         say(
-          xrayExporter === "otlphttp/xray"
+          xrayExporter === "otlp_http/xray"
             ? `X-Ray stand-in accepted ${xray.otlpSpans().length} spans in ${xray.otlpExports().length} signed OTLP exports (${xray.rejected().length} refused); ${segmentsFile}: the segments X-Ray makes of them`
             : `X-Ray stand-in accepted ${allSegments.length} segment documents in ${xray.puts().length} PutTraceSegments calls (${xray.rejected().length} refused)`,
         );
