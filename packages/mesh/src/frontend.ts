@@ -2,6 +2,7 @@
 // built app, forwards /api to the mesh's api and the browser's spans to the Collector. Used by the
 // demo (--keep-running prints its URL) and the browser test.
 import { freePort, httpStatus, startProcess, waitFor, type ExitStatus, type ManagedProcess } from "@tracemesh/devkit";
+import { heapArgs, type HeapSizing } from "./heaps.js";
 import { entryPoint, nodeArgs, packageDirOf, type Mesh } from "./mesh.js";
 
 export interface LocalFrontend {
@@ -16,13 +17,15 @@ export interface StartFrontendOptions {
   env?: NodeJS.ProcessEnv;
   echo?: boolean;
   readyTimeoutMs?: number;
+  /** V8 heaps as in the frontend's pod (default) or as Node sizes them from this machine's memory. */
+  heaps?: HeapSizing;
 }
 
 export async function startFrontend(mesh: Mesh, opts: StartFrontendOptions = {}): Promise<LocalFrontend> {
   const main = entryPoint("frontend");
   const port = await freePort();
   const api = new URL(mesh.apiUrl);
-  const proc = startProcess("frontend", process.execPath, nodeArgs(main), {
+  const proc = startProcess("frontend", process.execPath, [...heapArgs("frontend", opts.heaps), ...nodeArgs(main)], {
     cwd: packageDirOf(main),
     echo: opts.echo,
     env: {

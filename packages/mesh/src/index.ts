@@ -1,2 +1,3 @@
 export * from "./mesh.js";
 export * from "./frontend.js";
+export * from "./heaps.js";

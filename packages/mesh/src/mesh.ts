@@ -21,6 +21,7 @@ import {
   type ManagedProcess,
 } from "@tracemesh/devkit";
 import type { ModerationTracing } from "@tracemesh/moderation/config";
+import { heapArgs, type HeapSizing } from "./heaps.js";
 
 export const GRPC_SERVICES = ["users", "activities", "notifications"] as const;
 export type GrpcServiceName = (typeof GRPC_SERVICES)[number];
@@ -90,6 +91,8 @@ export interface StartMeshOptions {
   echo?: boolean;
   /** Bound of each readiness wait (default 30 s). */
   readyTimeoutMs?: number;
+  /** V8 heaps as in each service's pod (default) or as Node sizes them from this machine's memory. */
+  heaps?: HeapSizing;
   /**
    * How moderation is traced; default: MODERATION_TRACING from this process's environment (unset: moderation's
    * own default, xray-sdk). moderation checks the value itself and exits naming the variable when it is not a mode.
@@ -195,7 +198,7 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
     // moderation on the X-Ray SDK: no OpenTelemetry preload (it refuses to start with one).
     const plain = name === "moderation" && moderationTracing !== "otel";
     const script = plain ? [mains[name]] : opts.otel?.preload ? ["--require", opts.otel.preload, mains[name]] : nodeArgs(mains[name]);
-    const args = [...(opts.node?.execArgv ?? []), ...script];
+    const args = [...heapArgs(name, opts.heaps), ...(opts.node?.execArgv ?? []), ...script];
     processes[name] = startProcess(name, opts.node?.execPath ?? process.execPath, args, {
       env,
       cwd: packageDirOf(mains[name]),

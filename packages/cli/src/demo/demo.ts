@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import type { ExitStatus } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import { FLAG_FILE_ENV } from "@tracemesh/flags";
-import { entryPoint, nodeArgs, packageDirOf, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
+import { entryPoint, heapArgs, nodeArgs, packageDirOf, POD_MEMORY_LIMIT_MIB, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
 import { prepareDemoFlags, type DemoFlags } from "./flags.js";
 
 export interface DemoOptions {
@@ -63,7 +63,9 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function runNode(program: EntryPoint, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<number> {
   const script = entryPoint(program);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...nodeArgs(script), ...args], {
+    // loadgen's heaps as in its Job's pod (the mesh's services get theirs from startMesh).
+    const heaps = program in POD_MEMORY_LIMIT_MIB ? heapArgs(program as keyof typeof POD_MEMORY_LIMIT_MIB) : [];
+    const child = spawn(process.execPath, [...heaps, ...nodeArgs(script), ...args], {
       cwd: packageDirOf(script),
       env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit"],

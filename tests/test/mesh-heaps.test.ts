@@ -1,0 +1,49 @@
+// The local processes' V8 heaps follow their pods' memory limits (@tracemesh/mesh heaps.ts): the limits it
+// knows are the manifests' own, and the flags it passes give the heap limit V8 chooses inside such a pod.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { repoRoot } from "@tracemesh/devkit";
+import { POD_MEMORY_LIMIT_MIB, v8HeapArgs } from "@tracemesh/mesh";
+
+const MANIFESTS: Record<keyof typeof POD_MEMORY_LIMIT_MIB, string> = {
+  users: "deploy/k8s/base/mesh/users.yaml",
+  activities: "deploy/k8s/base/mesh/activities.yaml",
+  notifications: "deploy/k8s/base/mesh/notifications.yaml",
+  api: "deploy/k8s/base/mesh/api.yaml",
+  moderation: "deploy/k8s/base/mesh/moderation.yaml",
+  frontend: "deploy/k8s/base/mesh/frontend.yaml",
+  loadgen: "deploy/k8s/loadgen/loadgen-job.yaml",
+};
+
+/** The heap limit (MiB) a Node process reports when started with these flags. */
+function heapLimitMiB(args: string[]): number {
+  const r = spawnSync(process.execPath, [...args, "-e", "process.stdout.write(String(require('v8').getHeapStatistics().heap_size_limit))"], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout) / 2 ** 20;
+}
+
+describe("local V8 heaps sized as in the pods", () => {
+  test("the memory limits are the manifests' (one container each)", () => {
+    for (const [program, file] of Object.entries(MANIFESTS)) {
+      const text = fs.readFileSync(path.join(repoRoot(), file), "utf8");
+      const limits = [...text.matchAll(/limits:\s*\{[^}]*memory:\s*(\d+)Mi\s*\}/g)].map((m) => Number(m[1]));
+      assert.deepEqual(limits, [POD_MEMORY_LIMIT_MIB[program as keyof typeof POD_MEMORY_LIMIT_MIB]], `${file}: memory limits ${limits.join(", ")}`);
+    }
+  });
+
+  test("the flags give V8's own choice inside a pod: 259 MiB of heap for 128–512 MiB, half the limit above", () => {
+    // Measured in memory cgroups of 128 MiB … 4 GiB on Node 24 (heaps.ts); here the same limits come from the flags.
+    assert.equal(heapLimitMiB(v8HeapArgs(256)), 259);
+    assert.equal(heapLimitMiB(v8HeapArgs(128)), 259);
+    assert.equal(heapLimitMiB(v8HeapArgs(1024)), 560);
+    // Without them Node sizes the heaps from this machine's memory: larger as soon as it has more than 512 MiB.
+    if (os.totalmem() > 2 ** 30) assert.ok(heapLimitMiB([]) > 259);
+  });
+});
