@@ -62,9 +62,11 @@ go_env() {
 stamp_ok() { [ -f "$TRACEMESH_CACHE/stamps/$1" ] && [ "$(cat "$TRACEMESH_CACHE/stamps/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$TRACEMESH_CACHE/stamps"; printf '%s' "$2" >"$TRACEMESH_CACHE/stamps/$1"; }
 
-# The Collector this checkout's deploy/collector/builder.yaml describes: its cache key, and the binary
-# scripts/tools/20-collector.sh built for it (@tracemesh/devkit's findCollector computes the same path).
-collector_manifest_hash() { sha256sum "$ROOT/deploy/collector/builder.yaml" | cut -c1-16; }
+# The Collector a builder manifest describes (this checkout's deploy/collector/builder.yaml unless
+# TRACEMESH_COLLECTOR_MANIFEST names another): its cache key, and the binary scripts/tools/20-collector.sh
+# built for it (@tracemesh/devkit's findCollector computes the same path).
+collector_manifest() { printf '%s' "${TRACEMESH_COLLECTOR_MANIFEST:-$ROOT/deploy/collector/builder.yaml}"; }
+collector_manifest_hash() { sha256sum "$(collector_manifest)" | cut -c1-16; }
 collector_binary() { printf '%s' "$TRACEMESH_CACHE/collector/$(collector_manifest_hash)/otelcol-tracemesh"; }
 
 # The Node the project runs on is the images' (deploy/docker/Dockerfile, ARG NODE_IMAGE=node:<tag>): its major, and

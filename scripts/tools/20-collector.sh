@@ -5,9 +5,12 @@
 # manifest changes; $TRACEMESH_BIN/otelcol-tracemesh points at the last one built (checking a build leaves it
 # alone, so a checkout on another manifest never swaps the binary under a run that uses it).
 source "$(dirname "$0")/../lib.sh"
-BUILDER_VERSION="v0.152.0"   # keep equal to dist.version in builder.yaml
-MANIFEST="$ROOT/deploy/collector/builder.yaml"
+# TRACEMESH_COLLECTOR_MANIFEST=<another builder.yaml> builds that one (the benchmarks build the previous release's).
+MANIFEST="$(collector_manifest)"
 [ -f "$MANIFEST" ] || die "missing $MANIFEST"
+# The builder of the manifest's own release (dist.version: 0.152.0 → v0.152.0).
+BUILDER_VERSION="v$(sed -n 's/^  version: *//p' "$MANIFEST" | head -1)"
+[ "$BUILDER_VERSION" != v ] || die "$MANIFEST has no dist.version"
 command -v go >/dev/null 2>&1 || die "Go is needed to build the Collector (https://go.dev/dl/); or put an otelcol-tracemesh binary in $TRACEMESH_BIN"
 
 hash="$(collector_manifest_hash)"
@@ -16,7 +19,11 @@ binary="$out/otelcol-tracemesh"
 # One folder per manifest, complete once it holds .built: checkouts on different manifests (branches,
 # a copy of main beside a working tree) each find their own build and never rebuild each other's.
 built() { [ -f "$out/.built" ] && [ -x "$binary" ]; }
-link() { if [ ! -e "$TRACEMESH_BIN/otelcol-tracemesh" ] || [ "${1:-}" = built ]; then ln -sfn "$binary" "$TRACEMESH_BIN/otelcol-tracemesh"; fi; }
+# Only this checkout's own manifest makes the link (not one built for comparison).
+link() {
+  [ -z "${TRACEMESH_COLLECTOR_MANIFEST:-}" ] || return 0
+  if [ ! -e "$TRACEMESH_BIN/otelcol-tracemesh" ] || [ "${1:-}" = built ]; then ln -sfn "$binary" "$TRACEMESH_BIN/otelcol-tracemesh"; fi
+}
 if built; then
   link
   exit 0

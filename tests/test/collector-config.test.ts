@@ -96,6 +96,7 @@ describe("Collector configs validate with the real Collector", { timeout: 120_00
     assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/local.yaml"), names.join(", "));
     assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/k8s.yaml"), names.join(", "));
     assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/xray-otlp.yaml"), names.join(", "));
+    assert.ok(names.includes("deploy/collector/config.yaml + deploy/collector/file.yaml"), names.join(", "));
   });
 
   for (const set of sets) {
@@ -220,7 +221,7 @@ async function sendTrace(collector: LocalCollector, traceId: string, serverSpanI
   assert.equal(res.status, 200, await res.text());
 }
 
-describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml + local.yaml)", { timeout: 180_000 }, () => {
+describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml + local.yaml + file.yaml)", { timeout: 180_000 }, () => {
   let honeycomb: HoneycombStandIn;
   let xray: XrayStandIn;
   let collector: LocalCollector;

@@ -21,12 +21,14 @@ export function xrayExporterFromEnv(env: NodeJS.ProcessEnv = process.env): XrayE
 }
 
 /**
- * The Collector configs local runs use: the shared config plus the local overlay, and for X-Ray's
- * OTLP endpoint the xray-otlp overlay (the Collector also needs XRAY_EXPORTER: collectorXrayEnv).
+ * The Collector configs local runs use: the shared config plus the local overlay, the file exporter's
+ * overlay unless `fileExporter` is false (for runs that never read the spans back: it costs CPU per span),
+ * and for X-Ray's OTLP endpoint the xray-otlp overlay (the Collector also needs XRAY_EXPORTER).
  */
-export function localCollectorConfigs(xrayExporter: XrayExporter = "awsxray"): string[] {
+export function localCollectorConfigs(xrayExporter: XrayExporter = "awsxray", opts: { fileExporter?: boolean } = {}): string[] {
   const dir = path.join(repoRoot(), "deploy", "collector");
   const configs = [path.join(dir, "config.yaml"), path.join(dir, "local.yaml")];
+  if (opts.fileExporter ?? true) configs.push(path.join(dir, "file.yaml"));
   return xrayExporter === "otlp_http/xray" ? [...configs, path.join(dir, "xray-otlp.yaml")] : configs;
 }
 
@@ -118,7 +120,7 @@ export async function settledScrape(scrape: () => Promise<string>, opts: { inter
 
 /**
  * Runs the real Collector (otelcol-tracemesh) on free loopback ports with the given configs
- * (default: config.yaml + local.yaml) and waits, bounded, until its health_check answers 200.
+ * (default: config.yaml + local.yaml + file.yaml) and waits, bounded, until its health_check answers 200.
  * `env` is added to a clean environment (PATH, HOME): the host's keys never leak in by accident.
  */
 export async function startCollector(
@@ -132,6 +134,10 @@ export async function startCollector(
     xrayExporter?: XrayExporter;
     /** How often the RED connectors hand on their metrics (default 1s: a local run wants them at once). */
     redFlushInterval?: string;
+    /** Write every span to tracesFile (default true); picks the configs when `configs` is not given. */
+    fileExporter?: boolean;
+    /** Another build of the Collector (default: findCollector()), e.g. an older version beside this one. */
+    binary?: string;
   } = {},
 ): Promise<LocalCollector> {
   const [grpcPort, httpPort, healthPort, proxyPort, metricsPort, udpPort] = await Promise.all([
@@ -145,7 +151,7 @@ export async function startCollector(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-collector-"));
   const tracesFile = opts.tracesFile ?? path.join(dir, "traces.jsonl");
   const xrayExporter = opts.xrayExporter ?? "awsxray";
-  const configs = opts.configs ?? localCollectorConfigs(xrayExporter);
+  const configs = opts.configs ?? localCollectorConfigs(xrayExporter, { fileExporter: opts.fileExporter });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -162,7 +168,7 @@ export async function startCollector(
     XRAY_EXPORTER: xrayExporter,
   };
   const args = configs.flatMap((c) => ["--config", c]);
-  const proc = startProcess("otelcol", findCollector(), args, { env, echo: opts.echo });
+  const proc = startProcess("otelcol", opts.binary ?? findCollector(), args, { env, echo: opts.echo });
   const healthUrl = `http://127.0.0.1:${healthPort}/`;
   try {
     await waitFor(
