@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmarks (npm run bench): installs what they need like the test script does (workspace,
 # redis-server, the Collector, wrk), then runs packages/bench. Arguments pass through:
-#   bash bench/run.sh              all six, 3 repetitions, writes docs/benchmarks.md (~15 min on 2 cores)
+#   bash bench/run.sh              all eight, 3 repetitions, writes docs/benchmarks.md (~30 min on 2 cores; the first
+#                                  run also installs and builds the "before" baseline, bench/baseline.sh)
 #   bash bench/run.sh --quick      a smoke run in seconds; writes nothing unless --out FILE
 #   bash bench/run.sh --only 1,4   some of them
 #   bash bench/run.sh --only 6 --out /tmp/runtimes.md   Node 20 vs 24 vs 24 without AsyncContextFrame (~10 min);
@@ -14,5 +15,7 @@ bash "$ROOT/scripts/tools/10-redis.sh"
 bash "$ROOT/scripts/tools/20-collector.sh"
 bash "$ROOT/scripts/tools/10-wrk.sh"
 bash "$ROOT/scripts/tools/32-vegeta.sh"
+# Benchmark 4 runs the demo, whose X-Ray stand-in is moto.
+bash "$ROOT/scripts/tools/25-moto.sh"
 cd "$ROOT"
 exec node packages/bench/dist/src/main.js "$@"

@@ -4,9 +4,23 @@
 // repetition can alternate between them and machine noise hits both alike. Benchmark 6 starts such a
 // pair per Node runtime, all exporting to one Collector.
 import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { startCollector, startProcess, standInCollectorEnv, waitFor, type LocalCollector, type ManagedProcess } from "@tracemesh/devkit";
-import { autoInstrumentationsRegister, entryPoint, GRPC_SERVICES, startMesh, type Mesh, type MeshService, type NodeCommand } from "@tracemesh/mesh";
+import { startCollector, startProcess, standInCollectorEnv, TOOL_CACHE, waitFor, type LocalCollector, type ManagedProcess } from "@tracemesh/devkit";
+import {
+  autoInstrumentationsRegister,
+  entryPoint,
+  GRPC_SERVICES,
+  POD_MEMORY_LIMIT_MIB,
+  startMesh,
+  v8HeapArgs,
+  type HeapSizing,
+  type Mesh,
+  type MeshService,
+  type NodeCommand,
+} from "@tracemesh/mesh";
 
 /** A helper process of ours (servers/*.js) that prints {"port":N} once listening. */
 export interface Helper {
@@ -51,17 +65,25 @@ export interface MeshPair {
 }
 
 export interface BenchEnv extends TraceBackend, MeshPair {
-  /** The same mesh traced the OpenTelemetry Demo's way (benchmark 1's third configuration), when asked for. */
-  otelDemo?: Mesh;
+  /** Benchmark 1's other configurations, when asked for (each a mesh of its own, side by side). */
+  extra: Partial<Record<ExtraKind, { mesh: Mesh; collector?: LocalCollector }>>;
   stop(): Promise<void>;
 }
 
 export type MeshKind = "untraced" | "traced";
-/** Benchmark 1's configurations: MeshKind plus the OpenTelemetry Demo's way of tracing the same mesh. */
-export type OverheadKind = MeshKind | "otel-demo";
+/**
+ * Benchmark 1's other configurations: the OpenTelemetry Demo's way of tracing the same mesh; ours sampling 10 % of
+ * the traces; ours with V8's heaps sized from this machine's memory (not the pods'); ours before the upgrade
+ * (a baseline checkout of the project with its own SDK and Collector).
+ */
+export const EXTRA_KINDS = ["otel-demo", "sampled", "machine-heaps", "before"] as const;
+export type ExtraKind = (typeof EXTRA_KINDS)[number];
+export type OverheadKind = MeshKind | ExtraKind;
+/** The head-sampling ratio of the "sampled" configuration. */
+export const SAMPLED_RATIO = 0.1;
 
 /** Runs the demo seed (users, activities, replies, likes through gRPC) against a mesh. */
-function seed(mesh: Mesh): Promise<void> {
+export function seed(mesh: Mesh): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entryPoint("seed")], {
       env: { ...process.env, ...mesh.clientEnv, OTEL_SDK_DISABLED: "true" },
@@ -89,17 +111,23 @@ export class Stops {
   }
 }
 
-/** The sink and the Collector in front of it; their stops go onto `stops`. */
-export async function startTraceBackend(stops: Stops, log: (line: string) => void): Promise<TraceBackend> {
+/**
+ * The sink and the Collector in front of it; their stops go onto `stops`. The Collector writes no file of the
+ * spans unless `fileExporter` (only benchmark 3 reads them back).
+ */
+export async function startTraceBackend(stops: Stops, log: (line: string) => void, opts: { fileExporter?: boolean } = {}): Promise<TraceBackend> {
   const sink = await startHelper("saas-sink", "saas-sink.js");
   stops.add(sink.stop);
   const sinkUrl = `http://127.0.0.1:${sink.port}`;
-  const collector = await startCollector({
-    env: { ...standInCollectorEnv({ honeycombUrl: sinkUrl, honeycombKey: "bench-key", xrayEndpoint: sinkUrl }), DEBUG_VERBOSITY: "basic" },
-  });
+  const collector = await startCollector({ env: collectorEnv(sinkUrl), fileExporter: opts.fileExporter ?? false });
   stops.add(collector.stop);
-  log(`Collector up (OTLP ${collector.otlpHttpUrl}); Honeycomb/X-Ray sink on ${sinkUrl}`);
+  log(`Collector up (OTLP ${collector.otlpHttpUrl}${opts.fileExporter ? ", with the file exporter" : ""}); Honeycomb/X-Ray sink on ${sinkUrl}`);
   return { collector, sink };
+}
+
+/** The Collector's environment: the Honeycomb and X-Ray exporters pointed at the sink. */
+export function collectorEnv(sinkUrl: string): NodeJS.ProcessEnv {
+  return { ...standInCollectorEnv({ honeycombUrl: sinkUrl, honeycombKey: "bench-key", xrayEndpoint: sinkUrl }), DEBUG_VERBOSITY: "basic" };
 }
 
 /** An untraced and a traced mesh on `node` (default: this process's Node); their stops go onto `stops`. */
@@ -108,12 +136,18 @@ export async function startMeshPair(
   backend: TraceBackend,
   opts: { sampleRatio: number; node?: NodeCommand },
 ): Promise<MeshPair> {
-  const env = { LOG_LEVEL: "warn" };
-  const untraced = await startMesh({ env, node: opts.node });
+  const untraced = await startMesh({ env: { LOG_LEVEL: "warn" }, node: opts.node });
   stops.add(untraced.stop);
+  const traced = await startTracedMesh(stops, backend, opts);
+  return { untraced, traced };
+}
+
+/** Our traced mesh (sampling `sampleRatio` of the traces at the root); its stop goes onto `stops`. */
+export async function startTracedMesh(stops: Stops, backend: TraceBackend, opts: { sampleRatio: number; node?: NodeCommand; heaps?: HeapSizing }): Promise<Mesh> {
   const traced = await startMesh({
-    env,
+    env: { LOG_LEVEL: "warn" },
     node: opts.node,
+    heaps: opts.heaps,
     otel: {
       endpoint: backend.collector.otlpHttpUrl,
       env: {
@@ -123,7 +157,7 @@ export async function startMeshPair(
     },
   });
   stops.add(traced.stop);
-  return { untraced, traced };
+  return traced;
 }
 
 /**
@@ -133,10 +167,15 @@ export async function startMeshPair(
  * ids, W3C propagators, the batch processor, OTLP/HTTP protobuf) and OTEL_SERVICE_NAME per service;
  * none of our span processors or instrumentation options. Sampling as the traced mesh's.
  */
-export async function startOtelDemoMesh(stops: Stops, backend: TraceBackend, opts: { sampleRatio: number }): Promise<Mesh> {
+export async function startOtelDemoMesh(
+  stops: Stops,
+  backend: TraceBackend,
+  opts: { sampleRatio: number; env?: NodeJS.ProcessEnv; heaps?: HeapSizing },
+): Promise<Mesh> {
   const serviceEnv = Object.fromEntries([...GRPC_SERVICES, "api"].map((name) => [name, { OTEL_SERVICE_NAME: name }])) as Partial<Record<MeshService, NodeJS.ProcessEnv>>;
   const mesh = await startMesh({
-    env: { LOG_LEVEL: "warn" },
+    env: { LOG_LEVEL: "warn", ...opts.env },
+    heaps: opts.heaps,
     serviceEnv,
     otel: {
       endpoint: backend.collector.otlpHttpUrl,
@@ -153,7 +192,7 @@ export async function startOtelDemoMesh(stops: Stops, backend: TraceBackend, opt
   return mesh;
 }
 
-function samplerEnv(sampleRatio: number): NodeJS.ProcessEnv {
+export function samplerEnv(sampleRatio: number): NodeJS.ProcessEnv {
   return sampleRatio < 1
     ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: String(sampleRatio) }
     : { OTEL_TRACES_SAMPLER: "parentbased_always_on" };
@@ -164,18 +203,67 @@ export async function seedPair(pair: MeshPair): Promise<void> {
   await Promise.all([seed(pair.untraced), seed(pair.traced)]);
 }
 
-export async function startBenchEnv(opts: { seed: boolean; sampleRatio: number; otelDemo: boolean; log: (line: string) => void }): Promise<BenchEnv> {
+/**
+ * The project as it was before a change (bench/baseline.sh prepared it): its own mesh, telemetry and Collector
+ * (its builder.yaml's build, its config.yaml + local.yaml without the file exporter, as ours runs), beside ours.
+ * Its processes get the pods' heap sizes too, so only the change differs.
+ */
+export async function startBaselineMesh(stops: Stops, dir: string, sinkUrl: string, opts: { sampleRatio: number }): Promise<{ mesh: Mesh; collector: LocalCollector }> {
+  const hash = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, "deploy", "collector", "builder.yaml"))).digest("hex").slice(0, 16);
+  const binary = path.join(TOOL_CACHE, "collector", hash, "otelcol-tracemesh");
+  if (!fs.existsSync(binary)) throw new Error(`the baseline's Collector is not built (${binary}): bash bench/baseline.sh REF builds it`);
+  const configDir = path.join(dir, "deploy", "collector");
+  const local = fs.readFileSync(path.join(configDir, "local.yaml"), "utf8");
+  const configs = [path.join(configDir, "config.yaml"), path.join(configDir, "local.yaml")];
+  // Its local.yaml put the file exporter in the pipeline: the same pipeline without it, in its component names.
+  const exporters = /^\s+exporters: \[(.*)\]\s*$/m.exec(local)?.[1];
+  if (exporters?.includes("file/traces")) {
+    const overlay = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-baseline-")), "no-file.yaml");
+    const list = exporters.split(",").map((x) => x.trim()).filter((x) => x !== "file/traces").join(", ");
+    fs.writeFileSync(overlay, `service:\n  pipelines:\n    traces:\n      exporters: [${list}]\n`);
+    configs.push(overlay);
+  }
+  const collector = await startCollector({ configs, binary, env: collectorEnv(sinkUrl) });
+  stops.add(collector.stop);
+  const { startMesh: startBaseline } = require(path.join(dir, "packages", "mesh", "dist", "src", "index.js")) as { startMesh: typeof startMesh };
+  const mesh = await startBaseline({
+    env: { LOG_LEVEL: "warn" },
+    node: { execPath: process.execPath, execArgv: v8HeapArgs(POD_MEMORY_LIMIT_MIB.users) },
+    otel: { endpoint: collector.otlpHttpUrl, env: { ...samplerEnv(opts.sampleRatio), OTEL_SERVICE_NAMESPACE: "bench-before" } },
+  });
+  stops.add(mesh.stop);
+  return { mesh, collector };
+}
+
+export async function startBenchEnv(opts: {
+  seed: boolean;
+  sampleRatio: number;
+  extras: readonly ExtraKind[];
+  /** The folder of the "before" configuration (bench/baseline.sh), when extras has it. */
+  baselineDir?: string;
+  log: (line: string) => void;
+}): Promise<BenchEnv> {
   const stops = new Stops();
   try {
     const backend = await startTraceBackend(stops, opts.log);
     const pair = await startMeshPair(stops, backend, { sampleRatio: opts.sampleRatio });
-    const otelDemo = opts.otelDemo ? await startOtelDemoMesh(stops, backend, { sampleRatio: opts.sampleRatio }) : undefined;
-    opts.log(`meshes up: untraced ${pair.untraced.apiUrl}, traced ${pair.traced.apiUrl}` + (otelDemo ? `, OpenTelemetry Demo's way ${otelDemo.apiUrl}` : ""));
+    const extra: BenchEnv["extra"] = {};
+    for (const kind of opts.extras) {
+      if (kind === "otel-demo") extra[kind] = { mesh: await startOtelDemoMesh(stops, backend, { sampleRatio: opts.sampleRatio }) };
+      if (kind === "sampled") extra[kind] = { mesh: await startTracedMesh(stops, backend, { sampleRatio: SAMPLED_RATIO }) };
+      if (kind === "machine-heaps") extra[kind] = { mesh: await startTracedMesh(stops, backend, { sampleRatio: opts.sampleRatio, heaps: "machine" }) };
+      if (kind === "before") {
+        if (!opts.baselineDir) throw new Error("the before configuration needs a baseline folder (bench/baseline.sh)");
+        extra[kind] = await startBaselineMesh(stops, opts.baselineDir, `http://127.0.0.1:${backend.sink.port}`, { sampleRatio: opts.sampleRatio });
+      }
+    }
+    const extras = Object.entries(extra).map(([kind, x]) => `${kind} ${x.mesh.apiUrl}`);
+    opts.log(`meshes up: untraced ${pair.untraced.apiUrl}, traced ${pair.traced.apiUrl}` + (extras.length ? `, ${extras.join(", ")}` : ""));
     if (opts.seed) {
-      await Promise.all([seedPair(pair), ...(otelDemo ? [seed(otelDemo)] : [])]);
+      await Promise.all([seedPair(pair), ...Object.values(extra).map((x) => seed(x.mesh))]);
       opts.log("the meshes are seeded with the demo data");
     }
-    return { ...backend, ...pair, otelDemo, stop: () => stops.run() };
+    return { ...backend, ...pair, extra, stop: () => stops.run() };
   } catch (err) {
     await stops.run();
     throw err;

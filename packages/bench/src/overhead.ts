@@ -101,7 +101,7 @@ async function targets(mesh: Mesh, tag: string): Promise<Record<OverheadRoute, T
 }
 
 /** loadgen scenario that sends only this route. */
-function scenarioFor(route: OverheadRoute): object {
+export function loadgenScenario(route: OverheadRoute): object {
   return route === ROUTE_HOME
     ? { flows: { ping: 1 }, ping_path: "/api/activities/home?limit=20", think_time_ms: 0 }
     : { flows: { post: 1 }, think_time_ms: 0 };
@@ -170,7 +170,7 @@ export async function runOverhead<Id extends string>(plan: OverheadPlan<Id>, s: 
           baseUrl: c.mesh.apiUrl,
           rate: halfRate[route],
           durationS: s.halfDurationS,
-          scenario: scenarioFor(route),
+          scenario: loadgenScenario(route),
           users: 10,
         });
         const r = summary.routes[loadgenRouteKey(route)];

@@ -1,7 +1,10 @@
 // Turns results into the tables printed on the terminal and written to docs/benchmarks.md.
 import { machineLine, type Machine } from "./machine.js";
 import { fmt, fmtSpread, table } from "./stats.js";
-import type { MeshKind, OverheadKind } from "./env.js";
+import { SAMPLED_RATIO, type MeshKind, type OverheadKind } from "./env.js";
+import { collectorCostTable, type CollectorCostResult, type CollectorCostSettings } from "./collector-cost.js";
+import { spanBudgetTable, type SpanBudgetResult, type SpanBudgetSettings } from "./span-budget.js";
+import type { DemoFootprint } from "./footprint.js";
 import {
   GENERATORS,
   GOAL_LOADGEN_VS_AUTOCANNON,
@@ -52,24 +55,47 @@ export function tracedLabel(sampleRatio: number): string {
 }
 
 /** Benchmark 1's configurations in table order, and how each is labelled. */
-const OVERHEAD_KINDS: ReadonlyArray<OverheadKind> = ["untraced", "traced", "otel-demo"];
-function overheadLabel(kind: OverheadKind, sampleRatio: number): string {
-  if (kind === "untraced") return "SDK off";
-  return kind === "traced" ? `ours, ${tracedLabel(sampleRatio)}` : `OpenTelemetry Demo's way, ${tracedLabel(sampleRatio)}`;
+const OVERHEAD_KINDS: ReadonlyArray<OverheadKind> = ["untraced", "traced", "sampled", "otel-demo", "machine-heaps", "before"];
+function overheadLabel(kind: OverheadKind, sampleRatio: number, baseline?: string): string {
+  switch (kind) {
+    case "untraced":
+      return "SDK off";
+    case "traced":
+      return `ours, ${tracedLabel(sampleRatio)}`;
+    case "sampled":
+      return `ours, ${tracedLabel(SAMPLED_RATIO)} (parentbased_traceidratio)`;
+    case "otel-demo":
+      return `OpenTelemetry Demo's way, ${tracedLabel(sampleRatio)}`;
+    case "machine-heaps":
+      return `ours, ${tracedLabel(sampleRatio)}, V8 heaps sized from this machine (not the pods')`;
+    case "before":
+      return `ours before the upgrade (${baseline ?? "baseline"}: SDK 0.223 / 2.12, Collector 0.143), ${tracedLabel(sampleRatio)}`;
+  }
 }
+const SHORT_LABEL: Record<OverheadKind, string> = {
+  untraced: "SDK off",
+  traced: "ours",
+  sampled: `ours ${SAMPLED_RATIO * 100} %`,
+  "otel-demo": "OTel Demo's way",
+  "machine-heaps": "ours, machine heaps",
+  before: "ours before",
+};
 
-export function overheadSection(r: OverheadResult<OverheadKind>, s: OverheadSettings, sampleRatio = 1): Section {
+export const GOAL_SAMPLED_RATIO = 0.95;
+
+export function overheadSection(r: OverheadResult<OverheadKind>, s: OverheadSettings, sampleRatio = 1, baseline?: string): Section {
   const rows: string[][] = [];
   const goals: Goal[] = [];
+  const kinds = OVERHEAD_KINDS.filter((k) => r.cells[OVERHEAD_ROUTES[0]][k] !== undefined);
   for (const route of OVERHEAD_ROUTES) {
     const u = r.cells[route].untraced;
-    for (const kind of OVERHEAD_KINDS) {
+    for (const kind of kinds) {
       const c = r.cells[route][kind];
-      rows.push([route, overheadLabel(kind, sampleRatio), maxCell(c), String(c.halfRate), fmtSpread(c.halfAchieved, 0), fmtSpread(c.halfP50), p99Cell(c)]);
+      rows.push([route, overheadLabel(kind, sampleRatio, baseline), maxCell(c), String(c.halfRate), fmtSpread(c.halfAchieved, 0), fmtSpread(c.halfP50), p99Cell(c)]);
     }
-    for (const kind of ["traced", "otel-demo"] as const) {
+    for (const kind of kinds.filter((k) => k !== "untraced")) {
       const c = r.cells[route][kind];
-      rows.push([route, `${kind === "traced" ? "ours" : "OpenTelemetry Demo's way"} ÷ SDK off`, `${((c.maxRate.median / u.maxRate.median) * 100).toFixed(1)} %`, "", "", pct(c.halfP50.median / u.halfP50.median - 1), pct(c.halfP99.median / u.halfP99.median - 1)]);
+      rows.push([route, `${SHORT_LABEL[kind]} ÷ SDK off`, `${((c.maxRate.median / u.maxRate.median) * 100).toFixed(1)} %`, "", "", pct(c.halfP50.median / u.halfP50.median - 1), pct(c.halfP99.median / u.halfP99.median - 1)]);
     }
     const t = r.cells[route].traced;
     const ratio = t.maxRate.median / u.maxRate.median;
@@ -81,45 +107,75 @@ export function overheadSection(r: OverheadResult<OverheadKind>, s: OverheadSett
       measured: `${pct(p99Increase)} (${fmt(t.halfP99.median)} vs ${fmt(u.halfP99.median)} ms)`,
       met: p99Increase <= GOAL_P99_INCREASE,
     });
-  }
-  const saved = OVERHEAD_ROUTES.map((route) => {
     const cpu = r.cpuPerRequest[route];
-    const [ours, demo, off] = [cpuTotal(cpu.traced), cpuTotal(cpu["otel-demo"]), cpuTotal(cpu.untraced)];
-    return `${route}: the OpenTelemetry Demo's way adds ${fmt(demo - off, 2)} ms of CPU per request, ours ${fmt(ours - off, 2)} ms; ` +
-      `its maximum rate is ${pct(r.cells[route]["otel-demo"].maxRate.median / r.cells[route].traced.maxRate.median - 1)} of ours.`;
+    if (cpu["otel-demo"]) {
+      const [ours, demo, off] = [cpuTotal(cpu.traced), cpuTotal(cpu["otel-demo"]), cpuTotal(cpu.untraced)];
+      goals.push({
+        benchmark: `1 CPU added per request, ${route}`,
+        goal: "ours ≤ the OpenTelemetry Demo's way",
+        measured: `ours +${fmt(ours - off, 2)} ms, the Demo's way +${fmt(demo - off, 2)} ms`,
+        met: ours - off <= demo - off,
+      });
+    }
+    const sampled = r.cells[route].sampled;
+    if (sampled) {
+      const sampledRatio = sampled.maxRate.median / u.maxRate.median;
+      goals.push({
+        benchmark: `1 max rate at ${SAMPLED_RATIO * 100} % sampling, ${route}`,
+        goal: `≥ ${GOAL_SAMPLED_RATIO * 100} % of untraced`,
+        measured: `${(sampledRatio * 100).toFixed(1)} %`,
+        met: sampledRatio >= GOAL_SAMPLED_RATIO,
+      });
+    }
+  }
+  const lines = OVERHEAD_ROUTES.flatMap((route) => {
+    const cpu = r.cpuPerRequest[route];
+    const off = cpuTotal(cpu.untraced);
+    const added = (kind: OverheadKind) => fmt(cpuTotal(cpu[kind]) - off, 2);
+    const rate = (kind: OverheadKind) => r.cells[route][kind].maxRate.median;
+    const out: string[] = [];
+    if (cpu["otel-demo"]) {
+      out.push(`${route}: the OpenTelemetry Demo's way adds ${added("otel-demo")} ms of CPU per request, ours ${added("traced")} ms; its maximum rate is ${pct(rate("otel-demo") / rate("traced") - 1)} of ours.`);
+    }
+    if (cpu.before) {
+      out.push(`${route}, **the upgrade**: before it ours added ${added("before")} ms of CPU per request (maximum rate ${fmt(rate("before"), 0)} req/s), after it ${added("traced")} ms (${fmt(rate("traced"), 0)} req/s): ${pct(rate("traced") / rate("before") - 1)} in maximum rate.`);
+    }
+    if (cpu.sampled) {
+      out.push(`${route}: sampling ${SAMPLED_RATIO * 100} % of the traces adds ${added("sampled")} ms of CPU per request (every trace: ${added("traced")} ms).`);
+    }
+    if (cpu["machine-heaps"]) {
+      out.push(`${route}: V8 heaps sized as in the pods (1 MiB semi-spaces) against Node's own sizing on this machine: ${fmt(cpuTotal(cpu.traced), 2)} against ${fmt(cpuTotal(cpu["machine-heaps"]), 2)} ms of CPU per request (${pct(cpuTotal(cpu.traced) / cpuTotal(cpu["machine-heaps"]) - 1)}), maximum rate ${pct(rate("traced") / rate("machine-heaps") - 1)}.`);
+    }
+    return out;
   });
   const body = [
     `- ${MAX_RATE_DEFINITION(s)}`,
     `- ${HALF_LOAD_DEFINITION(s)}`,
-    `- ${s.reps} repetition(s), the configurations alternating within each; the three meshes run side by side (each its own redis-server). Ours preloads \`@tracemesh/telemetry/register\` (five instrumentations with their options, X-Ray ids, our span processors); the OpenTelemetry Demo's way preloads \`@opentelemetry/auto-instrumentations-node/register\` (the metapackage's default set, the SDK's defaults, OTEL_SERVICE_NAME per service). Both export OTLP/HTTP protobuf to the real Collector (otelcol-tracemesh, config.yaml + local.yaml: batch, file exporter, Honeycomb and X-Ray exporters to a local sink).`,
+    `- ${s.reps} repetition(s), the configurations alternating within each; the meshes run side by side (each its own redis-server), every process with the V8 heap sizes of its pod (256 MiB old space, 1 MiB semi-spaces) except where the configuration says otherwise. Ours preloads \`@tracemesh/telemetry/register\` (five instrumentations with their options, X-Ray ids, our span processors); the OpenTelemetry Demo's way preloads \`@opentelemetry/auto-instrumentations-node/register\` (the metapackage's default set, the SDK's defaults, OTEL_SERVICE_NAME per service). All export OTLP/HTTP protobuf to the real Collector (otelcol-tracemesh, config.yaml + local.yaml: memory_limiter, batch, Honeycomb and X-Ray exporters to a local sink, the span_metrics and service_graph connectors; no file exporter). "Before the upgrade" is the project at ${baseline ?? "the baseline commit"} (bench/baseline.sh) with its own SDK and its own Collector build and config (the same components, its file exporter left out).`,
     `- ${SPREAD_NOTE}`,
     "",
     table(["route", "configuration", "max rate (req/s)", "half-load rate", "achieved (req/s)", "p50 (ms)", "p99 (ms)"], rows),
     "",
-    ...saved.map((line) => `- ${line}`),
+    ...lines.map((line) => `- ${line}`),
     "",
-    "CPU time per request during the max-rate runs (ms of user + system CPU per 2xx response, from /proc/<pid>/stat; where the tracing cost lands; the Collector is charged to the configuration it served):",
+    "CPU time per request during the max-rate runs (ms of user + system CPU per 2xx response, from /proc/<pid>/stat; where the tracing cost lands; each Collector is charged to the configurations it served):",
     "",
-    cpuTable(r),
+    cpuTable(r, kinds),
   ].join("\n");
   return { title: "1. Tracing overhead", body, goals };
 }
 
-function cpuTable(r: OverheadResult<OverheadKind>): string {
+function cpuTable(r: OverheadResult<OverheadKind>, kinds: ReadonlyArray<OverheadKind>): string {
   const rows: string[][] = [];
   for (const route of OVERHEAD_ROUTES) {
     const per = r.cpuPerRequest[route];
-    const names = [...new Set(OVERHEAD_KINDS.flatMap((k) => Object.keys(per[k])))];
-    const cellOf = (kind: OverheadKind, name: string) => per[kind][name]?.median;
-    const change = (a: number | undefined, b: number | undefined) => (a && b ? pct(b / a - 1) : "");
-    for (const n of names) {
-      const [a, b, c] = OVERHEAD_KINDS.map((k) => cellOf(k, n));
-      rows.push([route, n, ...[a, b, c].map((x) => (x === undefined ? "–" : fmt(x, 2))), change(a, b), change(a, c)]);
-    }
-    const [su, st, sd] = OVERHEAD_KINDS.map((k) => cpuTotal(per[k]));
-    rows.push([route, "**all**", fmt(su, 2), fmt(st, 2), fmt(sd, 2), pct(st / su - 1), pct(sd / su - 1)]);
+    const names = [...new Set(kinds.flatMap((k) => Object.keys(per[k])))];
+    for (const n of names) rows.push([route, n, ...kinds.map((k) => (per[k][n] === undefined ? "–" : fmt(per[k][n]!.median, 2)))]);
+    const off = cpuTotal(per.untraced);
+    rows.push([route, "**all**", ...kinds.map((k) => fmt(cpuTotal(per[k]), 2))]);
+    rows.push([route, "added to SDK off", ...kinds.map((k) => (k === "untraced" ? "" : `+${fmt(cpuTotal(per[k]) - off, 2)}`))]);
   }
-  return table(["route", "process", "SDK off (ms/req)", "ours (ms/req)", "OTel Demo's way (ms/req)", "ours vs off", "OTel Demo's vs off"], rows);
+  return table(["route", "process", ...kinds.map((k) => `${SHORT_LABEL[k]} (ms/req)`)], rows);
 }
 
 /** CPU ms per request summed over a configuration's processes (medians per process, as the **all** row of benchmark 1). */
@@ -289,26 +345,66 @@ export function hopsSection(r: HopsResult, reps: number, rawCount: number, feedC
   return { title: "3. Per-hop cost", body, goals: [] };
 }
 
-export function footprintSection(f: FootprintResult): Section {
-  const names = [...new Set([...Object.keys(f.idle.untraced ?? {}), ...Object.keys(f.idle.traced ?? {})])];
-  const cell = (kind: MeshKind, which: "idle" | "underLoad", name: string) => {
-    const v = f[which][kind]?.[name];
+export function footprintSection(f: FootprintResult, demo?: DemoFootprint, overhead?: OverheadResult<OverheadKind>): Section {
+  const loaded = (["untraced", "traced", "machine-heaps"] as const).filter((k) => f.underLoad[k]);
+  const names = [...new Set([...Object.keys(f.idle.untraced ?? {}), ...Object.keys(f.idle.traced ?? {}), ...loaded.flatMap((k) => Object.keys(f.underLoad[k] ?? {}))])];
+  const cellOf = (m: Record<string, number> | undefined, name: string) => {
+    const v = m?.[name];
     return v === undefined || Number.isNaN(v) ? "–" : mib(v);
   };
-  const total = (kind: MeshKind, which: "idle" | "underLoad") => Object.values(f[which][kind] ?? {}).filter((v) => !Number.isNaN(v)).reduce((a, b) => a + b, 0);
-  const rows = names.map((n) => [n, cell("untraced", "idle", n), cell("untraced", "underLoad", n), cell("traced", "idle", n), cell("traced", "underLoad", n)]);
-  rows.push(["**total**", mib(total("untraced", "idle")), mib(total("untraced", "underLoad")), mib(total("traced", "idle")), mib(total("traced", "underLoad"))]);
-  const worst = Math.max(total("traced", "underLoad"), total("untraced", "underLoad"));
+  const total = (m: Record<string, number> | undefined) => Object.values(m ?? {}).filter((v) => !Number.isNaN(v)).reduce((a, b) => a + b, 0);
+  const columns: Array<[string, Record<string, number> | undefined]> = [
+    ["untraced idle", f.idle.untraced],
+    ["untraced under load", f.underLoad.untraced],
+    ["traced idle", f.idle.traced],
+    ["traced under load", f.underLoad.traced],
+    ...(f.underLoad["machine-heaps"] ? [["traced under load, V8 heaps sized from this machine", f.underLoad["machine-heaps"]] as [string, Record<string, number>]] : []),
+  ];
+  const rows = names.map((n) => [n, ...columns.map(([, m]) => cellOf(m, n))]);
+  rows.push(["**total**", ...columns.map(([, m]) => mib(total(m)))]);
+  const worst = Math.max(total(f.underLoad.traced), total(f.underLoad.untraced));
+  const goals: Goal[] = [{ benchmark: "4 footprint under benchmark 1's load", goal: "traced mesh + Collector ≤ 1 GiB", measured: `${mib(worst)} MiB at peak`, met: worst <= GOAL_TOTAL_BYTES }];
   const body = [
-    "- VmRSS from /proc/<pid>/status in MiB. Idle: once the meshes are up, seeded and warm, before any load. Under load: the peak of samples every 250 ms during all of benchmark 1's maximum-rate runs on that mesh (the Collector serves the traced ones; the OpenTelemetry Demo's mesh is not shown).",
+    "- VmRSS from /proc/<pid>/status in MiB. Idle: once the meshes are up, seeded and warm, before any load. Under load: the peak of samples every 250 ms during all of benchmark 1's maximum-rate runs on that mesh (the Collector serves the traced ones). Every process runs with its pod's V8 heap sizes (@tracemesh/mesh heaps.ts) except in the last column, where Node sizes them from this machine's memory (as before 2026-12-06); benchmark 1 gives the CPU each costs.",
     "",
-    table(["process", "untraced idle", "untraced under load", "traced idle", "traced under load"], rows),
+    table(["process", ...columns.map(([label]) => label)], rows),
+  ];
+  if (overhead?.cpuPerRequest[OVERHEAD_ROUTES[0]]["machine-heaps"]) {
+    body.push("", ...OVERHEAD_ROUTES.map((route) => {
+      const cpu = overhead.cpuPerRequest[route];
+      return `- ${route}: CPU per request with the pods' heaps ${fmt(cpuTotal(cpu.traced), 2)} ms, with this machine's ${fmt(cpuTotal(cpu["machine-heaps"]!), 2)} ms (${pct(cpuTotal(cpu.traced) / cpuTotal(cpu["machine-heaps"]!) - 1)}).`;
+    }));
+  }
+  if (demo) {
+    body.push(
+      "",
+      `- The demo (\`tracemesh demo --rate ${demo.rate} --duration ${demo.duration}\`, what \`npm run demo\` runs): the largest sum of the resident memory of everything it started, sampled every 250 ms over the whole run: **${mib(demo.peakBytes)} MiB** over ${demo.atPeak.length} processes (the demo's own process, not counted: ${mib(demo.cliBytes)} MiB). At that moment:`,
+      "",
+      table(["process", "MiB"], demo.atPeak.map((p) => [p.name, mib(p.bytes)])),
+    );
+    goals.push({ benchmark: `4 footprint of the demo at ${demo.rate} req/s`, goal: "everything it started ≤ 1 GiB", measured: `${mib(demo.peakBytes)} MiB at peak`, met: demo.peakBytes <= GOAL_TOTAL_BYTES });
+  }
+  return { title: "4. Footprint", body: body.join("\n"), goals };
+}
+
+export function spanBudgetSection(r: SpanBudgetResult, s: SpanBudgetSettings): Section {
+  const body = [
+    `- One HTTP server span's life in µs of this process's CPU (process.cpuUsage(): user + system, garbage collection included), part by part, in batches of 500 spans (8 attributes at start as instrumentation-http sets them, 2 more and a rename at the end, made active around a handler, the incoming W3C headers extracted and the outgoing call's injected, ended, then exported as OTLP/HTTP protobuf to a sink in another process). ${s.batches} batches per round, ${s.rounds} rounds after a warm-up round, medians; ${s.reps} repetition(s), the set-ups alternating, each in a process of its own; cells: the median over the repetitions.`,
+    "- SDK floor: a bare TracerProvider (random ids, always-on sampler), W3C trace context only, the batch processor and the OTLP/HTTP protobuf exporter. Ours: `startTelemetry()` of @tracemesh/telemetry as the services run it (X-Ray ids, W3C trace context + baggage + X-Ray propagators, our three span processors, the batch processor behind our export-health wrapper). The OpenTelemetry Demo's way: `@opentelemetry/auto-instrumentations-node/register` (random ids, W3C trace context + baggage).",
+    "- Unsampled: the incoming parent says not sampled (what a request left out by 10 % sampling pays per span: the span is a non-recording one).",
+    "",
+    spanBudgetTable(r),
   ].join("\n");
-  return {
-    title: "4. Footprint",
-    body,
-    goals: [{ benchmark: "4 footprint", goal: "all together ≤ 1 GiB", measured: `${mib(worst)} MiB at peak (traced mesh + Collector)`, met: worst <= GOAL_TOTAL_BYTES }],
-  };
+  return { title: "7. The span cost budget", body, goals: [] };
+}
+
+export function collectorCostSection(r: CollectorCostResult, s: CollectorCostSettings): Section {
+  const body = [
+    `- The real Collector (otelcol-tracemesh, config.yaml + local.yaml + file.yaml, exporting to the Honeycomb/X-Ray sink) under the same open-loop load each run: ${s.rate} post-shaped traces per second (18 spans each, across api, users, activities and notifications, sent as four SDKs send them: OTLP/HTTP protobuf through batch processors), ${s.durationS} s after a 1 s warm-up; µs of the Collector's CPU (/proc/<pid>/stat) per span sent, ${r.spansSent} spans per run. Each component is switched off in turn by an overlay that leaves it out of the pipelines; its cost is everything on minus that run. ${s.reps} repetition(s), the configurations alternating; cells: medians.`,
+    "",
+    collectorCostTable(r),
+  ].join("\n");
+  return { title: "8. The Collector's CPU per span, per component", body, goals: [] };
 }
 
 export function notifySection(r: Record<MeshKind, NotifyResult>, s: NotifySettings, sampleRatio = 1): Section {
@@ -336,7 +432,12 @@ export function notifySection(r: Record<MeshKind, NotifyResult>, s: NotifySettin
     body,
     goals: [
       { benchmark: `5 event → notification at ${s.rate} req/s, SDK off`, goal: `p99 ≤ ${GOAL_NOTIFY_P99_MS} ms`, measured: `${fmt(u.p99.median)} ms`, met: u.p99.median <= GOAL_NOTIFY_P99_MS },
-      { benchmark: `5 event → notification at ${s.rate} req/s, traced`, goal: `p99 ≤ ${GOAL_NOTIFY_P99_MS} ms`, measured: `${fmt(t.p99.median)} ms`, met: t.p99.median <= GOAL_NOTIFY_P99_MS },
+      {
+        benchmark: `5 event → notification at ${s.rate} req/s, traced`,
+        goal: `p99 ≤ ${GOAL_NOTIFY_P99_MS} ms in every repetition`,
+        measured: `${fmt(t.p99.median)} ms (repetitions ${t.p99.runs.map((x) => fmt(x)).join(", ")})`,
+        met: t.p99.max <= GOAL_NOTIFY_P99_MS,
+      },
     ],
   };
 }
