@@ -3,9 +3,8 @@ import http from "node:http";
 import path from "node:path";
 import { acceptHoneycombExport, acceptHoneycombMetricsExport, sendEmptyOtlpResponse } from "./honeycomb.js";
 import { readBody, sendJson } from "./http-util.js";
-import { verifySigV4 } from "./sigv4.js";
 import { SERVICE_GRAPH_METRICS } from "@tracemesh/trace-model";
-import { STAND_IN_AWS_CREDENTIALS, parsePutTraceSegments } from "./xray.js";
+import { parsePutTraceSegments, refuseXraySignature, verifyXraySignature } from "./xray.js";
 
 /** The files a recording stand-in writes in its directory (what `tracemesh verify` reads). */
 export const RECORDED_FILES = {
@@ -42,8 +41,9 @@ export interface RecordingStandIn {
  * Honeycomb's trace and metrics ingest and X-Ray's PutTraceSegments in one small server that writes what it accepted to
  * files, for a cluster that cannot reach either SaaS (the CI cluster: deploy/k8s/overlays/ci). It checks what the
  * real APIs check — Honeycomb: the `x-honeycomb-team` key and an OTLP body that decodes; X-Ray: a SigV4 signature
- * for service `xray`, verified with STAND_IN_AWS_CREDENTIALS (the placeholder keys the ci overlay gives the
- * Collector), and every segment document's id, trace id, name and times — and answers as they answer.
+ * for service `xray` in STAND_IN_AWS_REGION, recomputed with STAND_IN_AWS_CREDENTIALS (the placeholder keys the ci
+ * overlay gives the Collector; sigv4.ts, as for every AWS stand-in), and every segment document's id, trace id, name
+ * and times — and answers as they answer.
  * No moto here (that is the test harness's X-Ray): nothing is read back over the API, only from the files.
  */
 export async function startRecordingStandIn(opts: { dir: string; host: string; port: number; honeycombApiKey?: string }): Promise<RecordingStandIn> {
@@ -81,8 +81,11 @@ export async function startRecordingStandIn(opts: { dir: string; host: string; p
     }
     if (req.method === "POST" && route === "/TraceSegments") {
       const body = await readBody(req);
-      const signature = verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS);
-      if (signature.problem) return refuse(res, 403, "AccessDeniedException", signature.problem);
+      const signature = verifyXraySignature(req, body);
+      if (signature.problem) {
+        process.stderr.write(`refused 403 ${signature.code}: ${signature.problem.split("\n")[0]}\n`);
+        return refuseXraySignature(res, signature);
+      }
       const parsed = parsePutTraceSegments(body);
       if ("problem" in parsed) return refuse(res, 400, "InvalidRequestException", parsed.problem);
       fs.appendFileSync(xrayFile, parsed.segments.map((s) => JSON.stringify(s) + "\n").join(""));
