@@ -62,9 +62,13 @@ function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): I
     "@opentelemetry/instrumentation-http": {
       ignoreIncomingRequestHook: (req) => untracedPath(req.url),
       // Rollbar's own item uploads are reporting, not the service's work: traced, they would add a
-      // `POST` node (the Rollbar host) to every failing trace and to the service maps.
-      ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token"),
+      // `POST` node (the Rollbar host) to every failing trace and to the service maps. Probes of the paths
+      // the servers do not trace are not traced by their callers either (below).
+      ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token") || untracedPath(req.path ?? undefined),
     },
+    // A probe no server traces (loadgen's --wait-ready polls GET /readyz) would be a client span with nothing
+    // behind it: a root of its own, drawn by X-Ray as an inferred node named `GET` — the cluster map's stray node.
+    "@opentelemetry/instrumentation-undici": { ignoreRequestHook: (req) => untracedPath(req.path) },
     "@opentelemetry/instrumentation-grpc": { ignoreGrpcMethods: UNTRACED_GRPC_METHODS },
     // Logs go to stdout (and from there to CloudWatch): shipping them over OTLP too would double them.
     "@opentelemetry/instrumentation-pino": { disableLogSending: !logsShipped, logHook: pinoLogHook },

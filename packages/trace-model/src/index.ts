@@ -19,6 +19,7 @@ export {
   graphFromOtlp,
   graphFromSpans,
   normalizeId,
+  otlpJsonRequest,
   parseJsonDocuments,
   parseOtlpJsonLines,
   readInputFile,

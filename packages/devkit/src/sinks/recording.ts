@@ -3,13 +3,16 @@ import http from "node:http";
 import path from "node:path";
 import { acceptHoneycombExport, acceptHoneycombMetricsExport, sendEmptyOtlpResponse } from "./honeycomb.js";
 import { readBody, sendJson } from "./http-util.js";
-import { SERVICE_GRAPH_METRICS } from "@tracemesh/trace-model";
+import { SERVICE_GRAPH_METRICS, otlpJsonRequest } from "@tracemesh/trace-model";
 import { parsePutTraceSegments, refuseXraySignature, verifyXraySignature } from "./xray.js";
 
 /** The files a recording stand-in writes in its directory (what `tracemesh verify` reads). */
 export const RECORDED_FILES = {
   /** One line per export Honeycomb accepted: `{"received", "spans", "traceIds"}`. */
   honeycomb: "honeycomb-exports.jsonl",
+  /** The spans of each export Honeycomb accepted, one OTLP/JSON request per line (the Collector file exporter's
+   *  format): what `tracemesh verify` judges span by span. */
+  honeycombSpans: "honeycomb-spans.jsonl",
   /** One line per metrics export Honeycomb accepted: `{"received", "dataset", "metrics": {name: data points},
    *  "edges": ["client → server", …]}` (the servicegraph connector's edges in it). */
   honeycombMetrics: "honeycomb-metrics.jsonl",
@@ -49,6 +52,7 @@ export interface RecordingStandIn {
 export async function startRecordingStandIn(opts: { dir: string; host: string; port: number; honeycombApiKey?: string }): Promise<RecordingStandIn> {
   fs.mkdirSync(opts.dir, { recursive: true });
   const honeycombFile = path.join(opts.dir, RECORDED_FILES.honeycomb);
+  const honeycombSpansFile = path.join(opts.dir, RECORDED_FILES.honeycombSpans);
   const xrayFile = path.join(opts.dir, RECORDED_FILES.xray);
   const metricsFile = path.join(opts.dir, RECORDED_FILES.honeycombMetrics);
   const refuse = (res: http.ServerResponse, status: number, type: string, message: string) => {
@@ -68,6 +72,7 @@ export async function startRecordingStandIn(opts: { dir: string; host: string; p
         traceIds: [...new Set(checked.spans.map((s) => s.traceId))],
       };
       fs.appendFileSync(honeycombFile, JSON.stringify(record) + "\n");
+      fs.appendFileSync(honeycombSpansFile, JSON.stringify(otlpJsonRequest(checked.spans)) + "\n");
       return sendEmptyOtlpResponse(res, checked.contentType);
     }
     if (route === "/v1/metrics") {
