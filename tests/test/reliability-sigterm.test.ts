@@ -7,7 +7,7 @@
 // notifications are there.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { grpcServing, startProcess, type ManagedProcess } from "@tracemesh/devkit";
+import { grpcServing, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
 import { entryPoint, nodeArgs, packageDirOf, startMesh, type Mesh } from "@tracemesh/mesh";
 import {
   byStatus,
@@ -45,6 +45,11 @@ function restart(mesh: Mesh, name: Signalled): ManagedProcess {
     env: { ...process.env, LOG_LEVEL: "info", ...mesh.clientEnv, ...own },
     cwd: packageDirOf(main),
   });
+}
+
+/** How many requests (api) or calls (gRPC services) the process has logged as done so far. */
+function servedCount(proc: ManagedProcess): number {
+  return proc.output().split(/"msg":"(?:request|rpc)"/).length - 1;
 }
 
 /** The per-request (api) or per-call (gRPC services) log lines: start, end and outcome. */
@@ -92,10 +97,12 @@ describe("reliability: SIGTERM under load, each service in turn", { timeout: 300
       const proc = mesh.processes[name];
       // A burst on top of the load, every request of it through the signalled process: its first answer can only
       // come back once the process has started on them, and the rest queue behind it there.
+      const servedBefore = servedCount(proc);
       const burst = Array.from({ length: BURST[name] }, (_, i) => burstRequest(name, i, `burst ${name} ${attempt} ${i}`));
-      // Signalled once the burst is flowing (its first answer is back, the rest behind it), not after a fixed
-      // sleep a busy machine can outlast or undercut.
-      await Promise.race(burst);
+      // Signalled once the process is working through the burst — ten more calls or requests in its own log than
+      // before it (one at the end of each), the rest queued behind them — not after a fixed sleep a busy machine
+      // can outlast or undercut.
+      await waitFor(`${name} serving the burst`, () => servedCount(proc) >= servedBefore + 10 || undefined, { timeoutMs: 30_000, intervalMs: 5 });
       const signalledAt = Date.now();
       proc.child.kill("SIGTERM");
       const status = await proc.exited;
@@ -111,7 +118,7 @@ describe("reliability: SIGTERM under load, each service in turn", { timeout: 300
       // millisecond, so "started before the signal" by log timestamps (milliseconds) would miss most of them.
       const drained = lines.filter((l) => l.end >= signalledAt);
       const failedAfterSignal = lines.filter((l) => l.end >= signalledAt && !l.ok);
-      assert.deepEqual(failedAfterSignal.map((l) => l.what), [], `${name}: accepted work that failed during the drain`);
+      assert.deepEqual(failedAfterSignal.map((l) => `${l.what} +${l.end - signalledAt} ms`), [], `${name}: accepted work that failed during the drain (exited ${exitMs} ms after the signal)`);
 
       mesh.processes[name] = restart(mesh, name);
       const check = name === "api"
