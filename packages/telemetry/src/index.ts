@@ -1,4 +1,4 @@
-export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute, preciseStartStats, DEFAULT_INSTRUMENTATIONS } from "./telemetry.js";
+export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute, DEFAULT_INSTRUMENTATIONS } from "./telemetry.js";
 export { AnchoredClock, NODE_CLOCKS, processClock, type ClockSources } from "./clock.js";
 export { PreciseStartSpanProcessor, missingInternals, type PreciseStartStats, type SdkSpanInternals } from "./precise-start.js";
 export { xrayTraceId, traceIdFromXray, currentTraceIds, pinoLogHook, type TraceIds } from "./ids.js";

@@ -13,14 +13,13 @@ import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { ExportHealth } from "./export-health.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
-import { PreciseStartSpanProcessor, type PreciseStartStats } from "./precise-start.js";
+import { PreciseStartSpanProcessor } from "./precise-start.js";
 import { serviceResourceAttributes } from "./resource.js";
 import { XrayNamingSpanProcessor } from "./xray-naming.js";
 
 // One SDK per process, reachable from every copy of this module (register and the service's own import).
 const SDK_KEY = Symbol.for("tracemesh.telemetry.sdk");
-const PRECISE_KEY = Symbol.for("tracemesh.telemetry.precise-start");
-type Global = typeof globalThis & { [SDK_KEY]?: NodeSDK; [PRECISE_KEY]?: PreciseStartSpanProcessor };
+type Global = typeof globalThis & { [SDK_KEY]?: NodeSDK };
 const global = globalThis as Global;
 
 /**
@@ -121,7 +120,6 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   // with OTEL_LOG_LEVEL set the SDK's own diag logger is left to speak instead.
   const exportHealth = new ExportHealth();
   if (!env.OTEL_LOG_LEVEL) exportHealth.install();
-  const preciseStart = new PreciseStartSpanProcessor();
 
   const sdk = new NodeSDK({
     // Detected attributes (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME) override these.
@@ -135,7 +133,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     // The start time first (sub-millisecond, see precise-start.ts), then the attribute setters (peer.service,
     // then the X-Ray naming that reads it) so the batch processor exports spans that already carry them.
     spanProcessors: [
-      preciseStart,
+      new PreciseStartSpanProcessor(),
       new BaggageAttributesSpanProcessor(),
       new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
       new XrayNamingSpanProcessor(),
@@ -148,13 +146,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   });
   sdk.start();
   global[SDK_KEY] = sdk;
-  global[PRECISE_KEY] = preciseStart;
   return true;
-}
-
-/** What the precise-start processor did in this process so far (undefined when the SDK is not running). */
-export function preciseStartStats(): PreciseStartStats | undefined {
-  return global[PRECISE_KEY]?.stats();
 }
 
 /** Whether the SDK is running in this process. */
