@@ -264,9 +264,9 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       const client = spans.find((s) => s.serviceName === "activities" && s.kind === "CLIENT" && s.name.endsWith("/BatchGetUsers"))!;
       assert.equal(client.attributes["rpc.grpc.status_code"], 4, "DEADLINE_EXCEEDED");
       assert.equal(client.statusCode, "ERROR");
-      // Cut by activities' 300 ms users deadline before the 400 ms wait ended — an order of events on the one
-      // machine clock both processes' spans use (sub-millisecond starts), not a duration a busy machine stretches.
-      assert.ok(client.endNs < usersSpan.endNs, `activities' call ended ${Number(client.endNs - usersSpan.endNs) / 1e6} ms after users' handler, not before`);
+      // Cut by activities' 300 ms users deadline, not answered by users' 400 ms wait: DEADLINE_EXCEEDED above is
+      // that fact. No bound on either duration and no order between the two processes' timers — a busy machine
+      // stretches and reorders those (an activities call once ended 339 ms after users' handler, deadline or not).
     }
     // X-Ray: each of these traces has a (sub)segment named users that is a fault (the call past its deadline),
     // whether the exporter sent it as its own document or embedded.

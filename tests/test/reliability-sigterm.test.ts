@@ -7,7 +7,10 @@
 // notifications are there.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { grpcServing, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
+import { status as grpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { grpcServing, startProcess, type ManagedProcess } from "@tracemesh/devkit";
+import { ActivitiesServiceClient, NotificationsServiceClient, UsersServiceClient } from "@tracemesh/proto";
+import { callUnary, createClient } from "@tracemesh/runtime";
 import { entryPoint, nodeArgs, packageDirOf, startMesh, type Mesh } from "@tracemesh/mesh";
 import {
   byStatus,
@@ -20,6 +23,7 @@ import {
   sleep,
   timeUntil,
   type Acked,
+  type HttpResult,
   type SignedUp,
 } from "./reliability-helpers.js";
 
@@ -29,13 +33,15 @@ type Signalled = "api" | "users" | "activities" | "notifications";
 const DRAIN_BOUND_MS: Record<Signalled, number> = { api: 10_000, users: 14_000, activities: 14_000, notifications: 14_000 };
 const ORDER: Signalled[] = ["api", "users", "activities", "notifications"];
 /** Phases per service at most, until one finds work in flight at its signal. */
-const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 5;
 /**
- * Requests in each burst: enough that the process is still busy with them once it has logged ten, few enough that a
+ * Calls in each burst: enough that the process is still busy with them when the first is answered, few enough that a
  * busy machine serves them without its own bounds breaking (a Redis command past REDIS_COMMAND_TIMEOUT_MS fails as
- * UNAVAILABLE): a home feed costs activities far more than a notification read costs users or notifications.
+ * UNAVAILABLE): a home feed costs far more than a notification read or a users lookup.
  */
-const BURST: Record<Signalled, number> = { api: 40, users: 150, activities: 40, notifications: 150 };
+const BURST: Record<Signalled, number> = { api: 40, users: 150, activities: 40, notifications: 100 };
+/** Handles per BatchGetUsers call in users' burst: the most users takes in one call (BATCH_GET_USERS_MAX in @tracemesh/domain). */
+const BATCH_HANDLES = 100;
 
 /** Starts `name` again on its port with the environment startMesh gave it. */
 function restart(mesh: Mesh, name: Signalled): ManagedProcess {
@@ -45,11 +51,6 @@ function restart(mesh: Mesh, name: Signalled): ManagedProcess {
     env: { ...process.env, LOG_LEVEL: "info", ...mesh.clientEnv, ...own },
     cwd: packageDirOf(main),
   });
-}
-
-/** How many requests (api) or calls (gRPC services) the process has logged as done so far. */
-function servedCount(proc: ManagedProcess): number {
-  return proc.output().split(/"msg":"(?:request|rpc)"/).length - 1;
 }
 
 /** The per-request (api) or per-call (gRPC services) log lines: start, end and outcome. */
@@ -77,12 +78,41 @@ describe("reliability: SIGTERM under load, each service in turn", { timeout: 300
     await mesh?.stop();
   });
 
-  /** One request of a burst aimed at `name`: home feeds reach activities, notification reads users and notifications. */
-  const burstRequest = (name: Signalled, i: number, message: string) => {
-    const user = users[i % users.length]!;
-    if (name === "activities" || (name === "api" && i % 2 === 0)) return request(mesh.apiUrl, "/api/activities/home?limit=20");
-    if (name === "api") return request(mesh.apiUrl, "/api/activities", { method: "POST", token: user.token, body: { message: `${message} @${users[(i + 1) % users.length]!.handle}` } });
-    return request(mesh.apiUrl, "/api/notifications", { token: user.token });
+  /**
+   * A burst aimed at `name`, its outcomes once settled: HTTP requests to the api; to a gRPC service, calls straight to
+   * its port on a connection of their own, so they reach it together and queue there — behind the api they would
+   * trickle in, and a millisecond-long call is rarely in flight at any given instant.
+   */
+  const startBurst = (name: Signalled, tag: string): { firstAnswer: Promise<unknown>; results: Promise<Array<{ status: number | string; result?: HttpResult }>> } => {
+    if (name === "api") {
+      const requests = Array.from({ length: BURST.api }, (_, i) =>
+        i % 2 === 0
+          ? request(mesh.apiUrl, "/api/activities/home?limit=20")
+          : request(mesh.apiUrl, "/api/activities", { method: "POST", token: users[i % users.length]!.token, body: { message: `${tag} ${i} @${users[(i + 1) % users.length]!.handle}` } }));
+      return { firstAnswer: Promise.race(requests), results: Promise.all(requests).then((rs) => rs.map((result) => ({ status: result.status, result }))) };
+    }
+    const deadline = () => ({ deadline: new Date(Date.now() + 20_000) });
+    const handles = users.map((u) => u.handle);
+    // The largest lookups each service takes, so that each call is several Redis round trips' work and the burst
+    // keeps the process busy well past its first answer.
+    const lookup = [...handles, ...Array.from({ length: BATCH_HANDLES - handles.length }, (_, i) => `nobody_${i}`)];
+    let calls: Array<Promise<unknown>>;
+    let close: () => void;
+    if (name === "users") {
+      const c = createClient(UsersServiceClient, mesh.addrs.users);
+      calls = Array.from({ length: BURST.users }, () => callUnary(c.batchGetUsers.bind(c), { handles: lookup }, deadline()));
+      close = () => c.close();
+    } else if (name === "activities") {
+      const c = createClient(ActivitiesServiceClient, mesh.addrs.activities);
+      calls = Array.from({ length: BURST.activities }, () => callUnary(c.homeFeed.bind(c), { limit: 20, cursor: "" }, deadline()));
+      close = () => c.close();
+    } else {
+      const c = createClient(NotificationsServiceClient, mesh.addrs.notifications);
+      calls = Array.from({ length: BURST.notifications }, (_, i) => callUnary(c.listNotifications.bind(c), { handle: handles[i % handles.length]!, limit: 50 }, deadline()));
+      close = () => c.close();
+    }
+    const outcomes = calls.map((call) => call.then(() => ({ status: "OK" }), (err: ServiceError) => ({ status: grpcStatus[err.code] ?? String(err.code) })));
+    return { firstAnswer: Promise.race(calls.map((call) => call.catch(() => undefined))), results: Promise.all(outcomes).finally(close) };
   };
 
   test("api, users, activities, notifications: drain, exit 0, nothing accepted fails", { timeout: 240_000 }, async () => {
@@ -95,14 +125,11 @@ describe("reliability: SIGTERM under load, each service in turn", { timeout: 300
      // (the burst passed it by before the signal), the phase runs again — at most MAX_ATTEMPTS times.
      for (let attempt = 1; ; attempt++) {
       const proc = mesh.processes[name];
-      // A burst on top of the load, every request of it through the signalled process: its first answer can only
-      // come back once the process has started on them, and the rest queue behind it there.
-      const servedBefore = servedCount(proc);
-      const burst = Array.from({ length: BURST[name] }, (_, i) => burstRequest(name, i, `burst ${name} ${attempt} ${i}`));
-      // Signalled once the process is working through the burst — ten more calls or requests in its own log than
-      // before it (one at the end of each), the rest queued behind them — not after a fixed sleep a busy machine
-      // can outlast or undercut.
-      await waitFor(`${name} serving the burst`, () => servedCount(proc) >= servedBefore + 10 || undefined, { timeoutMs: 30_000, intervalMs: 5 });
+      // A burst on top of the load, aimed at the signalled process, which is signalled once the first of it is
+      // answered (it has the burst and is working through it: the rest are inside it) — not after a fixed sleep a
+      // busy machine can outlast or undercut.
+      const burst = startBurst(name, `burst ${name} ${attempt}`);
+      await burst.firstAnswer;
       const signalledAt = Date.now();
       proc.child.kill("SIGTERM");
       const status = await proc.exited;
@@ -110,7 +137,11 @@ describe("reliability: SIGTERM under load, each service in turn", { timeout: 300
       assert.deepEqual(status, { code: 0, signal: null }, `${name} exits 0 on SIGTERM:\n${proc.output().slice(-2000)}`);
       assert.ok(exitMs < DRAIN_BOUND_MS[name], `${name} exited in ${exitMs} ms (bound ${DRAIN_BOUND_MS[name]} ms)`);
 
-      const burstResults = await Promise.all(burst);
+      const burstResults = await burst.results;
+      // Straight to a gRPC service, a call is answered, or refused untouched (UNAVAILABLE: it came after the
+      // signal); never cut off once taken on.
+      const refused = burstResults.filter((r) => r.result === undefined && r.status !== "OK" && r.status !== "UNAVAILABLE");
+      assert.deepEqual(refused.map((r) => r.status), [], `${name}: burst calls neither answered nor refused cleanly`);
       // What it had accepted, it finished: every call or request it logged after the signal succeeded.
       const lines = served(proc);
       const inFlight = lines.filter((l) => l.start <= signalledAt && l.end >= signalledAt);
@@ -136,7 +167,7 @@ describe("reliability: SIGTERM under load, each service in turn", { timeout: 300
 
       const apiRead = new Set(name === "api" ? proc.jsonLines().map((l) => String(l.req_id)) : []);
       const during = load.results().filter((o) => o.result.started >= signalledAt - 1000 && o.result.started <= backAt + recoveredMs);
-      during.push(...burstResults.map((result) => ({ kind: "home" as const, result })));
+      during.push(...burstResults.flatMap((r) => (r.result ? [{ kind: "home" as const, result: r.result }] : [])));
       const bad = during.filter((o) => {
         const r = o.result;
         if (r.status >= 200 && r.status < 300) return false;
