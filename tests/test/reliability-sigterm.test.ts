@@ -121,82 +121,82 @@ describe("reliability: SIGTERM under load, each service in turn", { timeout: 300
     const phases: Array<Record<string, unknown>> = [];
     await sleep(2000);
     for (const name of ORDER) {
-     // The drain is judged per service: it must have had work to finish after the signal. When a phase finds none
-     // (the burst passed it by before the signal), the phase runs again — at most MAX_ATTEMPTS times.
-     for (let attempt = 1; ; attempt++) {
-      const proc = mesh.processes[name];
-      // A burst on top of the load, aimed at the signalled process, which is signalled once the first of it is
-      // answered (it has the burst and is working through it: the rest are inside it) — not after a fixed sleep a
-      // busy machine can outlast or undercut.
-      const burst = startBurst(name, `burst ${name} ${attempt}`);
-      await burst.firstAnswer;
-      const signalledAt = Date.now();
-      proc.child.kill("SIGTERM");
-      const status = await proc.exited;
-      const exitMs = Date.now() - signalledAt;
-      assert.deepEqual(status, { code: 0, signal: null }, `${name} exits 0 on SIGTERM:\n${proc.output().slice(-2000)}`);
-      assert.ok(exitMs < DRAIN_BOUND_MS[name], `${name} exited in ${exitMs} ms (bound ${DRAIN_BOUND_MS[name]} ms)`);
+      // The drain is judged per service: it must have had work to finish after the signal. When a phase finds none
+      // (the burst passed it by before the signal), the phase runs again — at most MAX_ATTEMPTS times.
+      for (let attempt = 1; ; attempt++) {
+        const proc = mesh.processes[name];
+        // A burst on top of the load, aimed at the signalled process, which is signalled once the first of it is
+        // answered (it has the burst and is working through it: the rest are inside it) — not after a fixed sleep a
+        // busy machine can outlast or undercut.
+        const burst = startBurst(name, `burst ${name} ${attempt}`);
+        await burst.firstAnswer;
+        const signalledAt = Date.now();
+        proc.child.kill("SIGTERM");
+        const status = await proc.exited;
+        const exitMs = Date.now() - signalledAt;
+        assert.deepEqual(status, { code: 0, signal: null }, `${name} exits 0 on SIGTERM:\n${proc.output().slice(-2000)}`);
+        assert.ok(exitMs < DRAIN_BOUND_MS[name], `${name} exited in ${exitMs} ms (bound ${DRAIN_BOUND_MS[name]} ms)`);
 
-      const burstResults = await burst.results;
-      // Straight to a gRPC service, a call is answered, or refused untouched (UNAVAILABLE: it came after the
-      // signal); never cut off once taken on.
-      const refused = burstResults.filter((r) => r.result === undefined && r.status !== "OK" && r.status !== "UNAVAILABLE");
-      assert.deepEqual(refused.map((r) => r.status), [], `${name}: burst calls neither answered nor refused cleanly`);
-      // What it had accepted, it finished: every call or request it logged after the signal succeeded.
-      const lines = served(proc);
-      const inFlight = lines.filter((l) => l.start <= signalledAt && l.end >= signalledAt);
-      // Work the process had taken on and finished after the signal (its drain): a notification read is a
-      // millisecond, so "started before the signal" by log timestamps (milliseconds) would miss most of them.
-      const drained = lines.filter((l) => l.end >= signalledAt);
-      const failedAfterSignal = lines.filter((l) => l.end >= signalledAt && !l.ok);
-      assert.deepEqual(failedAfterSignal.map((l) => `${l.what} +${l.end - signalledAt} ms`), [], `${name}: accepted work that failed during the drain (exited ${exitMs} ms after the signal)`);
+        const burstResults = await burst.results;
+        // Straight to a gRPC service, a call is answered, or refused untouched (UNAVAILABLE: it came after the
+        // signal); never cut off once taken on.
+        const refused = burstResults.filter((r) => r.result === undefined && r.status !== "OK" && r.status !== "UNAVAILABLE");
+        assert.deepEqual(refused.map((r) => r.status), [], `${name}: burst calls neither answered nor refused cleanly`);
+        // What it had accepted, it finished: every call or request it logged after the signal succeeded.
+        const lines = served(proc);
+        const inFlight = lines.filter((l) => l.start <= signalledAt && l.end >= signalledAt);
+        // Work the process had taken on and finished after the signal (its drain): a notification read is a
+        // millisecond, so "started before the signal" by log timestamps (milliseconds) would miss most of them.
+        const drained = lines.filter((l) => l.end >= signalledAt);
+        const failedAfterSignal = lines.filter((l) => l.end >= signalledAt && !l.ok);
+        assert.deepEqual(failedAfterSignal.map((l) => `${l.what} +${l.end - signalledAt} ms`), [], `${name}: accepted work that failed during the drain (exited ${exitMs} ms after the signal)`);
 
-      mesh.processes[name] = restart(mesh, name);
-      const check = name === "api"
-        ? async () => (await request(mesh.apiUrl, "/readyz", { timeoutMs: 1000 })).status === 200
-        : () => grpcServing(mesh.addrs[name as "users"], "", 500);
-      await timeUntil(`${name} back`, check, 30_000, 100).catch((err: Error) => {
-        const restarted = mesh.processes[name];
-        throw new Error(`${err.message} (exit ${JSON.stringify(restarted.child.exitCode)}):\n${restarted.output().slice(-2000)}`);
-      });
-      const backAt = Date.now();
-      // Serving normally again through the edge.
-      const recoveredMs = await timeUntil(`edge serving after ${name} restart`, async () =>
-        (await request(mesh.apiUrl, "/api/activities", { method: "POST", token: users[1]!.token, body: { message: `after ${name}` } })).status === 201, 30_000, 100);
-      await sleep(1500);
+        mesh.processes[name] = restart(mesh, name);
+        const check = name === "api"
+          ? async () => (await request(mesh.apiUrl, "/readyz", { timeoutMs: 1000 })).status === 200
+          : () => grpcServing(mesh.addrs[name as "users"], "", 500);
+        await timeUntil(`${name} back`, check, 30_000, 100).catch((err: Error) => {
+          const restarted = mesh.processes[name];
+          throw new Error(`${err.message} (exit ${JSON.stringify(restarted.child.exitCode)}):\n${restarted.output().slice(-2000)}`);
+        });
+        const backAt = Date.now();
+        // Serving normally again through the edge.
+        const recoveredMs = await timeUntil(`edge serving after ${name} restart`, async () =>
+          (await request(mesh.apiUrl, "/api/activities", { method: "POST", token: users[1]!.token, body: { message: `after ${name}` } })).status === 201, 30_000, 100);
+        await sleep(1500);
 
-      const apiRead = new Set(name === "api" ? proc.jsonLines().map((l) => String(l.req_id)) : []);
-      const during = load.results().filter((o) => o.result.started >= signalledAt - 1000 && o.result.started <= backAt + recoveredMs);
-      during.push(...burstResults.flatMap((r) => (r.result ? [{ kind: "home" as const, result: r.result }] : [])));
-      const bad = during.filter((o) => {
-        const r = o.result;
-        if (r.status >= 200 && r.status < 300) return false;
-        if (isNamed503(r, name === "api" ? /.*/ : name)) return false;
-        // The api's listener is closed while it drains and until it is back: refused, never reset.
-        if (name === "api" && r.status === 0 && r.error === "ECONNREFUSED") return false;
-        // A connection the kernel had queued but the api never read (no log line with its
-        // request id, no response byte): closing the listener resets it. Not accepted by the api.
-        if (name === "api" && r.status === 0 && r.error === "ECONNRESET" && !r.gotResponse && !apiRead.has(r.requestId)) return false;
-        return true;
-      });
-      assert.deepEqual(bad.map((o) => `${o.kind} ${o.result.status} ${o.result.error ?? ""} ${JSON.stringify(o.result.json)} reused=${o.result.reusedSocket} response=${o.result.gotResponse} t=${o.result.started - signalledAt}+${Math.round(o.result.ms)}ms`), [],
-        `${name}: only 2xx, 503 naming ${name}${name === "api" ? " or refused connections" : ""}`);
-      phases.push({
-        service: name,
-        exit_code: status.code,
-        exit_ms: exitMs,
-        bound_ms: DRAIN_BOUND_MS[name],
-        in_flight_at_signal: inFlight.length,
-        finished_during_drain: drained.length,
-        requests: byStatus(during.map((o) => o.result)),
-        back_ms: backAt - signalledAt,
-        edge_recovered_ms: recoveredMs,
-        reset_before_read: during.filter((o) => o.result.status === 0 && o.result.error === "ECONNRESET").length,
-        attempt,
-      });
-      if (drained.length > 0) break;
-      assert.ok(attempt < MAX_ATTEMPTS, `${name}: nothing finished after the signal in ${MAX_ATTEMPTS} attempts: its drain was never exercised`);
-     }
+        const apiRead = new Set(name === "api" ? proc.jsonLines().map((l) => String(l.req_id)) : []);
+        const during = load.results().filter((o) => o.result.started >= signalledAt - 1000 && o.result.started <= backAt + recoveredMs);
+        during.push(...burstResults.flatMap((r) => (r.result ? [{ kind: "home" as const, result: r.result }] : [])));
+        const bad = during.filter((o) => {
+          const r = o.result;
+          if (r.status >= 200 && r.status < 300) return false;
+          if (isNamed503(r, name === "api" ? /.*/ : name)) return false;
+          // The api's listener is closed while it drains and until it is back: refused, never reset.
+          if (name === "api" && r.status === 0 && r.error === "ECONNREFUSED") return false;
+          // A connection the kernel had queued but the api never read (no log line with its
+          // request id, no response byte): closing the listener resets it. Not accepted by the api.
+          if (name === "api" && r.status === 0 && r.error === "ECONNRESET" && !r.gotResponse && !apiRead.has(r.requestId)) return false;
+          return true;
+        });
+        assert.deepEqual(bad.map((o) => `${o.kind} ${o.result.status} ${o.result.error ?? ""} ${JSON.stringify(o.result.json)} reused=${o.result.reusedSocket} response=${o.result.gotResponse} t=${o.result.started - signalledAt}+${Math.round(o.result.ms)}ms`), [],
+          `${name}: only 2xx, 503 naming ${name}${name === "api" ? " or refused connections" : ""}`);
+        phases.push({
+          service: name,
+          exit_code: status.code,
+          exit_ms: exitMs,
+          bound_ms: DRAIN_BOUND_MS[name],
+          in_flight_at_signal: inFlight.length,
+          finished_during_drain: drained.length,
+          requests: byStatus(during.map((o) => o.result)),
+          back_ms: backAt - signalledAt,
+          edge_recovered_ms: recoveredMs,
+          reset_before_read: during.filter((o) => o.result.status === 0 && o.result.error === "ECONNRESET").length,
+          attempt,
+        });
+        if (drained.length > 0) break;
+        assert.ok(attempt < MAX_ATTEMPTS, `${name}: nothing finished after the signal in ${MAX_ATTEMPTS} attempts: its drain was never exercised`);
+      }
     }
     const ops = await load.stop();
     const counts = await checkAcked(mesh.apiUrl, acked);
