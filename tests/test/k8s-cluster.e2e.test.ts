@@ -295,8 +295,9 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     console.log(output);
     assert.equal(verdict, "Complete", `the verifier failed:\n${output}`);
     assert.match(output, /^verdict: PASS \(\d+ checks\)$/m);
-    // Every check ran: the five flows, the Kubernetes attributes, both X-Ray checks and Honeycomb's two (every
-    // trace; the RED metrics of every edge).
+    // Every check ran: the five flows (error traces included, judged on what Honeycomb received), the Kubernetes
+    // attributes, both X-Ray checks (edges, no stray inferred node, every judged trace's segments; agreement with
+    // Honeycomb) and Honeycomb's two (every span of every judged trace; the RED metrics of every edge).
     assert.equal(output.match(/^PASS {2}/gm)?.length, 10, output);
   });
 

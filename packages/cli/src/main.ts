@@ -17,6 +17,7 @@ import {
   renderSvg,
   parsePrometheusText,
   renderTable,
+  segmentDocumentsFromFiles,
   segmentDocumentsFromSpans,
   spansFromOtlpFiles,
   type ServiceGraph,
@@ -76,11 +77,13 @@ const MARKER_USAGE = `usage:
 `;
 
 const VERIFY_USAGE = `usage:
-  tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-exports FILE] [--honeycomb-metrics FILE]
-                   [--namespace NS --node NAME]
-      asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop), the
-      X-Ray map with every edge of the OTLP map, Kubernetes attributes on every OpenTelemetry span (with
-      --namespace/--node), Honeycomb given every trace (--honeycomb-exports: a stand-in's record) and the RED
+  tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-spans FILE...] [--honeycomb-exports FILE]
+                   [--honeycomb-metrics FILE] [--namespace NS --node NAME]
+      asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop; error traces
+      too), judged on what Honeycomb received (--honeycomb-spans: a stand-in's record; else the --otlp export),
+      the X-Ray map with every edge of Honeycomb's and no inferred node but redis, every judged trace's X-Ray
+      segments, Kubernetes attributes on every OpenTelemetry span (with --namespace/--node), Honeycomb given
+      every span of every judged trace (--honeycomb-spans; --honeycomb-exports: trace ids only) and the RED
       metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges);
       --grace D (default 10s): traces that started this close to the end of the capture are not judged;
       --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
@@ -344,6 +347,7 @@ function verifyCommand(args: string[]): number {
       otlp: { type: "string", multiple: true },
       "xray-segments": { type: "string", multiple: true },
       "honeycomb-exports": { type: "string" },
+      "honeycomb-spans": { type: "string", multiple: true },
       "honeycomb-metrics": { type: "string" },
       namespace: { type: "string" },
       node: { type: "string" },
@@ -364,9 +368,12 @@ function verifyCommand(args: string[]): number {
   const honeycombMetricEdges = values["honeycomb-metrics"]
     ? new Set(readRecords<HoneycombMetricsRecord>(values["honeycomb-metrics"]).flatMap((r) => r.edges))
     : undefined;
+  const xraySegments = segmentDocumentsFromFiles(values["xray-segments"]);
   const input: VerifyInput = {
     spans: spansFromOtlpFiles(values.otlp),
-    xray: graphFromXrayFiles(values["xray-segments"]),
+    xray: graphFromXraySegments(xraySegments),
+    xraySegments,
+    honeycombSpans: values["honeycomb-spans"]?.length ? spansFromOtlpFiles(values["honeycomb-spans"]) : undefined,
     honeycombTraceIds,
     honeycombMetricEdges,
     kubernetes: values.namespace && values.node ? { namespace: values.namespace, node: values.node } : undefined,

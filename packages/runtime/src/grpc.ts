@@ -74,12 +74,32 @@ export async function startGrpcServer(opts: {
           resolve();
         }, graceMs);
         timer.unref();
+        // tryShutdown is done once the calls' streams are: a call its client cancelled (its deadline passed) ends
+        // there while its handler still runs — and the steps after the drain (closing Redis) would fail it. So the
+        // drain also waits for every handler unary() started, within the same bound.
         server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
+          void handlersSettled().then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
       }),
   };
+}
+
+/** The handlers unary() started that have not settled yet (the process's, whichever server runs them). */
+const runningHandlers = new Set<Promise<unknown>>();
+
+function track<T>(work: Promise<T>): Promise<T> {
+  runningHandlers.add(work);
+  const forget = () => void runningHandlers.delete(work);
+  work.then(forget, forget);
+  return work;
+}
+
+/** Resolves once every handler running now (and any they let start meanwhile) has settled. */
+async function handlersSettled(): Promise<void> {
+  while (runningHandlers.size > 0) await Promise.allSettled([...runningHandlers]);
 }
 
 /**
@@ -96,7 +116,7 @@ export function unary<Req, Res>(
     // One log line per call: rpc, status code, duration.
     const done = (code: status) =>
       logger.info({ rpc: call.getPath(), code: status[code], duration_ms: Number(process.hrtime.bigint() - started) / 1e6 }, "rpc");
-    handler(call.request, call).then(
+    track(handler(call.request, call)).then(
       (response) => {
         done(status.OK);
         callback(null, response);

@@ -3,14 +3,16 @@ import http from "node:http";
 import path from "node:path";
 import { acceptHoneycombExport, acceptHoneycombMetricsExport, sendEmptyOtlpResponse } from "./honeycomb.js";
 import { readBody, sendJson } from "./http-util.js";
-import { verifySigV4 } from "./sigv4.js";
-import { SERVICE_GRAPH_METRICS } from "@tracemesh/trace-model";
-import { STAND_IN_AWS_CREDENTIALS, parsePutTraceSegments } from "./xray.js";
+import { SERVICE_GRAPH_METRICS, otlpJsonRequest } from "@tracemesh/trace-model";
+import { parsePutTraceSegments, refuseXraySignature, verifyXraySignature } from "./xray.js";
 
 /** The files a recording stand-in writes in its directory (what `tracemesh verify` reads). */
 export const RECORDED_FILES = {
   /** One line per export Honeycomb accepted: `{"received", "spans", "traceIds"}`. */
   honeycomb: "honeycomb-exports.jsonl",
+  /** The spans of each export Honeycomb accepted, one OTLP/JSON request per line (the Collector file exporter's
+   *  format): what `tracemesh verify` judges span by span. */
+  honeycombSpans: "honeycomb-spans.jsonl",
   /** One line per metrics export Honeycomb accepted: `{"received", "dataset", "metrics": {name: data points},
    *  "edges": ["client → server", …]}` (the servicegraph connector's edges in it). */
   honeycombMetrics: "honeycomb-metrics.jsonl",
@@ -42,13 +44,15 @@ export interface RecordingStandIn {
  * Honeycomb's trace and metrics ingest and X-Ray's PutTraceSegments in one small server that writes what it accepted to
  * files, for a cluster that cannot reach either SaaS (the CI cluster: deploy/k8s/overlays/ci). It checks what the
  * real APIs check — Honeycomb: the `x-honeycomb-team` key and an OTLP body that decodes; X-Ray: a SigV4 signature
- * for service `xray`, verified with STAND_IN_AWS_CREDENTIALS (the placeholder keys the ci overlay gives the
- * Collector), and every segment document's id, trace id, name and times — and answers as they answer.
+ * for service `xray` in STAND_IN_AWS_REGION, recomputed with STAND_IN_AWS_CREDENTIALS (the placeholder keys the ci
+ * overlay gives the Collector; sigv4.ts, as for every AWS stand-in), and every segment document's id, trace id, name
+ * and times — and answers as they answer.
  * No moto here (that is the test harness's X-Ray): nothing is read back over the API, only from the files.
  */
 export async function startRecordingStandIn(opts: { dir: string; host: string; port: number; honeycombApiKey?: string }): Promise<RecordingStandIn> {
   fs.mkdirSync(opts.dir, { recursive: true });
   const honeycombFile = path.join(opts.dir, RECORDED_FILES.honeycomb);
+  const honeycombSpansFile = path.join(opts.dir, RECORDED_FILES.honeycombSpans);
   const xrayFile = path.join(opts.dir, RECORDED_FILES.xray);
   const metricsFile = path.join(opts.dir, RECORDED_FILES.honeycombMetrics);
   const refuse = (res: http.ServerResponse, status: number, type: string, message: string) => {
@@ -68,6 +72,7 @@ export async function startRecordingStandIn(opts: { dir: string; host: string; p
         traceIds: [...new Set(checked.spans.map((s) => s.traceId))],
       };
       fs.appendFileSync(honeycombFile, JSON.stringify(record) + "\n");
+      fs.appendFileSync(honeycombSpansFile, JSON.stringify(otlpJsonRequest(checked.spans)) + "\n");
       return sendEmptyOtlpResponse(res, checked.contentType);
     }
     if (route === "/v1/metrics") {
@@ -81,8 +86,11 @@ export async function startRecordingStandIn(opts: { dir: string; host: string; p
     }
     if (req.method === "POST" && route === "/TraceSegments") {
       const body = await readBody(req);
-      const signature = verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS);
-      if (signature.problem) return refuse(res, 403, "AccessDeniedException", signature.problem);
+      const signature = verifyXraySignature(req, body);
+      if (signature.problem) {
+        process.stderr.write(`refused 403 ${signature.code}: ${signature.problem.split("\n")[0]}\n`);
+        return refuseXraySignature(res, signature);
+      }
       const parsed = parsePutTraceSegments(body);
       if ("problem" in parsed) return refuse(res, 400, "InvalidRequestException", parsed.problem);
       fs.appendFileSync(xrayFile, parsed.segments.map((s) => JSON.stringify(s) + "\n").join(""));
