@@ -5,3 +5,5 @@ export * from "./xray.js";
 export * from "./xray-daemon.js";
 export * from "./sigv4.js";
 export * from "./recording.js";
+export * from "./cloudwatch-logs.js";
+export * from "./tls.js";
