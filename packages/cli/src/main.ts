@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The `tracemesh` command: compare, setup honeycomb, setup xray, marker, demo, verify, stand-in. Arguments are parsed with
+// The `tracemesh` command: compare, setup honeycomb / xray / cloudwatch, marker, demo, trace, verify, stand-in. Arguments are parsed with
 // node:util parseArgs (in Node itself, strict about unknown options, nothing to install for a few flags);
 // every command and subcommand answers --help/-h with its own usage and exit 0.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startRecordingStandIn, type HoneycombExportRecord, type HoneycombMetricsRecord } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
@@ -36,6 +36,9 @@ import {
 } from "./honeycomb.js";
 import { renderVerdict, verifyExports, type VerifyInput } from "./verify.js";
 import { MESH_SERVICES, fetchXrayGraph, setupXray, xraySetupPlan } from "./xray.js";
+import { applicationLogGroup, cloudWatchSetupPlan, makeCloudWatchLogsClient, setupCloudWatch } from "./cloudwatch-logs.js";
+import { DEFAULT_ROLLBAR_API_URL } from "./rollbar.js";
+import { lookUpTrace, normalizeTraceId, renderTrace } from "./trace.js";
 
 const COMPARE_USAGE = `usage:
   tracemesh compare --otlp FILE... [--xray-segments FILE...] [options]
@@ -65,7 +68,23 @@ const SETUP_XRAY_USAGE = `usage:
       an X-Ray group (services with fault or error) and one sampling rule per service (reservoir 5, rate 0.1)
 `;
 
-const SETUP_USAGE = SETUP_HONEYCOMB_USAGE + SETUP_XRAY_USAGE.replace("usage:\n", "");
+const SETUP_CLOUDWATCH_USAGE = `usage:
+  tracemesh setup cloudwatch [--apply] [--cluster NAME | --log-group NAME] [--region R] [--cloudwatch-endpoint URL] [--ca-file F]
+      the saved CloudWatch Logs Insights query "logs of one trace" (PutQueryDefinition) over the log group Fluent Bit
+      writes (/aws/containerinsights/<cluster>/application; cluster default tracemesh); prints the plan unless --apply
+`;
+
+const SETUP_USAGE = SETUP_HONEYCOMB_USAGE + SETUP_XRAY_USAGE.replace("usage:\n", "") + SETUP_CLOUDWATCH_USAGE.replace("usage:\n", "");
+
+const TRACE_USAGE = `usage:
+  tracemesh trace TRACE_ID [--otlp FILE...] [--cluster NAME | --log-group NAME] [--since 1h] [--region R]
+                 [--cloudwatch-endpoint URL] [--ca-file FILE] [--width N] [--json]
+      one trace with its log lines and its errors: the waterfall of its spans (--otlp: the Collector's file export),
+      its log lines from CloudWatch Logs (FilterLogEvents on its id in the group Fluent Bit writes; AWS_REGION and the
+      standard credentials; AWS_ENDPOINT_URL_CLOUDWATCH_LOGS or --cloudwatch-endpoint for another endpoint) under the
+      spans they were written in, and its Rollbar items (ROLLBAR_READ_TOKEN, ROLLBAR_API_URL default ${DEFAULT_ROLLBAR_API_URL}).
+      TRACE_ID: 32 hex digits or the X-Ray form 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx. Exit 1 when nothing of it is found
+`;
 
 const MARKER_USAGE = `usage:
   tracemesh marker [--start | --end] [--message TEXT] [--type TYPE] [--url URL] [--dataset SLUG]
@@ -92,7 +111,7 @@ const STAND_IN_USAGE = `usage:
 const USAGE = `tracemesh — compare X-Ray with Honeycomb, set both up as code, run the local demo
 
 ${COMPARE_USAGE}${SETUP_USAGE.replace("usage:\n", "")}${MARKER_USAGE.replace("usage:\n", "")}  tracemesh demo [options]        the whole mesh locally with the real Collector (tracemesh demo --help)
-${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}  tracemesh fault list | on NAME [--value V] | off NAME [--context NAME]   the named failure scenarios, in the local demo or a cluster (tracemesh fault --help)
+${TRACE_USAGE.replace("usage:\n", "")}${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}  tracemesh fault list | on NAME [--value V] | off NAME [--context NAME]   the named failure scenarios, in the local demo or a cluster (tracemesh fault --help)
 
 Every command takes --help (-h). Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
 `;
@@ -224,6 +243,74 @@ async function compareCommand(args: string[]): Promise<void> {
   out(text, values.output);
 }
 
+/** The options every CloudWatch Logs caller takes (setup cloudwatch, trace). */
+const CLOUDWATCH_OPTIONS = {
+  cluster: { type: "string" },
+  "log-group": { type: "string" },
+  region: { type: "string" },
+  "cloudwatch-endpoint": { type: "string" },
+  "ca-file": { type: "string" },
+} as const;
+
+interface CloudWatchValues {
+  cluster?: string;
+  "log-group"?: string;
+  region?: string;
+  "cloudwatch-endpoint"?: string;
+  "ca-file"?: string;
+}
+
+/** --log-group, else the Container Insights group of --cluster (CLUSTER_NAME, default tracemesh). */
+function logGroupOf(values: CloudWatchValues): string {
+  if (values["log-group"] && values.cluster) throw new UsageError("--log-group or --cluster, not both");
+  return values["log-group"] ?? applicationLogGroup(values.cluster ?? process.env.CLUSTER_NAME ?? "tracemesh");
+}
+
+function cloudWatchOptions(values: CloudWatchValues, timeoutMs: number) {
+  return {
+    region: values.region,
+    endpoint: values["cloudwatch-endpoint"] ?? process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
+    caFile: values["ca-file"],
+    timeoutMs,
+  };
+}
+
+async function traceCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...HELP_OPTION,
+      ...CLOUDWATCH_OPTIONS,
+      otlp: { type: "string", multiple: true },
+      since: { type: "string", default: "1h" },
+      width: { type: "string" },
+      json: { type: "boolean", default: false },
+      "timeout-ms": { type: "string", default: "10000" },
+    },
+  });
+  if (values.help) throw new HelpRequested(TRACE_USAGE);
+  if (positionals.length !== 1) throw new UsageError("trace: one TRACE_ID");
+  const traceId = normalizeTraceId(positionals[0]!);
+  if (!traceId) throw new UsageError(`trace: "${positionals[0]}" is neither 32 hex digits nor an X-Ray trace id`);
+  const timeoutMs = Number(values["timeout-ms"]);
+  const width = values.width ? Number(values.width) : Math.min(160, process.stdout.columns || 130);
+  if (!(width >= 60)) throw new UsageError("trace: --width must be a number ≥ 60");
+  for (const f of values.otlp ?? []) if (!existsSync(f)) throw new InputError(`trace: --otlp ${f}: no such file`);
+  const readToken = process.env.ROLLBAR_READ_TOKEN?.trim();
+  const view = await lookUpTrace({
+    traceId,
+    otlpFiles: values.otlp ?? [],
+    logs: { client: makeCloudWatchLogsClient(cloudWatchOptions(values, timeoutMs)), logGroup: logGroupOf(values) },
+    rollbar: readToken ? { readToken, apiUrl: process.env.ROLLBAR_API_URL?.trim() || undefined, timeoutMs } : undefined,
+    sinceMs: sinceMs(values.since),
+    timeoutMs,
+  });
+  if (values.json) out(JSON.stringify(view, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n", undefined);
+  else out(renderTrace(view, { width }), undefined);
+  return view.spans.length + view.logs.length + view.rollbar.length > 0 ? 0 : 1;
+}
+
 async function setupCommand(args: string[]): Promise<void> {
   const target = args[0];
   if (target === "--help" || target === "-h" || target === "help") throw new HelpRequested(SETUP_USAGE);
@@ -235,12 +322,14 @@ async function setupCommand(args: string[]): Promise<void> {
       "group-name": { type: "string", default: "tracemesh" },
       services: { type: "string", default: MESH_SERVICES.join(",") },
       "xray-endpoint": { type: "string" },
-      region: { type: "string" },
       "timeout-ms": { type: "string", default: "10000" },
+      // region among them
+      ...CLOUDWATCH_OPTIONS,
+      apply: { type: "boolean", default: false },
       ...HELP_OPTION,
     },
   });
-  if (values.help) throw new HelpRequested(target === "honeycomb" ? SETUP_HONEYCOMB_USAGE : target === "xray" ? SETUP_XRAY_USAGE : SETUP_USAGE);
+  if (values.help) throw new HelpRequested(target === "honeycomb" ? SETUP_HONEYCOMB_USAGE : target === "xray" ? SETUP_XRAY_USAGE : target === "cloudwatch" ? SETUP_CLOUDWATCH_USAGE : SETUP_USAGE);
   const timeoutMs = Number(values["timeout-ms"]);
   if (target === "honeycomb") {
     if (values["dry-run"]) {
@@ -268,7 +357,18 @@ async function setupCommand(args: string[]): Promise<void> {
     out(JSON.stringify(result, null, 2) + "\n", undefined);
     return;
   }
-  throw new UsageError(`setup: "honeycomb" or "xray", got "${target ?? ""}"`);
+  if (target === "cloudwatch") {
+    const plan = cloudWatchSetupPlan(logGroupOf(values));
+    // Dry-run unless --apply: it prints what PutQueryDefinition would be given.
+    if (!values.apply || values["dry-run"]) {
+      out(JSON.stringify({ dryRun: true, queryDefinition: plan }, null, 2) + "\n", undefined);
+      return;
+    }
+    const result = await setupCloudWatch(plan, makeCloudWatchLogsClient(cloudWatchOptions(values, timeoutMs)), { timeoutMs, log: (line) => process.stderr.write(line + "\n") });
+    out(JSON.stringify(result, null, 2) + "\n", undefined);
+    return;
+  }
+  throw new UsageError(`setup: "honeycomb", "xray" or "cloudwatch", got "${target ?? ""}"`);
 }
 
 async function markerCommand(args: string[]): Promise<void> {
@@ -403,6 +503,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === "verify") return verifyCommand(rest);
     else if (command === "stand-in") return await standInCommand(rest);
     else if (command === "fault") return await runFault(rest);
+    else if (command === "trace") return await traceCommand(rest);
     else if (command === undefined || command === "help" || command === "--help" || command === "-h") {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;

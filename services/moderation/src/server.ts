@@ -1,7 +1,7 @@
 // HTTP/JSON over plain node:http: POST /v1/check (traced: one X-Ray segment per request), GET /healthz
 // (untraced, like the other services' probes). Errors are JSON: {"error": {"code", "message"}}.
 import http from "node:http";
-import { HttpError, readJsonBody, sendHttpError, sendJson, type Logger } from "@tracemesh/runtime";
+import { HttpError, logHttpRequest, readJsonBody, sendHttpError, sendJson, type Logger } from "@tracemesh/runtime";
 import { check, parseCheckRequest } from "./handlers.js";
 import { inSubsegment, segmentFor, segmentIds, type Segment } from "./xray.js";
 
@@ -23,13 +23,11 @@ export function createModerationServer(deps: { logger: Logger }): http.Server {
     if (path !== "/v1/check") return sendHttpError(res, new HttpError(404, "not_found", `no route ${req.method} ${path}`));
     if (req.method !== "POST") return sendHttpError(res, new HttpError(405, "method_not_allowed", "POST /v1/check"));
 
-    const started = process.hrtime.bigint();
     const segment = segmentFor(req, res);
+    // No OpenTelemetry here to add the ids: the segment's, in both forms (trace_id, span_id, xray_trace_id).
     const logger = deps.logger.child(segmentIds(segment));
-    // One log line per request, like the gRPC services' `rpc` line.
-    res.on("finish", () =>
-      logger.info({ method: req.method, path, status: res.statusCode, duration_ms: Number(process.hrtime.bigint() - started) / 1e6 }, "request"),
-    );
+    // One log line per request (runtime's, as every service writes it).
+    logHttpRequest(logger, req, res);
     handleCheck(req, res, segment).catch((err: unknown) => {
       if (err instanceof HttpError) {
         segment.addMetadata("error", err.message);
