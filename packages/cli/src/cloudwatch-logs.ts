@@ -20,6 +20,8 @@ export interface CloudWatchLogsOptions {
   endpoint?: string;
   /** A CA bundle to trust besides the system's (a stand-in's own CA). */
   caFile?: string;
+  /** Keys to sign with (a stand-in's); else the standard AWS credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   timeoutMs?: number;
 }
 
@@ -35,6 +37,7 @@ export function makeCloudWatchLogsClient(options: CloudWatchLogsOptions): CloudW
   return new CloudWatchLogsClient({
     region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 2,
     requestHandler: {
       requestTimeout: options.timeoutMs ?? 10_000,

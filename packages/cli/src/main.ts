@@ -4,7 +4,7 @@
 // every command and subcommand answers --help/-h with its own usage and exit 0.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startRecordingStandIn, type HoneycombExportRecord, type HoneycombMetricsRecord } from "@tracemesh/devkit";
+import { startRecordingStandIn, type HoneycombExportRecord, type HoneycombMetricsRecord, type RollbarItemRecord } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import {
   InputError,
@@ -24,7 +24,8 @@ import {
 import { DEMO_USAGE, parseDemoArgs, runDemo } from "./demo/demo.js";
 import { frontendDemo } from "./demo/frontend.js";
 import { runFault } from "./fault.js";
-import { telemetryDemo } from "./demo/telemetry.js";
+import { DEFAULT_DEMO_OUT, telemetryDemo } from "./demo/telemetry.js";
+import { logsDemo } from "./demo/logs.js";
 import {
   ALL_DATASETS,
   DEFAULT_HONEYCOMB_API_URL,
@@ -35,6 +36,7 @@ import {
   type HoneycombOptions,
 } from "./honeycomb.js";
 import { renderVerdict, verifyExports, type VerifyInput } from "./verify.js";
+import { verifyLogs } from "./verify-logs.js";
 import { MESH_SERVICES, fetchXrayGraph, setupXray, xraySetupPlan } from "./xray.js";
 import { applicationLogGroup, cloudWatchSetupPlan, makeCloudWatchLogsClient, setupCloudWatch } from "./cloudwatch-logs.js";
 import { DEFAULT_ROLLBAR_API_URL } from "./rollbar.js";
@@ -93,11 +95,13 @@ const MARKER_USAGE = `usage:
 
 const VERIFY_USAGE = `usage:
   tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-exports FILE] [--honeycomb-metrics FILE]
-                   [--namespace NS --node NAME]
+                   [--namespace NS --node NAME] [--cloudwatch-logs FILE [--rollbar-items FILE]]
       asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop), the
       X-Ray map with every edge of the OTLP map, Kubernetes attributes on every OpenTelemetry span (with
       --namespace/--node), Honeycomb given every trace (--honeycomb-exports: a stand-in's record) and the RED
       metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges);
+      with --cloudwatch-logs JOURNAL (the CloudWatch Logs stand-in's) and --rollbar-items FILE: every service's pods
+      logged, 99 % of request lines carry an exported trace's id, an error trace has its error line and Rollbar item;
       --grace D (default 10s): traces that started this close to the end of the capture are not judged;
       --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
 `;
@@ -415,7 +419,10 @@ async function demoCommand(args: string[]): Promise<number> {
   }
   if (opts === "help") throw new HelpRequested(DEMO_USAGE);
   // The frontend first: extensions stop in order, so it flushes its spans before the Collector stops.
-  return runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : [])]);
+  const telemetry = telemetryDemo({ echo: opts.echo });
+  // Logs need the Collector's export to tell which lines belong to exported traces: both, or neither.
+  const logs = logsDemo({ tracesFile: () => telemetry.files().traces, outDir: DEFAULT_DEMO_OUT, echo: opts.echo });
+  return runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetry, logs] : [])]);
 }
 
 function verifyCommand(args: string[]): number {
@@ -429,6 +436,8 @@ function verifyCommand(args: string[]): number {
       "honeycomb-metrics": { type: "string" },
       namespace: { type: "string" },
       node: { type: "string" },
+      "cloudwatch-logs": { type: "string" },
+      "rollbar-items": { type: "string" },
       grace: { type: "string", default: "10s" },
       tolerance: { type: "string", default: "0.1" },
     },
@@ -456,6 +465,13 @@ function verifyCommand(args: string[]): number {
     tolerance,
   };
   const checks = verifyExports(input);
+  // Logs and errors (verify-logs.ts): what Fluent Bit shipped to CloudWatch Logs, what Rollbar got.
+  if (values["cloudwatch-logs"]) {
+    if (!values.namespace) throw new UsageError("verify: --cloudwatch-logs needs --namespace");
+    if (!existsSync(values["cloudwatch-logs"])) throw new InputError(`verify: cannot read ${values["cloudwatch-logs"]}`);
+    const rollbarItems = values["rollbar-items"] ? (existsSync(values["rollbar-items"]) ? readRecords<RollbarItemRecord>(values["rollbar-items"]) : []) : undefined;
+    checks.push(...verifyLogs({ journal: values["cloudwatch-logs"], rollbarItems, spans: input.spans, namespace: values.namespace, graceMs }));
+  }
   process.stdout.write(renderVerdict(checks, input) + "\n");
   return checks.every((c) => c.ok) ? 0 : 1;
 }
