@@ -264,7 +264,7 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     assert.ok(header[5]!.split(", ").length >= 2, `log lines of at least two services: ${header[5]}`);
     assert.ok(Number(header[6]) >= 1, failed);
     assert.match(failed, /↳ api: request · POST \/api\/activities · 500/, failed);
-    assert.match(failed, /↳ activities: rpc · \/tracemesh\.v1\.ActivitiesService\/CreateActivity · INTERNAL/, failed);
+    assert.match(failed, /↳ activities: rpc · [\s\S]*rpc · \/tracemesh\.v1\.ActivitiesService\/CreateActivity · INTERNAL/, failed);
     assert.match(failed, /── Rollbar\n {2}item #\d+ \(error\) .*— api/, failed);
   });
 });
