@@ -199,9 +199,10 @@ describe("Fluent Bit configuration", { timeout: 60_000 }, () => {
   test("the ci overlay runs the very configuration users deploy, and only points the output elsewhere by the network", { timeout: 30_000 }, () => {
     const { text } = setup();
     const ci = kustomize("deploy/k8s/overlays/ci");
-    const configMap = ci.find((o) => o.kind === "ConfigMap" && o.metadata.name === "fluent-bit-config")!;
-    assert.deepEqual(Object.values(configMap.data as Record<string, string>), [text]);
     const w = workloads(ci).find((x) => x.object.kind === "DaemonSet" && x.object.metadata.name === "fluent-bit")!;
+    const volume = w.pod.volumes!.find((v) => v.configMap)!;
+    const configMap = ci.find((o) => o.kind === "ConfigMap" && o.metadata.name === volume.configMap!.name)!;
+    assert.deepEqual(Object.values(configMap.data as Record<string, string>), [text]);
     assert.match(w.pod.containers[0]!.image, /^tracemesh\/fluent-bit:5\.1\.1$/);
     const aliases = (w.pod as { hostAliases?: Array<{ ip: string; hostnames: string[] }> }).hostAliases ?? [];
     const standIn = ci.find((o) => o.kind === "Service" && o.metadata.name === "saas-stand-in")!;
@@ -236,7 +237,7 @@ describe("Fluent Bit configuration", { timeout: 60_000 }, () => {
     assert.match(broken("merge_log: on", "merge_logs: on"), /unknown property merge_logs/);
     assert.match(broken("${AWS_REGION}", "${AWS_DEFAULT_REGION}"), /AWS_DEFAULT_REGION/);
     assert.match(broken("log_retention_days: 7", "log_retention_days: 10"), /not a CloudWatch value/);
-    assert.match(broken("match: kube.*\n      kube_url", "match: host.*\n      kube_url"), /catches no input/);
+    assert.match(broken("match: application.*\n      kube_url", "match: host.*\n      kube_url"), /catches no input/);
     assert.match(broken("multiline.parser: docker, cri", "multiline.parser: docker, crio"), /crio is not built in/);
     assert.match(broken("multiline.parser: nodejs-stack", "multiline.parser: nodejs-stacks"), /nodejs-stacks is not defined/);
     assert.match(broken("retry_limit: no_limits", "retry_limit: no_limits\n      tls.verify: off"), /tls.verify must not be in the users' configuration/);
