@@ -13,3 +13,5 @@ COPY parsers.conf /fluent-bit/etc/parsers.conf
 # The official image's layout: /fluent-bit/bin/fluent-bit, configuration under /fluent-bit/etc. The DaemonSet
 # runs it as root (the node's log files are root's), with no capabilities.
 ENTRYPOINT ["/fluent-bit/bin/fluent-bit"]
+# (not the base's `node`): the DaemonSet passes -c <its configuration>.
+CMD ["--help"]
