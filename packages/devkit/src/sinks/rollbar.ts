@@ -59,7 +59,8 @@ function get(data: Record<string, unknown>, dotted: string): unknown {
 /** One occurrence as an RQL row (RQL_COLUMNS); the item counter is its place among the items. */
 function rqlRow(item: RollbarItem, counter: number): unknown[] {
   const d = item.data;
-  const exception = get(d, "body.trace.exception") as { class?: string; message?: string } | undefined;
+  // An error with a cause is sent as a trace_chain (the outermost first).
+  const exception = (get(d, "body.trace.exception") ?? get(d, "body.trace_chain.0.exception")) as { class?: string; message?: string } | undefined;
   const title = exception ? `${exception.class ?? "Error"}: ${exception.message ?? ""}` : String(get(d, "body.message.body") ?? "");
   return [counter, title, d.level ?? "error", Math.floor(Number(d.timestamp ?? Date.now() / 1000)), d.environment ?? "", get(d, "custom.service"), get(d, "custom.trace_id"), get(d, "custom.span_id"), get(d, "custom.xray_trace_id"), exception?.class, exception?.message];
 }
