@@ -83,7 +83,7 @@ export function logSummary(line: TraceLogLine): string {
   const err = r.err as { message?: string; type?: string } | string | undefined;
   const parts = [
     String(r.msg ?? ""),
-    r.method && (r.route ?? r.path) ? `${String(r.method)} ${String(r.route ?? r.path)}` : r.rpc ? String(r.rpc) : r.stream_id ? `${String(r.stream)} ${String(r.stream_id)}` : "",
+    r.method && (r.route ?? r.path) ? `${String(r.method)} ${String(r.route ?? r.path)}` : r.rpc ? String(r.rpc) : r.stream_id ? `${String(r.redis_stream)} ${String(r.stream_id)}` : "",
     r.status !== undefined ? String(r.status) : r.code !== undefined ? String(r.code) : r.outcome !== undefined ? String(r.outcome) : "",
     r.duration_ms !== undefined ? `${String(r.duration_ms)} ms` : "",
     err ? (typeof err === "string" ? err : `${err.type ?? "Error"}: ${err.message ?? ""}`) : "",

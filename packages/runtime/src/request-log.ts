@@ -12,7 +12,11 @@ import type { Logger } from "./logger.js";
 export const HANDLED_MESSAGES = { http: "request", grpc: "rpc", event: "event" } as const;
 export type HandledKind = keyof typeof HANDLED_MESSAGES;
 
-/** Writes the one line for a unit of work: error level when `failed`, else info. */
+/**
+ * Writes the one line for a unit of work: error level when `failed`, else info. Field names never reuse the keys
+ * the container runtime and Fluent Bit put beside the line (`time`, `stream`, `log`, `kubernetes`): merged, they
+ * would collide (the stream event's Redis stream is `redis_stream`).
+ */
 export function logHandled(logger: Logger, kind: HandledKind, fields: Record<string, unknown>, startedNs: bigint, failed: boolean): void {
   const line = { ...fields, duration_ms: Math.round(Number(process.hrtime.bigint() - startedNs) / 1e4) / 100 };
   if (failed) logger.error(line, HANDLED_MESSAGES[kind]);

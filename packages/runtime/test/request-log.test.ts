@@ -45,7 +45,7 @@ describe("request log lines", () => {
     const { lines, logger } = capture();
     const started = process.hrtime.bigint();
     logHandled(logger, "grpc", { rpc: "/tracemesh.v1.UsersService/Authenticate", code: "OK", token: "s3cret" }, started, false);
-    logHandled(logger, "event", { stream: "tracemesh:events", stream_id: "1-0", outcome: "left pending" }, started, true);
+    logHandled(logger, "event", { redis_stream: "tracemesh:events", stream_id: "1-0", outcome: "left pending" }, started, true);
     assert.deepEqual(lines.map((l) => [l.msg, l.level]), [["rpc", "info"], ["event", "error"]]);
     assert.equal(lines[0]!.token, "[redacted]");
   });

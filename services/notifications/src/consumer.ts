@@ -189,7 +189,7 @@ export class EventsConsumer {
         this.logger.warn({ err: errorText(err), stream_id: entry.id }, "event not processed; left pending");
       } finally {
         // The one line per event (runtime's request-log), inside the CONSUMER span: it carries the trace's ids.
-        logHandled(this.logger, "event", { stream: EVENTS_STREAM, stream_id: entry.id, outcome }, started, outcome === "left pending");
+        logHandled(this.logger, "event", { redis_stream: EVENTS_STREAM, stream_id: entry.id, outcome }, started, outcome === "left pending");
         span.end();
       }
     });
