@@ -305,10 +305,13 @@ async function traceCommand(args: string[]): Promise<number> {
   if (!(width >= 60)) throw new UsageError("trace: --width must be a number ≥ 60");
   for (const f of values.otlp ?? []) if (!existsSync(f)) throw new InputError(`trace: --otlp ${f}: no such file`);
   const readToken = process.env.ROLLBAR_READ_TOKEN?.trim();
+  // Without a region there is no CloudWatch Logs to ask: the spans and Rollbar still answer.
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) process.stderr.write("tracemesh trace: no AWS region (AWS_REGION or --region): CloudWatch Logs not asked\n");
   const view = await lookUpTrace({
     traceId,
     otlpFiles: values.otlp ?? [],
-    logs: { client: makeCloudWatchLogsClient(cloudWatchOptions(values, timeoutMs)), logGroup: logGroupOf(values) },
+    logs: region ? { client: makeCloudWatchLogsClient(cloudWatchOptions(values, timeoutMs)), logGroup: logGroupOf(values) } : undefined,
     rollbar: readToken ? { readToken, apiUrl: process.env.ROLLBAR_API_URL?.trim() || undefined, timeoutMs } : undefined,
     sinceMs: sinceMs(values.since),
     timeoutMs,

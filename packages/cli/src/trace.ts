@@ -40,7 +40,8 @@ export interface TraceView {
 export async function lookUpTrace(opts: TraceLookup): Promise<TraceView> {
   const spans = opts.otlpFiles.length > 0 ? spansFromOtlpFiles(opts.otlpFiles).filter((s) => s.traceId === opts.traceId) : [];
   const sources = {
-    spans: opts.otlpFiles.length > 0 ? `${spans.length} spans from ${opts.otlpFiles.join(", ")}` : "no --otlp file given",
+    // Honeycomb has no span export API (its Query Data API aggregates): the spans come from the Collector's file.
+    spans: opts.otlpFiles.length > 0 ? `${spans.length} spans from ${opts.otlpFiles.join(", ")}` : `no --otlp file given (in Honeycomb: trace.trace_id = ${opts.traceId})`,
     logs: "CloudWatch Logs not asked",
     rollbar: "Rollbar not asked (ROLLBAR_READ_TOKEN unset)",
   };
