@@ -12,9 +12,9 @@ trap 'rm -rf "$context"' EXIT
 mkdir -p "$context/lib"
 cp "$binary" "$context/fluent-bit"
 cp "$(dirname "$binary")/parsers.conf" "$context/parsers.conf"
-# The libraries beyond glibc (the base has glibc, libstdc++ and libgcc: node links them).
+# The libraries the base lacks (it has glibc, libstdc++ and libgcc_s: node links them).
 ldd "$binary" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
-  case "$(basename "$lib")" in libc.so.* | libm.so.* | libpthread.so.* | libdl.so.* | librt.so.* | ld-linux-*) continue ;; esac
+  case "$(basename "$lib")" in libc.so.* | libm.so.* | libpthread.so.* | libdl.so.* | librt.so.* | ld-linux-* | libstdc++.so.* | libgcc_s.so.*) continue ;; esac
   cp -L "$lib" "$context/lib/$(basename "$lib")"
 done
 cp "$ROOT/deploy/docker/fluent-bit.Dockerfile" "$context/Dockerfile"
