@@ -6,7 +6,8 @@
 // runs to its SLO verdict, the on-cluster verifier judges what the Collector and the Honeycomb/X-Ray stand-in
 // received, the footprint is read from the kubelet, a failure scenario is switched with `tracemesh fault
 // --context` (the flags ConfigMap, no rollout), faults are injected, and `down` must leave the machine
-// exactly as it was. The logs part (Fluent Bit → CloudWatch Logs, Rollbar) is k8s-cluster-logs.ts. scripts/test.sh runs this file alone, after all others (it shares dockerd).
+// exactly as it was. The logs part (Fluent Bit → CloudWatch Logs, Rollbar) is k8s-cluster-logs.ts. scripts/test.sh
+// runs this file alone, after all others (it shares dockerd).
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
