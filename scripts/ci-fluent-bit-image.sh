@@ -19,4 +19,5 @@ ldd "$binary" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
 done
 cp "$ROOT/deploy/docker/fluent-bit.Dockerfile" "$context/Dockerfile"
 docker build -q --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$IMAGE" "$context" >/dev/null
+log "built $IMAGE: $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB", $1 / 1e6}') (the base $NODE_IMAGE: $(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.1f MB", $1 / 1e6}'))"
 bash "$ROOT/scripts/cluster.sh" import "$IMAGE"
