@@ -1,9 +1,9 @@
 // The logs part of the golden path (tests/test/k8s-cluster.e2e.test.ts calls these, in its one cluster): the real
 // Fluent Bit DaemonSet ships every pod's log to the CloudWatch Logs stand-in, which checks each call as AWS does
 // (HTTPS, SigV4 for `logs`, the JSON 1.1 API) and journals what it accepted on the node.
-//   - traceToLogs: a post with its own traceparent is found with FilterLogEvents in the lines of at least two
-//     services; a post failed by a fault (activities-errors) shows, through `tracemesh trace`, its error lines and
-//     its Rollbar item;
+//   - traceToLogs: a post with its own traceparent (its client spans exported too, so the trace is whole) is found
+//     with FilterLogEvents in the lines of at least two services; a post failed by a fault (activities-errors)
+//     shows, through `tracemesh trace`, its error lines and its Rollbar item;
 //   - armFaults / exactlyOnce: during the load Job, Fluent Bit's pod is deleted and then CloudWatch refuses for
 //     20 s; afterwards every line the services wrote (the kubelet's files on this node) is in CloudWatch Logs
 //     exactly once, stream by stream — with the figures for the note (events/s, delivery p50/p99, Fluent Bit's
@@ -81,21 +81,59 @@ function servicesOf(view: TraceJson): string[] {
   return [...new Set(view.logs.map((l) => String((l.record?.kubernetes as { container_name?: string } | undefined)?.container_name ?? "?")))].sort();
 }
 
-async function post(base: string, token: string, traceparent: string, message: string): Promise<number> {
+/**
+ * A post sent as a traced client sends it: its own trace id in `traceparent`, and its own spans — a root and the
+ * CLIENT span the traceparent names, as loadgen's flows have — exported to the Collector on the node (OTLP/JSON),
+ * so the trace is whole (the verifier judges every post's trace). Resolves the trace id and the answer's status.
+ */
+async function tracedPost(collectorUrl: string, base: string, token: string, message: string): Promise<{ traceId: string; status: number }> {
+  const traceId = crypto.randomBytes(16).toString("hex");
+  const rootId = crypto.randomBytes(8).toString("hex");
+  const clientId = crypto.randomBytes(8).toString("hex");
+  const start = BigInt(Date.now()) * 1_000_000n;
   const res = await fetch(`${base}/api/activities`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}`, traceparent },
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${clientId}-01` },
     body: JSON.stringify({ message, ttl: "1-day" }),
     signal: AbortSignal.timeout(10_000),
   });
   await res.arrayBuffer();
-  return res.status;
+  const end = BigInt(Date.now()) * 1_000_000n;
+  const attribute = (key: string, value: string | number) => ({ key, value: typeof value === "number" ? { intValue: value } : { stringValue: value } });
+  const exported = await fetch(collectorUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: [attribute("service.name", "cluster-test")] },
+          scopeSpans: [
+            {
+              scope: { name: "tests/k8s-cluster-logs" },
+              spans: [
+                { traceId, spanId: rootId, name: "post with its own traceparent", kind: 1, startTimeUnixNano: String(start), endTimeUnixNano: String(end), status: {} },
+                {
+                  traceId,
+                  spanId: clientId,
+                  parentSpanId: rootId,
+                  name: "POST",
+                  kind: 3,
+                  startTimeUnixNano: String(start),
+                  endTimeUnixNano: String(end),
+                  attributes: [attribute("peer.service", "api"), attribute("http.request.method", "POST"), attribute("server.address", "api"), attribute("server.port", 8080), attribute("http.response.status_code", res.status)],
+                  status: res.status >= 500 ? { code: 2 } : {},
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(exported.status, 200, `the Collector took the test's spans: ${await exported.text()}`);
+  return { traceId, status: res.status };
 }
-
-const newTrace = () => {
-  const traceId = crypto.randomBytes(16).toString("hex");
-  return { traceId, traceparent: `00-${traceId}-${crypto.randomBytes(8).toString("hex")}-01` };
-};
 
 /**
  * A post with its own traceparent, found in CloudWatch Logs lines of at least two services (FilterLogEvents on its
@@ -105,9 +143,13 @@ const newTrace = () => {
 export async function traceToLogs(ctx: ClusterLogsContext): Promise<void> {
   const base = await ctx.portForward("api", 8080, ctx.namespace);
   const traceCommand = await traceCommandFor(ctx);
+  // The Collector's OTLP/HTTP hostPort on this node (the ci overlay binds it to the node's address).
+  const nodeIp = ctx.kubectl(["-n", "tracemesh-system", "get", "pod", "-l", "app.kubernetes.io/name=otel-collector", "-o", "jsonpath={.items[0].status.hostIP}"]).trim();
+  const collectorUrl = `http://${nodeIp}:4318/v1/traces`;
   const tokens = await ctx.signUp(base, ["logan"]);
-  const ok = newTrace();
-  assert.equal(await post(base, tokens.logan!, ok.traceparent, "a post with its own traceparent"), 201);
+  const post = (message: string) => tracedPost(collectorUrl, base, tokens.logan!, message);
+  const ok = await post("a post with its own traceparent");
+  assert.equal(ok.status, 201);
   const found = await ctx.until("the post's log lines from ≥ 2 services in CloudWatch Logs", 90_000, async () => {
     const view = traceCommand(ok.traceId);
     return servicesOf(view).length >= 2 && view.spans.length > 0 ? view : undefined;
@@ -123,13 +165,13 @@ export async function traceToLogs(ctx: ClusterLogsContext): Promise<void> {
   try {
     cli(["on", "activities-errors", "--value", "100"]);
     failed = await ctx.until("a post failed by activities-errors", 150_000, async () => {
-      const attempt = newTrace();
-      return (await post(base, tokens.logan!, attempt.traceparent, "meets activities-errors")) === 500 ? attempt : undefined;
+      const attempt = await post("meets activities-errors");
+      return attempt.status === 500 ? attempt : undefined;
     });
   } finally {
     cli(["off", "activities-errors"]);
   }
-  await ctx.until("posts succeeding again (activities-errors off)", 150_000, async () => ((await post(base, tokens.logan!, newTrace().traceparent, "after the fault")) === 201 ? true : undefined));
+  await ctx.until("posts succeeding again (activities-errors off)", 150_000, async () => ((await post("after the fault")).status === 201 ? true : undefined));
   const view = await ctx.until("the failed post's error lines and Rollbar item", 90_000, async () => {
     const v = traceCommand(failed!.traceId);
     const errors = v.logs.filter((l) => l.record?.level === "error");
@@ -292,9 +334,6 @@ export async function exactlyOnce(ctx: ClusterLogsContext, faults: LogFaults): P
   }
   const { rows, events } = last;
   console.log(["| container log file | lines written | events in its stream | missing | doubled |", "|---|---|---|---|---|", ...rows.map((r) => `| ${r.file.slice(0, 60)} | ${r.written} | ${r.events} | ${r.missing} | ${r.extra} |`)].join("\n"));
-  const services = new Set(rows.map((r) => /^[^_]+_[^_]+_(.+)-[0-9a-f]{64}\.log$/.exec(r.file)![1]));
-  for (const s of SERVICES) assert.ok(services.has(s), `${s} has a log file on the node`);
-  for (const r of rows) assert.deepEqual({ file: r.file, missing: r.missing, doubled: r.extra }, { file: r.file, missing: 0, doubled: 0 });
 
   // Figures: events per second and delivery time during the load; Fluent Bit's CPU and memory.
   const during = events.filter((e) => e.timestamp >= f.loadStart && e.timestamp <= f.loadEnd);
@@ -310,5 +349,9 @@ export async function exactlyOnce(ctx: ClusterLogsContext, faults: LogFaults): P
   );
   const refused = ctx.kubectl(["-n", "tracemesh-system", "logs", "deploy/saas-stand-in"]).split("\n").filter((l) => l.startsWith("cloudwatch-logs outage over"));
   console.log(`stand-in: ${refused.join("; ") || "no outage line"}`);
+  // The figures first (above), then the verdict.
+  const services = new Set(rows.map((r) => /^[^_]+_[^_]+_(.+)-[0-9a-f]{64}\.log$/.exec(r.file)![1]));
+  for (const s of SERVICES) assert.ok(services.has(s), `${s} has a log file on the node`);
+  for (const r of rows) assert.deepEqual({ file: r.file, missing: r.missing, doubled: r.extra }, { file: r.file, missing: 0, doubled: 0 });
   assert.ok(refused.length > 0, "the outage refused calls");
 }
