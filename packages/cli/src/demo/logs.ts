@@ -92,7 +92,10 @@ export function logsDemo(options: LogsDemoOptions): DemoExtension {
       const tls = makeStandInTls(path.join(options.outDir, "tls"));
       cloudwatch = await startCloudWatchLogsStandIn({ tls });
       rollbar = await startRollbarStandIn({ accessToken: ROLLBAR_TOKEN, readToken: ROLLBAR_READ_TOKEN });
-      fluentBit = await startFluentBit({ logDir, endpoint: cloudwatch.url, caFile: tls.caFile, stateDir: path.join(options.outDir, "fluent-bit"), echo: options.echo });
+      // A fresh state each run: offsets and buffers of the last run's files must not meet this run's.
+      const stateDir = path.join(options.outDir, "fluent-bit");
+      fs.rmSync(stateDir, { recursive: true, force: true });
+      fluentBit = await startFluentBit({ logDir, endpoint: cloudwatch.url, caFile: tls.caFile, stateDir, echo: options.echo });
       say(`CloudWatch Logs: local stand-in ${cloudwatch.url} (HTTPS, its CA ${tls.caFile}; SigV4 checked); Rollbar: stand-in ${rollbar.apiUrl}`);
       say(`Fluent Bit ${fluentBit.httpUrl}: tails ${logDir}/*.log → ${fluentBit.logGroup}`);
     },
