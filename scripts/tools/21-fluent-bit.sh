@@ -30,7 +30,8 @@ CMAKE_FLAGS=(
   -DFLB_PROXY_GO=Off -DFLB_CUSTOM_CALYPTIA=Off -DFLB_BACKTRACE=Off
 )
 
-key="$VERSION-$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)"
+# Rebuilt when the source or the build flags change (not for an edit of this script's comments).
+key="$VERSION-$(printf '%s\n' "$SOURCE_TREE_SHA256" "${CMAKE_FLAGS[@]}" | sha256sum | cut -c1-12)"
 out="$TRACEMESH_CACHE/fluent-bit/$key"
 binary="$out/fluent-bit"
 if stamp_ok fluent-bit "$key" && [ -x "$binary" ]; then
@@ -77,6 +78,7 @@ if mirror="$(find_mirror)"; then
   tar -xJf "$tarball" -C "$work"
 else
   log "Fluent Bit $VERSION: no ../shared/mirror; downloading $UPSTREAM_URL"
+  command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
   curl -fsSL --retry 3 -o "$work/src.tar.gz" "$UPSTREAM_URL" || die "cannot download $UPSTREAM_URL"
   tar -xzf "$work/src.tar.gz" -C "$work"
 fi
