@@ -12,6 +12,11 @@ import type { VerifyCheck } from "./verify.js";
 export const LOGGING_SERVICES = ["api", "users", "activities", "notifications", "moderation"] as const;
 /** The `msg` of the one line per request, RPC and stream event (@tracemesh/runtime request-log.ts). */
 const REQUEST_MESSAGES = new Set(["request", "rpc", "event"]);
+/**
+ * Requests untraced by design (@tracemesh/telemetry's UNTRACED_HTTP_PATHS: probes, and the browser's span uploads
+ * through the frontend's OTLP proxy): their lines carry no trace id, so they are not judged.
+ */
+const UNTRACED_PATH = /^\/(healthz|readyz|livez)$|^\/otlp\//;
 export const REQUEST_LINES_WITH_TRACE_GOAL = 0.99;
 
 export interface LogsVerifyInput {
@@ -66,7 +71,9 @@ export function verifyLogs(input: LogsVerifyInput): VerifyCheck[] {
   // 2. The request lines carry the ids of an exported trace.
   const exported = new Set(input.spans.map((s) => s.traceId));
   const captureEnd = Math.max(0, ...input.spans.map((s) => toMs(s.endNs)));
-  const requestLines = records.filter((r) => REQUEST_MESSAGES.has(String(r.record?.msg)) && r.event.timestamp < captureEnd - input.graceMs);
+  const requestLines = records.filter(
+    (r) => REQUEST_MESSAGES.has(String(r.record?.msg)) && !UNTRACED_PATH.test(String(r.record?.path ?? "")) && r.event.timestamp < captureEnd - input.graceMs,
+  );
   const withTrace = requestLines.filter((r) => exported.has(String(r.record?.trace_id)));
   const share = requestLines.length === 0 ? 0 : withTrace.length / requestLines.length;
   const without = requestLines.filter((r) => !exported.has(String(r.record?.trace_id)));
