@@ -3,7 +3,8 @@
 # builds, makes sure Redis and the tracing tools are available, then runs `tracemesh demo` (packages/cli):
 # the real OpenTelemetry Collector, every service as a local process exporting to it, demo data,
 # loadgen for a bounded time (default 30 s), its summary, one trace as a waterfall and the service
-# map (X-Ray segments vs OTLP spans), everything stopped.
+# map (X-Ray segments vs OTLP spans), every log line shipped by Fluent Bit to CloudWatch Logs (stand-in) and one
+# failed request shown with its logs and its Rollbar item, everything stopped.
 #   bash scripts/demo.sh [--duration 30s] [--rate 30] [--keep-running] [--no-collector] [--echo]
 # REDIS_URL set → that Redis is used; otherwise redis-server is started on a free port (installed
 # from Debian when missing and running as root).
@@ -34,6 +35,8 @@ if [ "$collector" = 1 ]; then
   fi
   # The X-Ray stand-in is needed only without AWS credentials.
   [ "$aws_real" = 1 ] || bash "$ROOT/scripts/tools/25-moto.sh"
+  # Fluent Bit ships every process's log to the CloudWatch Logs stand-in (built once from its source: ~2 min).
+  bash "$ROOT/scripts/tools/21-fluent-bit.sh"
 fi
 
 log "workspace ready in $((SECONDS - started)) s"

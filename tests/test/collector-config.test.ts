@@ -393,18 +393,22 @@ describe("the SaaS stand-ins refuse what the real APIs refuse", { timeout: 60_00
     assert.equal(honeycomb.spans().length, 2);
   });
 
-  test("X-Ray: 403 without SigV4, 400 for a document without a valid trace id", async () => {
+  test("X-Ray: 403 unsigned or with a forged signature, 400 for a document without a valid trace id, 200 signed", async () => {
     const now = Date.now() / 1000;
     const doc = (traceId: string) => JSON.stringify({ TraceSegmentDocuments: [JSON.stringify({ name: "api", id: hex(8), trace_id: traceId, start_time: now, end_time: now })] });
-    const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
-    const signed = {
-      "content-type": "application/json",
-      authorization: `AWS4-HMAC-SHA256 Credential=AKID/${date}/us-east-1/xray/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"a".repeat(64)}`,
-    };
-    const good = `1-${Math.floor(now).toString(16)}-${hex(12)}`;
-    assert.equal((await post(`${xray.endpoint}/TraceSegments`, { "content-type": "application/json" }, doc(good))).status, 403);
-    assert.equal((await post(`${xray.endpoint}/TraceSegments`, signed, doc(hex(16)))).status, 400);
-    const ok = await post(`${xray.endpoint}/TraceSegments`, signed, doc(good));
+    const url = `${xray.endpoint}/TraceSegments`;
+    const signed = (body: string) =>
+      signSigV4({ method: "POST", url, headers: { "content-type": "application/json" }, body: Buffer.from(body), service: "xray", region: "us-east-1", credentials: STAND_IN_AWS_CREDENTIALS });
+    const good = doc(`1-${Math.floor(now).toString(16)}-${hex(12)}`);
+    assert.equal((await post(url, { "content-type": "application/json" }, good)).status, 403);
+    // A well-formed header whose signature was made up (this test once showed such a request answered 200).
+    const headers = signed(good);
+    const forged = await post(url, { ...headers, authorization: headers.authorization!.replace(/Signature=[0-9a-f]{64}/, `Signature=${"a".repeat(64)}`) }, good);
+    assert.equal(forged.status, 403, forged.text);
+    assert.match(forged.text, /signature we calculated does not match/);
+    const badId = doc(hex(16));
+    assert.equal((await post(url, signed(badId), badId)).status, 400);
+    const ok = await post(url, signed(good), good);
     assert.equal(ok.status, 200, ok.text);
     assert.deepEqual(JSON.parse(ok.text), { UnprocessedTraceSegments: [] });
   });
@@ -418,7 +422,7 @@ describe("the SaaS stand-ins refuse what the real APIs refuse", { timeout: 60_00
     const empty = Buffer.alloc(0); // an ExportTraceServiceRequest with no spans, in protobuf
     const protobuf = "application/x-protobuf";
     assert.equal((await send({ "content-type": protobuf }, empty)).status, 403);
-    assert.match((await send(sign(empty, protobuf, "logs"), empty)).text, /service logs, not xray/);
+    assert.match((await send(sign(empty, protobuf, "logs"), empty)).text, /Credential should be scoped to correct service: 'xray'/);
     const tampered = await send(sign(Buffer.from("a"), protobuf), Buffer.from("b"));
     assert.equal(tampered.status, 403);
     assert.match(tampered.text, /signature we calculated does not match/);

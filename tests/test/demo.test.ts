@@ -1,15 +1,17 @@
-// tools: redis collector moto
+// tools: redis collector moto fluent-bit
 // The demo's tracing step: the waterfall formatter and sink choice as units, then the whole demo in-process
 // (runDemo with a 5 s load) against the real Collector, with the local Honeycomb stand-in and the X-Ray stand-in
 // (moto behind a proxy that checks SigV4 and segment documents like the real PutTraceSegments) — the only fakes,
-// because Honeycomb and AWS cannot be reached from here.
+// because Honeycomb and AWS cannot be reached from here. Its logs step too: every process's output in a CRI-format
+// file, the real Fluent Bit (the users' configuration) shipping it to the CloudWatch Logs stand-in (HTTPS, SigV4
+// checked), and the failed request of a fault scenario shown with its log lines and its Rollbar item.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { exportFailures, planSinks, runDemo, sinkCollectorEnv, telemetryDemo, type DemoExtension } from "@tracemesh/cli";
+import { exportFailures, logsDemo, planSinks, runDemo, sinkCollectorEnv, telemetryDemo, type DemoExtension } from "@tracemesh/cli";
 import { repoRoot, type ExitStatus } from "@tracemesh/devkit";
 import { FLAG_FILE_ENV, demoFlagFile, faultStates, readFlagFile } from "@tracemesh/flags";
 import type { MeshService } from "@tracemesh/mesh";
@@ -181,8 +183,10 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
         }
       },
     };
+    const logs = logsDemo({ tracesFile: () => tracing.files().traces, outDir, write: (text) => void (printed += text) });
+    const logDir = path.join(outDir, "logs");
     const code = await withModerationTracing("xray-sdk", () =>
-      runDemo({ duration: "5s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true }, [tracing, recorder, flags]),
+      runDemo({ duration: "5s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true, logDir }, [tracing, recorder, flags, logs]),
     );
     assert.equal(code, 0, printed);
     xraySdkRun = demoMaps(tracing.files());
@@ -223,6 +227,18 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     const depth = (pattern: RegExp) => (rows.find((r) => pattern.test(r)) ?? "").search(/\S/);
     assert.ok(depth(/ CONSUMER /) > depth(/ PRODUCER /), "the consumer span is drawn under the producer");
     for (const r of rows) assert.ok([...r].length <= 120, `waterfall line over 120: ${r}`);
+
+    // Span times, read from the demo run's spans: at most 2 % start on a whole millisecond (the SDK alone: all of
+    // them), at most 1 % of same-service children lie outside their parent (before: about 12 %).
+    const times = printed.slice(printed.indexOf("── Span times"), printed.indexOf("── Service map"));
+    const whole = /span starts on a whole millisecond: (\d+) of (\d+)/.exec(times);
+    const outside = /same-service children outside their parent: (\d+) of (\d+)/.exec(times);
+    assert.ok(whole && outside, times);
+    assert.ok(Number(whole[2]) > 500 && Number(whole[1]) <= Number(whole[2]) * 0.02, times);
+    assert.ok(Number(outside[2]) > 300 && Number(outside[1]) <= Number(outside[2]) * 0.01, times);
+    // What the demo printed is its story: no warning, no JSON log line in it (the services' logs are captured;
+    // seed's and loadgen's warnings are gone at their source: packages/telemetry/test/xray-naming.test.ts).
+    assert.doesNotMatch(printed, /"level":|WARNING/, printed);
 
     // The map: the compare table with the mesh's edges, the async hop explained.
     const map = printed.slice(printed.indexOf("── Service map"));
@@ -278,6 +294,35 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     );
     assert.equal(third.status, 0, third.stderr);
     assert.match(third.stdout, /\| Collector servicegraph/);
+
+    // Logs: each service's file became one stream in the users' log group, named as Container Insights names it.
+    const logPart = printed.slice(printed.indexOf("── Logs:"));
+    const received = /CloudWatch Logs stand-in received (\d+) log events in (\d+) streams/.exec(logPart);
+    assert.ok(received, printed);
+    for (const service of ["api", "users", "activities", "notifications", "moderation"]) {
+      const lines = fs.readFileSync(path.join(logDir, `${service}.log`), "utf8").trimEnd().split("\n");
+      assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z (stdout|stderr) F /, "the kubelet's CRI format");
+      const row = new RegExp(`^ +(\\d+) +${os.hostname().replace(/[.]/g, "\\.")}-application\\..*\\.${service}\\.log$`, "m").exec(logPart);
+      assert.ok(row, `a stream for ${service}:\n${logPart}`);
+      // Every line of the file arrived, once (the files hold one JSON line per line of output).
+      assert.equal(Number(row[1]), lines.length, `${service}: ${lines.length} lines written`);
+    }
+    const share = /request lines \(request, rpc, event\) with the trace id of an exported span: (\d+) of (\d+)/.exec(logPart);
+    assert.ok(share && Number(share[2]) > 50, logPart);
+    assert.ok(Number(share[1]) / Number(share[2]) >= 0.99, `≥ 99 % of request lines carry an exported trace id: ${share[0]}`);
+    assert.match(logPart, /from a line written to stored in CloudWatch Logs: p50 \d+ ms, p99 \d+ ms/);
+
+    // The failed request: its own trace id, its spans (api answered 500), its log lines from at least two services
+    // read back with FilterLogEvents, its Rollbar item.
+    const failed = logPart.slice(logPart.indexOf("── The failed request"));
+    const header = /── Trace ([0-9a-f]{32}) \(X-Ray [^)]+\): (\d+) spans across ([^;]+); (\d+) log lines from ([^;]+); (\d+) Rollbar occurrence/.exec(failed);
+    assert.ok(header, failed);
+    assert.ok(Number(header[2]) >= 2 && Number(header[4]) >= 2, failed);
+    assert.ok(header[5]!.split(", ").length >= 2, `log lines of at least two services: ${header[5]}`);
+    assert.ok(Number(header[6]) >= 1, failed);
+    assert.match(failed, /↳ api: request · POST \/api\/activities · 500/, failed);
+    assert.match(failed, /↳ activities: rpc · [\s\S]*rpc · \/tracemesh\.v1\.ActivitiesService\/CreateActivity · INTERNAL/, failed);
+    assert.match(failed, /── Rollbar\n {2}item #\d+ \(error\) .*— api/, failed);
   });
 });
 

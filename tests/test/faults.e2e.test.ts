@@ -264,8 +264,9 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       const client = spans.find((s) => s.serviceName === "activities" && s.kind === "CLIENT" && s.name.endsWith("/BatchGetUsers"))!;
       assert.equal(client.attributes["rpc.grpc.status_code"], 4, "DEADLINE_EXCEEDED");
       assert.equal(client.statusCode, "ERROR");
-      // Cut by activities' 300 ms users deadline, well before the 400 ms wait ends.
-      assert.ok(durationMs(client) < 400, `client span ${durationMs(client)} ms`);
+      // Cut by activities' 300 ms users deadline, not answered by users' 400 ms wait: DEADLINE_EXCEEDED above is
+      // that fact. No bound on either duration and no order between the two processes' timers — a busy machine
+      // stretches and reorders those (an activities call once ended 339 ms after users' handler, deadline or not).
     }
     // X-Ray: each of these traces has a (sub)segment named users that is a fault (the call past its deadline),
     // whether the exporter sent it as its own document or embedded.
@@ -383,24 +384,29 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
     await switchAndWait(["off", "notifications-stall"], mesh.processes.notifications, "fault notifications-stall stopped", () => post(0, "probe"));
     const off = await gaps("flowing");
     process.stderr.write(`notifications-stall off: gaps ${off.map((g) => Math.round(g.gapMs)).sort((a, b) => a - b).join(", ")} ms\n`);
-    for (const { gapMs, consumer } of off) {
-      assert.ok(gapMs < V / 2, `gap ${Math.round(gapMs)} ms once off`);
-      assert.equal(consumer.attributes["app.fault.name"], undefined);
-    }
+    // The gap closes: the same four posts side by side no longer queue behind pauses. Compared with the backlog
+    // measured above in this run (≥ 1.8 × V), not with a fixed number of milliseconds a busy machine can exceed.
+    const maxOff = Math.max(...off.map((g) => g.gapMs));
+    assert.ok(maxOff < maxOn / 2, `largest gap ${Math.round(maxOff)} ms once off vs ${Math.round(maxOn)} ms while on`);
+    for (const { consumer } of off) assert.equal(consumer.attributes["app.fault.name"], undefined);
   });
 
   test("api-memory-leak at 512 KiB: api's RSS grows by what it keeps, its spans say how much; off: released", async () => {
     const pid = mesh.processes.api.child.pid!;
     const profile = () => traced("/api/users/@fault_0");
+    // The baseline, in this run: what the same 100 requests grow api's RSS by with nothing kept.
+    const rssBaseline = rssMiB(pid);
+    for (let i = 0; i < 100; i++) assert.equal((await profile()).result.status, 200);
+    const baselineMiB = rssMiB(pid) - rssBaseline;
     await switchAndWait(["on", "api-memory-leak", "--value", "512"], mesh.processes.api, "fault api-memory-leak is acting (value 512)", profile);
     const rssBefore = rssMiB(pid);
     const on: Traced[] = [];
     for (let i = 0; i < 100; i++) on.push(await profile());
     for (const t of on) assert.equal(t.result.status, 200);
     const grewMiB = rssMiB(pid) - rssBefore;
-    process.stderr.write(`api-memory-leak 512 KiB × 100 requests: api RSS +${grewMiB.toFixed(1)} MiB\n`);
-    // 100 × 512 KiB = 50 MiB kept; RSS must show most of it.
-    assert.ok(grewMiB >= 35, `api RSS grew ${grewMiB.toFixed(1)} MiB`);
+    process.stderr.write(`api-memory-leak 512 KiB × 100 requests: api RSS +${grewMiB.toFixed(1)} MiB (the same requests without the leak: ${baselineMiB.toFixed(1)} MiB)\n`);
+    // 100 × 512 KiB = 50 MiB kept: beyond what the same requests grow it by anyway, RSS must show most of it.
+    assert.ok(grewMiB - baselineMiB >= 35, `api RSS grew ${grewMiB.toFixed(1)} MiB, ${baselineMiB.toFixed(1)} MiB without the leak`);
     const traces = await spansOf([on[0]!.traceId, on.at(-1)!.traceId], (spans) => spans.some((s) => s.serviceName === "api" && s.kind === "SERVER"));
     const apiSpan = (id: string) => traces.get(id)!.find((s) => s.serviceName === "api" && s.kind === "SERVER")!;
     assert.equal(apiSpan(on[0]!.traceId).attributes["app.fault.name"], "api-memory-leak");
@@ -413,9 +419,8 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
     assert.ok(Number(released.released_bytes) >= 100 * 512 * 1024);
   });
 
-  test("loadgen-surge ×4: loadgen's request rate at the api about quadruples, surge flows marked; off: back to the base rate", { timeout: 120_000 }, async () => {
+  test("loadgen-surge ×4: loadgen adds three surge flows per base flow, marked; off: no surge flow starts after loadgen says it stopped", { timeout: 120_000 }, async () => {
     const RATE = 6;
-    const WINDOW_MS = 4000;
     const main = entryPoint("loadgen");
     const loadgen = startProcess("loadgen", process.execPath, [
       ...nodeArgs(main), "--base-url", mesh.apiUrl, "--rate", String(RATE), "--duration", "90s", "--users", "3",
@@ -430,35 +435,37 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       },
     });
     try {
-      const apiRequests = () => mesh.processes.api.jsonLines().filter((l) => l.msg === "request").length;
-      /** Requests the api logged over one window: a measurement, not a readiness wait. */
-      const windowRate = async () => {
-        const c0 = apiRequests();
-        await new Promise((r) => setTimeout(r, WINDOW_MS));
-        return ((apiRequests() - c0) * 1000) / WINDOW_MS;
-      };
+      // Counted on loadgen's own flow spans (its open-loop schedule: the k-th arrival is due at a fixed offset),
+      // not in wall-clock windows at the api, which a busy machine stretches and squeezes.
+      const flows = () => collector.fileSpans().filter((sp) => sp.serviceName === "loadgen" && !sp.parentSpanId && sp.name.startsWith("flow "));
+      const isSurge = (sp: Span) => sp.attributes["app.fault.name"] === "loadgen-surge";
       const loadgenSays = (text: string) => loadgen.output().split(text).length - 1;
-      // The sign-ups are done once the users' flows reach the api at a steady rate.
-      await waitFor("loadgen's flows at the api", async () => (await windowRate()) >= RATE * 0.6, { timeoutMs: 30_000, intervalMs: 0 });
-      const base = await windowRate();
+      await waitFor("loadgen's flows (its sign-ups done)", () => flows().length >= 5 || undefined, { timeoutMs: 30_000, intervalMs: 250 });
 
       await fault("on", "loadgen-surge", "--value", "4");
       await waitFor("loadgen to log the surge", () => loadgenSays("fault loadgen-surge is acting (value 4)") > 0, { timeoutMs: SWITCH_TIMEOUT_MS, intervalMs: 100 });
-      // The surge's own schedule starts at loadgen's next once-a-second look at the flag.
-      await waitFor("the surge at the api", async () => (await windowRate()) >= base * 2.5, { timeoutMs: 20_000, intervalMs: 0 });
-      const surged = await windowRate();
-      process.stderr.write(`loadgen-surge ×4 at --rate ${RATE}: api saw ${base.toFixed(1)} req/s before, ${surged.toFixed(1)} req/s during\n`);
-      assert.ok(surged >= base * 2.5 && surged <= base * 6, `surged ${surged} vs base ${base}`);
-      const marked = await waitFor("surge flow spans", () => {
-        const spans = collector.fileSpans().filter((sp) => sp.serviceName === "loadgen" && sp.attributes["app.fault.name"] === "loadgen-surge");
-        return spans.length > 0 ? spans : undefined;
-      }, { timeoutMs: 20_000, intervalMs: 250 });
-      assert.equal(marked[0]!.attributes["app.fault.value"], 4);
-      keepWaterfall("loadgen-surge", collector.fileSpans().filter((sp) => sp.traceId === marked[0]!.traceId));
+      const surgeFlows = await waitFor("40 surge flows", () => {
+        const marked = flows().filter(isSurge);
+        return marked.length >= 40 ? marked : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      assert.equal(surgeFlows[0]!.attributes["app.fault.value"], 4);
+      keepWaterfall("loadgen-surge", collector.fileSpans().filter((sp) => sp.traceId === surgeFlows[0]!.traceId));
 
       await fault("off", "loadgen-surge");
       await waitFor("loadgen to log the surge's end", () => loadgenSays("fault loadgen-surge stopped") > 0, { timeoutMs: SWITCH_TIMEOUT_MS, intervalMs: 100 });
-      await waitFor("the base rate at the api", async () => (await windowRate()) <= base * 1.6, { timeoutMs: 20_000, intervalMs: 0 });
+      const stoppedSeenNs = BigInt(Date.now()) * 1_000_000n;
+      // Base flows go on after the surge stopped…
+      await waitFor("base flows after the surge", () => flows().filter((f) => !isSurge(f) && f.startNs > stoppedSeenNs).length >= 5 || undefined, { timeoutMs: 20_000, intervalMs: 250 });
+      const all = flows();
+      const surge = all.filter(isSurge);
+      // … and no surge flow started after loadgen said it stopped (an order of events).
+      assert.deepEqual(surge.filter((f) => f.startNs > stoppedSeenNs).map((f) => f.name), [], "surge flows after the surge stopped");
+      // While it lasted, ×4: three surge flows for every base flow started in the same interval.
+      const first = surge.reduce((a, f) => (f.startNs < a ? f.startNs : a), surge[0]!.startNs);
+      const last = surge.reduce((a, f) => (f.startNs > a ? f.startNs : a), surge[0]!.startNs);
+      const base = all.filter((f) => !isSurge(f) && f.startNs >= first && f.startNs <= last).length;
+      process.stderr.write(`loadgen-surge ×4 at --rate ${RATE}: ${surge.length} surge flows and ${base} base flows over ${(Number(last - first) / 1e9).toFixed(1)} s\n`);
+      assert.ok(base > 0 && surge.length / base >= 2 && surge.length / base <= 4.5, `${surge.length} surge flows for ${base} base flows (×4: about 3 to 1)`);
     } finally {
       await loadgen.stop(20_000);
     }

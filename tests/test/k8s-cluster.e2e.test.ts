@@ -1,4 +1,4 @@
-// tools: cluster-packages docker collector skaffold kubernetes etcd containerd coredns pause
+// tools: cluster-packages docker collector fluent-bit skaffold kubernetes etcd containerd coredns pause
 // The golden path on a real Kubernetes: scripts/cluster.sh brings up a one-node cluster built from upstream
 // sources (etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, containerd, CoreDNS), then
 // the real `skaffold run -m tracemesh` (Docker builds, images loaded into the node's containerd), every workload
@@ -6,7 +6,8 @@
 // runs to its SLO verdict, the on-cluster verifier judges what the Collector and the Honeycomb/X-Ray stand-in
 // received, the footprint is read from the kubelet, a failure scenario is switched with `tracemesh fault
 // --context` (the flags ConfigMap, no rollout), faults are injected, and `down` must leave the machine
-// exactly as it was. scripts/test.sh runs this file alone, after all others (it shares dockerd).
+// exactly as it was. The logs part (Fluent Bit → CloudWatch Logs, Rollbar) is k8s-cluster-logs.ts. scripts/test.sh
+// runs this file alone, after all others (it shares dockerd).
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -16,6 +17,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
 import { ROOT, run, runStatus, tool } from "./k8s-helpers.js";
+import { armFaults, exactlyOnce, traceToLogs, type ClusterLogsContext, type LogFaults } from "./k8s-cluster-logs.js";
 
 const CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
 const CLUSTER_BIN = path.join(CACHE, "cluster", "bin");
@@ -72,8 +74,8 @@ function machineSnapshot(): Record<string, string> {
 }
 
 /** `kubectl port-forward svc/NAME :PORT`, resolved to the local URL once kubectl says where it listens. */
-async function portForward(service: string, port: number): Promise<string> {
-  const child = spawn(path.join(CLUSTER_BIN, "kubectl"), ["--context", CONTEXT, "-n", NS, "port-forward", "--address", "127.0.0.1", `svc/${service}`, `:${port}`], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
+async function portForward(service: string, port: number, namespace = NS): Promise<string> {
+  const child = spawn(path.join(CLUSTER_BIN, "kubectl"), ["--context", CONTEXT, "-n", namespace, "port-forward", "--address", "127.0.0.1", `svc/${service}`, `:${port}`], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
   portForwards.push(child);
   return new Promise((resolve, reject) => {
     let output = "";
@@ -144,6 +146,20 @@ interface PodList {
     status: { phase: string };
   }>;
 }
+
+/** What the logs part (k8s-cluster-logs.ts) borrows from this file. */
+const logsContext = (): ClusterLogsContext => ({
+  namespace: NS,
+  node: CONTEXT,
+  exportDir: path.dirname(EXPORTED_SPANS),
+  exportedSpans: EXPORTED_SPANS,
+  kubectl,
+  kubectlAsync,
+  portForward,
+  env,
+  signUp,
+  until,
+});
 
 describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", { timeout: 45 * 60_000 }, () => {
   let machineBefore: Record<string, string>;
@@ -268,6 +284,15 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     }
   });
 
+  test("logs: a post's own traceparent is in CloudWatch Logs lines of ≥ 2 services; a post failed by activities-errors has its error lines and Rollbar item (tracemesh trace)", { timeout: 8 * 60_000 }, async () => {
+    await timed("logs: trace to logs", () => traceToLogs(logsContext()));
+  });
+
+  let logFaults: LogFaults | undefined;
+  test("logs: faults armed for the load Job (Fluent Bit's pod deleted, then CloudWatch refusing for 20 s)", { timeout: 10_000 }, () => {
+    logFaults = armFaults(logsContext());
+  });
+
   test("skaffold run -m loadgen: the Indexed Job completes and its exit status is the SLO verdict", { timeout: 15 * 60_000 }, async () => {
     await timed("skaffold run -m loadgen", () =>
       run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "loadgen", "--kube-context", CONTEXT, "--status-check=false", "--cache-artifacts=false"], { env: env(), timeoutMs: 10 * 60_000 }),
@@ -283,6 +308,11 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     console.log(kubectl(["get", "pods", "-A", "-o", "wide"]));
   });
 
+  test("logs: after the faults, every line the services wrote is in CloudWatch Logs exactly once, stream by stream", { timeout: 10 * 60_000 }, async () => {
+    assert.ok(logFaults, "the faults were armed");
+    await timed("logs: exactly once", () => exactlyOnce(logsContext(), logFaults!));
+  });
+
   test("skaffold run -m verify: the on-cluster verifier passes on what the Collector and the Honeycomb/X-Ray stand-in got", { timeout: 10 * 60_000 }, async () => {
     await timed("skaffold run -m verify", () =>
       run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "verify", "--kube-context", CONTEXT, "--status-check=false", "--cache-artifacts=false"], { env: env(), timeoutMs: 8 * 60_000 }),
@@ -295,9 +325,11 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     console.log(output);
     assert.equal(verdict, "Complete", `the verifier failed:\n${output}`);
     assert.match(output, /^verdict: PASS \(\d+ checks\)$/m);
-    // Every check ran: the five flows, the Kubernetes attributes, both X-Ray checks and Honeycomb's two (every
-    // trace; the RED metrics of every edge).
-    assert.equal(output.match(/^PASS {2}/gm)?.length, 10, output);
+    // Every check ran: the five flows (error traces included, judged on what Honeycomb received), the Kubernetes
+    // attributes, both X-Ray checks (edges, no stray inferred node, every judged trace's segments; agreement with
+    // Honeycomb), Honeycomb's two (every span of every judged trace; the RED metrics of every edge), and the three
+    // on logs (verify-logs.ts).
+    assert.equal(output.match(/^PASS {2}/gm)?.length, 13, output);
   });
 
   test("footprint after the load (kubelet /stats/summary): the mesh fits a 2-CPU / 4-GiB node", { timeout: 60_000 }, () => {

@@ -1,14 +1,19 @@
-// The Fluent Bit YAML configuration of the DaemonSet, checked offline. No registry ships a Fluent Bit
-// binary and the module proxy refuses the schema validator (github.com/calyptia/go-fluentbit-config/v2),
-// so this checks what can be checked from the documentation (docs.fluentbit.io, v4.0): the YAML layout,
-// plugin names, each plugin's documented property names, boolean / enumerated values, required
-// properties, ${VAR} references against the DaemonSet's env, files against the DaemonSet's mounts, tag
-// routing from the tail input through the filter to the output, and the exclude patterns against real
-// container log file names. What `fluent-bit --dry-run` would check in addition: every value as the
-// plugin parses it, and that the cloudwatch_logs output initialises (credentials chain, region).
+// tools: fluent-bit
+// The Fluent Bit YAML configuration of the DaemonSet, checked offline: first by the real binary the project builds
+// (scripts/tools/21-fluent-bit.sh; `fluent-bit --dry-run` parses every section and property as the plugins do),
+// then for what only the manifests know, from the documentation (docs.fluentbit.io): plugin names, each plugin's
+// documented property names, boolean / enumerated values, required properties, ${VAR} references against the
+// DaemonSet's env, files against the DaemonSet's mounts, tag routing from the tail input through the filters to
+// the output, the exclude patterns against real container log file names, and that the ci overlay runs the very
+// same configuration (one source).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
+import { findFluentBit } from "@tracemesh/devkit";
 import { find, kustomize, workloads, type Container, type PodSpec } from "./k8s-helpers.js";
 
 type Section = Record<string, unknown>;
@@ -21,10 +26,12 @@ const BOOL = /^(on|off|true|false|yes|no)$/i;
 const SERVICE_KEYS = ["flush", "grace", "daemon", "dns.mode", "log_file", "log_level", "parsers_file", "plugins_file", "streams_file", "http_server", "http_listen", "http_port", "coro_stack_size", "scheduler.cap", "scheduler.base", "json.convert_nan_to_null", "hot_reload", "health_check", "hc_errors_count", "hc_retry_failure_count", "hc_period", "storage.path", "storage.sync", "storage.checksum", "storage.backlog.mem_limit", "storage.max_chunks_up", "storage.metrics", "storage.delete_irrecoverable_chunks"];
 const COMMON_INPUT = ["name", "tag", "alias", "log_level", "mem_buf_limit", "storage.type", "storage.pause_on_chunks_overlimit", "threaded", "routable"];
 const COMMON_FILTER = ["name", "match", "match_regex", "alias", "log_level"];
+const TOP_LEVEL = ["service", "pipeline", "parsers", "multiline_parsers", "env", "includes", "customs", "plugins"];
 const COMMON_OUTPUT = ["name", "match", "match_regex", "alias", "log_level", "retry_limit", "storage.total_limit_size", "workers", "tls", "tls.verify", "tls.debug", "tls.ca_file", "tls.vhost"];
 const PLUGIN_KEYS: Record<string, string[]> = {
   "input:tail": [...COMMON_INPUT, "buffer_chunk_size", "buffer_max_size", "path", "path_key", "exclude_path", "offset_key", "read_from_head", "refresh_interval", "rotate_wait", "ignore_older", "skip_long_lines", "skip_empty_lines", "db", "db.sync", "db.locking", "db.journal_mode", "db.compare_filename", "exit_on_eof", "parser", "key", "inotify_watcher", "tag_regex", "static_batch_size", "file_cache_advise", "unicode.encoding", "generic.encoding", "multiline.parser", "multiline", "multiline_flush", "parser_firstline", "docker_mode", "docker_mode_flush", "docker_mode_parser"],
   "filter:kubernetes": [...COMMON_FILTER, "buffer_size", "kube_url", "kube_ca_file", "kube_ca_path", "kube_token_file", "kube_token_ttl", "kube_tag_prefix", "merge_log", "merge_log_key", "merge_log_trim", "merge_parser", "keep_log", "tls.debug", "tls.verify", "tls.vhost", "use_journal", "cache_use_docker_id", "regex_parser", "k8s-logging.parser", "k8s-logging.exclude", "labels", "annotations", "kube_meta_preload_cache_dir", "dummy_meta", "dns_retries", "dns_wait_time", "use_kubelet", "use_tag_for_meta", "kubelet_host", "kubelet_port", "kube_meta_cache_ttl", "kube_meta_namespace_cache_ttl", "namespace_labels", "namespace_annotations", "namespace_metadata_only", "owner_references"],
+  "filter:multiline": [...COMMON_FILTER, "multiline.parser", "multiline.key_content", "mode", "buffer", "flush_ms", "emitter_name", "emitter_storage.type", "emitter_mem_buf_limit"],
   "output:cloudwatch_logs": [...COMMON_OUTPUT, "region", "log_group_name", "log_group_template", "log_stream_name", "log_stream_prefix", "log_stream_template", "log_key", "log_format", "role_arn", "auto_create_group", "log_retention_days", "endpoint", "sts_endpoint", "metric_namespace", "metric_dimensions", "auto_retry_requests", "external_id", "profile", "log_group_class"],
 };
 const BOOL_KEYS = new Set(["http_server", "health_check", "hot_reload", "daemon", "skip_long_lines", "skip_empty_lines", "read_from_head", "db.locking", "exit_on_eof", "merge_log", "keep_log", "k8s-logging.parser", "k8s-logging.exclude", "labels", "annotations", "use_kubelet", "auto_create_group", "threaded", "auto_retry_requests", "storage.metrics"]);
@@ -55,7 +62,8 @@ export function fluentBitProblems(text: string, pod: PodSpec, container: Contain
   const writable = (file: string) => mounts.some((m) => !m.readOnly && under(file, m.mountPath));
   const mounted = (file: string) => mounts.some((m) => under(file, m.mountPath));
 
-  for (const key of Object.keys(config)) if (!["service", "pipeline", "parsers", "multiline_parsers", "env", "includes", "customs", "plugins"].includes(key)) problems.push(`unknown top-level section ${key}`);
+  for (const key of Object.keys(config)) if (!TOP_LEVEL.includes(key)) problems.push(`unknown top-level section ${key}`);
+  const multilineParsers = new Set([...MULTILINE_BUILTINS, ...((config as { multiline_parsers?: Section[] }).multiline_parsers ?? []).map((p) => String(p.name))]);
   const check = (where: string, section: Section, allowed: string[]) => {
     for (const [key, value] of Object.entries(section)) {
       if (!allowed.includes(key.toLowerCase())) problems.push(`${where}: unknown property ${key}`);
@@ -84,7 +92,7 @@ export function fluentBitProblems(text: string, pod: PodSpec, container: Contain
       if (!mounted(pathGlob.slice(0, pathGlob.lastIndexOf("/")))) problems.push(`tail: ${pathGlob} is not under a mounted volume`);
       if (input.db && !writable(String(input.db))) problems.push(`tail: db ${String(input.db)} is not on a writable mount`);
       for (const parser of String(input["multiline.parser"] ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
-        if (!MULTILINE_BUILTINS.has(parser)) problems.push(`tail: multiline.parser ${parser} is not built in`);
+        if (!multilineParsers.has(parser)) problems.push(`tail: multiline.parser ${parser} is not built in`);
       }
       // tail replaces `*` in the tag with the file's path, slashes turned into dots.
       const tag = String(input.tag ?? "tail.*");
@@ -97,6 +105,7 @@ export function fluentBitProblems(text: string, pod: PodSpec, container: Contain
     if (!PLUGIN_KEYS[kind]) { problems.push(`${kind}: plugin not known to this check`); continue; }
     check(kind, filter, PLUGIN_KEYS[kind]);
     if (!tags.some((t) => tagMatches(String(filter.match ?? ""), t))) problems.push(`${kind}: match ${String(filter.match)} catches no input's records`);
+    if (filter.name === "multiline" && !multilineParsers.has(String(filter["multiline.parser"]))) problems.push(`${kind}: multiline.parser ${String(filter["multiline.parser"])} is not defined`);
     if (filter.name === "kubernetes") {
       // The filter reads pod and namespace from the tag after kube_tag_prefix.
       const prefix = String(filter.kube_tag_prefix ?? "kube.var.log.containers.");
@@ -113,6 +122,8 @@ export function fluentBitProblems(text: string, pod: PodSpec, container: Contain
       if (!output.region) problems.push(`${kind}: region is required`);
       if (!output.log_group_name && !output.log_group_template) problems.push(`${kind}: log_group_name is required`);
       if (!output.log_stream_name && !output.log_stream_prefix) problems.push(`${kind}: log_stream_name or log_stream_prefix is required (also as the template's fallback)`);
+      // The output always speaks TLS and refuses `tls` as a property; trusting another CA is the ci overlay's business.
+      for (const key of Object.keys(output)) if (key.startsWith("tls") || key === "endpoint" || key === "port") problems.push(`${kind}: ${key} must not be in the users' configuration`);
       if (output.log_retention_days !== undefined && !RETENTION_DAYS.has(Number(output.log_retention_days))) problems.push(`${kind}: log_retention_days ${String(output.log_retention_days)} is not a CloudWatch value`);
     }
   }
@@ -150,13 +161,52 @@ describe("Fluent Bit configuration", { timeout: 60_000 }, () => {
     const config = parse(text) as FluentBitConfig;
     const output = config.pipeline!.outputs![0];
     assert.equal(output.name, "cloudwatch_logs");
-    assert.equal(output.log_group_name, "/tracemesh/${CLUSTER_NAME}/application");
+    // Container Insights' names: /aws/containerinsights/<cluster>/application, <node>-<tag> per container's file.
+    assert.equal(output.log_group_name, "/aws/containerinsights/${CLUSTER_NAME}/application");
+    assert.equal(output.log_stream_prefix, "${HOST_NAME}-");
     assert.equal(output.region, "${AWS_REGION}");
-    assert.match(String(output.log_stream_template), /\$kubernetes\['pod_name'\].*\$kubernetes\['container_name'\]/);
     assert.match(String(output.auto_create_group), /^(on|true)$/);
+    assert.equal(output.retry_limit, "no_limits", "an outage must not drop logs");
     const tail = config.pipeline!.inputs![0];
+    assert.equal(tail.tag, "application.*");
     assert.equal(tail.path, "/var/log/containers/*.log");
     assert.equal(tail["multiline.parser"], "docker, cri");
+    assert.equal(tail["storage.type"], "filesystem");
+    const env = container.env!.find((e) => e.name === "HOST_NAME");
+    assert.equal((env?.valueFrom as { fieldRef?: { fieldPath: string } } | undefined)?.fieldRef?.fieldPath, "spec.nodeName");
+  });
+
+  test("fluent-bit --dry-run (the real binary) accepts it", { timeout: 30_000 }, () => {
+    const { text } = setup();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fluent-bit-dry-run-"));
+    try {
+      const file = path.join(dir, "fluent-bit.yaml");
+      fs.writeFileSync(file, text);
+      const run = (config: string) =>
+        spawnSync(findFluentBit(), ["--dry-run", "-c", config], { encoding: "utf8", timeout: 20_000, env: { PATH: process.env.PATH, AWS_REGION: "us-east-1", CLUSTER_NAME: "kind", HOST_NAME: "node-1" } });
+      const ok = run(file);
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout + ok.stderr, /configuration test is successful/);
+      // It does judge: a misspelt property is refused.
+      fs.writeFileSync(file, text.replace("merge_log: on", "merge_logs: on"));
+      const bad = run(file);
+      assert.notEqual(bad.status, 0, bad.stdout + bad.stderr);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the ci overlay runs the very configuration users deploy, and only points the output elsewhere by the network", { timeout: 30_000 }, () => {
+    const { text } = setup();
+    const ci = kustomize("deploy/k8s/overlays/ci");
+    const w = workloads(ci).find((x) => x.object.kind === "DaemonSet" && x.object.metadata.name === "fluent-bit")!;
+    const volume = w.pod.volumes!.find((v) => v.configMap)!;
+    const configMap = ci.find((o) => o.kind === "ConfigMap" && o.metadata.name === volume.configMap!.name)!;
+    assert.deepEqual(Object.values(configMap.data as Record<string, string>), [text]);
+    assert.match(w.pod.containers[0]!.image, /^tracemesh\/fluent-bit:5\.1\.1$/);
+    const aliases = (w.pod as { hostAliases?: Array<{ ip: string; hostnames: string[] }> }).hostAliases ?? [];
+    const standIn = ci.find((o) => o.kind === "Service" && o.metadata.name === "saas-stand-in")!;
+    assert.deepEqual(aliases, [{ ip: (standIn.spec as { clusterIP: string }).clusterIP, hostnames: ["logs.us-east-1.amazonaws.com"] }]);
   });
 
   test("its own and the Collector's logs are excluded, the mesh's are not", { timeout: 30_000 }, () => {
@@ -187,8 +237,10 @@ describe("Fluent Bit configuration", { timeout: 60_000 }, () => {
     assert.match(broken("merge_log: on", "merge_logs: on"), /unknown property merge_logs/);
     assert.match(broken("${AWS_REGION}", "${AWS_DEFAULT_REGION}"), /AWS_DEFAULT_REGION/);
     assert.match(broken("log_retention_days: 7", "log_retention_days: 10"), /not a CloudWatch value/);
-    assert.match(broken("match: kube.*\n      kube_url", "match: host.*\n      kube_url"), /catches no input/);
+    assert.match(broken("match: application.*\n      kube_url", "match: host.*\n      kube_url"), /catches no input/);
     assert.match(broken("multiline.parser: docker, cri", "multiline.parser: docker, crio"), /crio is not built in/);
+    assert.match(broken("multiline.parser: nodejs-stack", "multiline.parser: nodejs-stacks"), /nodejs-stacks is not defined/);
+    assert.match(broken("retry_limit: no_limits", "retry_limit: no_limits\n      tls.verify: off"), /tls.verify must not be in the users' configuration/);
     assert.match(broken("db: /var/fluent-bit/state/", "db: /fluent-bit/"), /not on a writable mount/);
     assert.match(broken("http_port: 2020", "http_port: 2021"), /HTTP server listens on 2021/);
   });

@@ -157,7 +157,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
       assert.equal(`tracemesh/${a.service}`, image, `${image} builds SERVICE=${a.service}`);
     }
     // … and the ci overlay's local stand-ins for them (deploy/k8s/overlays/ci says why).
-    const thirdParty = new Set(["redis", "otel/opentelemetry-collector-contrib", "fluent/fluent-bit", "tracemesh/redis", "tracemesh/otelcol"]);
+    const thirdParty = new Set(["redis", "otel/opentelemetry-collector-contrib", "fluent/fluent-bit", "tracemesh/redis", "tracemesh/otelcol", "tracemesh/fluent-bit"]);
     const used = new Set<string>();
     // The CI cluster's overlay and verifier (cli: its Honeycomb/X-Ray stand-in and verify Job) count too.
     const ci = () => [...kustomize("deploy/k8s/overlays/ci"), ...kustomize("deploy/k8s/overlays/ci/verify")];

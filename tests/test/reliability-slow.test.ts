@@ -1,9 +1,10 @@
 // tools: redis
 // A slow dependency: the users process stalled (SIGSTOP) for 5 s under load. Deadlines must hold
-// end to end: feeds answer within activities' USERS_DEADLINE_MS plus their own work, degraded as
-// documented (display_names_unavailable, display_name null); calls that need users (auth) answer
-// 503 naming users by the request deadline; nothing piles up (requests outstanding stay bounded
-// by rate × deadline); when users resumes, serving is normal at once.
+// end to end: feeds give up on users at activities' USERS_DEADLINE_MS (faster than anything that waits
+// for the request deadline), degraded as documented (display_names_unavailable, display_name null);
+// calls that need users (auth) answer 503 naming users by the request deadline, before users resumes;
+// nothing piles up (requests outstanding stay bounded by rate × deadline); when users resumes, serving
+// is normal at once.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startMesh, type Mesh } from "@tracemesh/mesh";
@@ -64,9 +65,16 @@ describe("reliability: users stalled 5 s under load", { timeout: 120_000 }, () =
     for (const p of posts) assert.ok(isNamed503(p.result, "users"), `post during the stall: 503 naming users, got ${p.result.status} ${JSON.stringify(p.result.json)}`);
     const homeP99 = percentile(homes.map((o) => o.result.ms), 99);
     const postMax = Math.max(...posts.map((o) => o.result.ms));
-    // Feeds: the users deadline plus their own work (generous: 2 shared cores). Posts: the request deadline.
-    assert.ok(homeP99 <= USERS_DEADLINE_MS + 700, `home feed p99 during the stall ${Math.round(homeP99)} ms`);
-    assert.ok(postMax <= REQUEST_TIMEOUT_MS + 700, `slowest post during the stall ${Math.round(postMax)} ms (deadline ${REQUEST_TIMEOUT_MS})`);
+    const postMin = Math.min(...posts.map((o) => o.result.ms));
+    // No wall-clock bounds (a busy machine stretches every latency); orders of events instead, in this run:
+    // - feeds gave up on users at its own deadline (300 ms), not at the request's (2 s, what posts wait for, a timer
+    //   that cannot fire early): the slowest feeds are faster than the fastest post answered by that deadline;
+    assert.ok(homeP99 < postMin, `home feed p99 ${Math.round(homeP99)} ms during the stall vs the fastest post ${Math.round(postMin)} ms (request deadline ${REQUEST_TIMEOUT_MS} ms)`);
+    // - nothing waited for users to come back: every feed, and every post that had its whole deadline inside the
+    //   stall (with a second to spare), was answered while users was still stopped.
+    const answeredAt = (o: Op) => o.result.started + o.result.ms;
+    const waited = [...homes, ...posts.filter((o) => o.result.started <= resumedAt - REQUEST_TIMEOUT_MS - 1000)].filter((o) => answeredAt(o) >= resumedAt);
+    assert.deepEqual(waited.map((o) => `${o.kind} started ${o.result.started - stalledAt} ms into the stall, ${Math.round(o.result.ms)} ms`), [], "answered only after users resumed");
     // Bounded in flight: at most what arrives within one request deadline (plus slack), never growing with the stall.
     const bound = Math.ceil((RATE * (REQUEST_TIMEOUT_MS + 1000)) / 1000);
     assert.ok(load.peakInFlight() <= bound, `peak in flight ${load.peakInFlight()} ≤ ${bound}`);

@@ -36,6 +36,8 @@ import {
   renderTable,
   renderWaterfall,
   spansFromOtlpFiles,
+  renderTimingReport,
+  timingReport,
   waterfallSpan,
   xrayTraceId,
   SPAN_KIND,
@@ -482,5 +484,21 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     process.stderr.write(`\n${table}\n`);
     // The OTLP reading of the same file agrees with the Collector's own parse.
     assert.ok(spansFromOtlpFiles([collector.tracesFile]).length >= postTrace.length);
+  });
+
+  test("(5) span times a waterfall can trust: sub-millisecond starts, same-service children inside their parent", { timeout: 10_000 }, () => {
+    // Every span of every flow (the compare test above waited for the capture to settle).
+    const spans = collector.fileSpans();
+    const report = timingReport(spans);
+    process.stderr.write(`\n${renderTimingReport(report, 20)}`);
+    assert.ok(report.spans > 100, `a real capture: ${report.spans} spans`);
+    // Before packages/telemetry's precise starts: every OpenTelemetry span started on a whole millisecond.
+    assert.ok(report.wholeMsStarts <= report.spans * 0.02, `${report.wholeMsStarts} of ${report.spans} spans start on a whole millisecond`);
+    for (const [name, s] of Object.entries(report.wholeMsByService)) assert.ok(s.wholeMs <= Math.max(1, s.spans * 0.02), `${name}: ${s.wholeMs} of ${s.spans} on a whole millisecond`);
+    assert.ok(report.sameServiceChildren > 50, `${report.sameServiceChildren} same-service children`);
+    assert.ok(
+      report.outside.length <= report.sameServiceChildren * 0.01,
+      `${report.outside.length} of ${report.sameServiceChildren} children outside their parent:\n${renderTimingReport(report, 20)}`,
+    );
   });
 });

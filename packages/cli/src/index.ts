@@ -23,7 +23,12 @@ export {
   type XrayOptions,
   type XraySetupPlan,
 } from "./xray.js";
-export { DEMO_USAGE, parseDemoArgs, runDemo, type DemoExtension, type DemoOptions } from "./demo/demo.js";
+export { DEMO_LOG_DIR, DEMO_USAGE, parseDemoArgs, runDemo, type DemoExtension, type DemoOptions } from "./demo/demo.js";
+export { demoLogSummary, logsDemo, type LogsDemoOptions } from "./demo/logs.js";
+export { applicationLogGroup, cloudWatchSetupPlan, makeCloudWatchLogsClient, setupCloudWatch, traceFilterPattern, traceLogLines, type TraceLogLine } from "./cloudwatch-logs.js";
+export { lookUpTrace, normalizeTraceId, renderTrace, type TraceView } from "./trace.js";
+export { rollbarOccurrences, type RollbarOccurrence } from "./rollbar.js";
+export { verifyLogs, streamSource } from "./verify-logs.js";
 export {
   DEFAULT_DEMO_OUT,
   exportFailures,

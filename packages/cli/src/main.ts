@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// The `tracemesh` command: compare, setup honeycomb, setup xray, marker, demo, verify, stand-in. Arguments are parsed with
+// The `tracemesh` command: compare, setup honeycomb / xray / cloudwatch, marker, demo, trace, verify, stand-in. Arguments are parsed with
 // node:util parseArgs (in Node itself, strict about unknown options, nothing to install for a few flags);
 // every command and subcommand answers --help/-h with its own usage and exit 0.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startRecordingStandIn, type HoneycombExportRecord, type HoneycombMetricsRecord } from "@tracemesh/devkit";
+import { startRecordingStandIn, type HoneycombExportRecord, type HoneycombMetricsRecord, type RollbarItemRecord } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import {
   InputError,
@@ -17,6 +17,7 @@ import {
   renderSvg,
   parsePrometheusText,
   renderTable,
+  segmentDocumentsFromFiles,
   segmentDocumentsFromSpans,
   spansFromOtlpFiles,
   type ServiceGraph,
@@ -24,7 +25,8 @@ import {
 import { DEMO_USAGE, parseDemoArgs, runDemo } from "./demo/demo.js";
 import { frontendDemo } from "./demo/frontend.js";
 import { runFault } from "./fault.js";
-import { telemetryDemo } from "./demo/telemetry.js";
+import { DEFAULT_DEMO_OUT, telemetryDemo } from "./demo/telemetry.js";
+import { logsDemo } from "./demo/logs.js";
 import {
   ALL_DATASETS,
   DEFAULT_HONEYCOMB_API_URL,
@@ -35,7 +37,11 @@ import {
   type HoneycombOptions,
 } from "./honeycomb.js";
 import { renderVerdict, verifyExports, type VerifyInput } from "./verify.js";
+import { verifyLogs } from "./verify-logs.js";
 import { MESH_SERVICES, fetchXrayGraph, setupTransactionSearch, setupXray, transactionSearchPlan, xraySetupPlan } from "./xray.js";
+import { applicationLogGroup, cloudWatchSetupPlan, makeCloudWatchLogsClient, setupCloudWatch } from "./cloudwatch-logs.js";
+import { DEFAULT_ROLLBAR_API_URL } from "./rollbar.js";
+import { lookUpTrace, normalizeTraceId, renderTrace } from "./trace.js";
 
 const COMPARE_USAGE = `usage:
   tracemesh compare --otlp FILE... [--xray-segments FILE...] [options]
@@ -68,7 +74,23 @@ const SETUP_XRAY_USAGE = `usage:
       --apply, sets it to CloudWatchLogs (account-wide; docs/xray-migration.md); --dry-run: the calls, offline
 `;
 
-const SETUP_USAGE = SETUP_HONEYCOMB_USAGE + SETUP_XRAY_USAGE.replace("usage:\n", "");
+const SETUP_CLOUDWATCH_USAGE = `usage:
+  tracemesh setup cloudwatch [--apply] [--cluster NAME | --log-group NAME] [--region R] [--cloudwatch-endpoint URL] [--ca-file F]
+      the saved CloudWatch Logs Insights query "logs of one trace" (PutQueryDefinition) over the log group Fluent Bit
+      writes (/aws/containerinsights/<cluster>/application; cluster default tracemesh); prints the plan unless --apply
+`;
+
+const SETUP_USAGE = SETUP_HONEYCOMB_USAGE + SETUP_XRAY_USAGE.replace("usage:\n", "") + SETUP_CLOUDWATCH_USAGE.replace("usage:\n", "");
+
+const TRACE_USAGE = `usage:
+  tracemesh trace TRACE_ID [--otlp FILE...] [--cluster NAME | --log-group NAME] [--since 1h] [--region R]
+                 [--cloudwatch-endpoint URL] [--ca-file FILE] [--width N] [--json]
+      one trace with its log lines and its errors: the waterfall of its spans (--otlp: the Collector's file export),
+      its log lines from CloudWatch Logs (FilterLogEvents on its id in the group Fluent Bit writes; AWS_REGION and the
+      standard credentials; AWS_ENDPOINT_URL_CLOUDWATCH_LOGS or --cloudwatch-endpoint for another endpoint) under the
+      spans they were written in, and its Rollbar items (ROLLBAR_READ_TOKEN, ROLLBAR_API_URL default ${DEFAULT_ROLLBAR_API_URL}).
+      TRACE_ID: 32 hex digits or the X-Ray form 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx. Exit 1 when nothing of it is found
+`;
 
 const MARKER_USAGE = `usage:
   tracemesh marker [--start | --end] [--message TEXT] [--type TYPE] [--url URL] [--dataset SLUG]
@@ -76,26 +98,33 @@ const MARKER_USAGE = `usage:
 `;
 
 const VERIFY_USAGE = `usage:
-  tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-exports FILE] [--honeycomb-metrics FILE]
-                   [--namespace NS --node NAME]
-      asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop), the
-      X-Ray map with every edge of the OTLP map, Kubernetes attributes on every OpenTelemetry span (with
-      --namespace/--node), Honeycomb given every trace (--honeycomb-exports: a stand-in's record) and the RED
+  tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-spans FILE...] [--honeycomb-exports FILE]
+                   [--honeycomb-metrics FILE] [--namespace NS --node NAME] [--cloudwatch-logs FILE [--rollbar-items FILE]]
+      asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop; error traces
+      too), judged on what Honeycomb received (--honeycomb-spans: a stand-in's record; else the --otlp export),
+      the X-Ray map with every edge of Honeycomb's and no inferred node but redis, every judged trace's X-Ray
+      segments, Kubernetes attributes on every OpenTelemetry span (with --namespace/--node), Honeycomb given
+      every span of every judged trace (--honeycomb-spans; --honeycomb-exports: trace ids only) and the RED
       metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges);
+      with --cloudwatch-logs JOURNAL (the CloudWatch Logs stand-in's) and --rollbar-items FILE: every service's pods
+      logged, 99 % of request lines carry an exported trace's id, an error trace has its error line and Rollbar item;
       --grace D (default 10s): traces that started this close to the end of the capture are not judged;
       --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
 `;
 
 const STAND_IN_USAGE = `usage:
-  tracemesh stand-in --dir DIR [--port 4319] [--host 0.0.0.0] [--honeycomb-key KEY]
+  tracemesh stand-in --dir DIR [--port 4319] [--host 0.0.0.0] [--honeycomb-key KEY] [--rollbar-token T --rollbar-read-token R]
+                     [--cloudwatch-logs-port 4320 --tls-name NAME...]
       Honeycomb's trace ingest (POST /v1/traces) and X-Ray's PutTraceSegments, checked as the real APIs
-      check them, recorded in DIR for \`tracemesh verify\` (for a cluster with no way out; runs until SIGTERM)
+      check them, recorded in DIR for \`tracemesh verify\` (for a cluster with no way out; runs until SIGTERM);
+      with --rollbar-token Rollbar's item API and RQL on the same port; with --cloudwatch-logs-port CloudWatch
+      Logs over HTTPS (its CA in DIR/tls/ca.pem, the certificate for --tls-name), journaled in DIR
 `;
 
 const USAGE = `tracemesh — compare X-Ray with Honeycomb, set both up as code, run the local demo
 
 ${COMPARE_USAGE}${SETUP_USAGE.replace("usage:\n", "")}${MARKER_USAGE.replace("usage:\n", "")}  tracemesh demo [options]        the whole mesh locally with the real Collector (tracemesh demo --help)
-${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}  tracemesh fault list | on NAME [--value V] | off NAME [--context NAME]   the named failure scenarios, in the local demo or a cluster (tracemesh fault --help)
+${TRACE_USAGE.replace("usage:\n", "")}${VERIFY_USAGE.replace("usage:\n", "")}${STAND_IN_USAGE.replace("usage:\n", "")}  tracemesh fault list | on NAME [--value V] | off NAME [--context NAME]   the named failure scenarios, in the local demo or a cluster (tracemesh fault --help)
 
 Every command takes --help (-h). Exit status: 0 done, 1 a remote call failed, 2 bad usage or unreadable input.
 `;
@@ -227,6 +256,77 @@ async function compareCommand(args: string[]): Promise<void> {
   out(text, values.output);
 }
 
+/** The options every CloudWatch Logs caller takes (setup cloudwatch, trace). */
+const CLOUDWATCH_OPTIONS = {
+  cluster: { type: "string" },
+  "log-group": { type: "string" },
+  region: { type: "string" },
+  "cloudwatch-endpoint": { type: "string" },
+  "ca-file": { type: "string" },
+} as const;
+
+interface CloudWatchValues {
+  cluster?: string;
+  "log-group"?: string;
+  region?: string;
+  "cloudwatch-endpoint"?: string;
+  "ca-file"?: string;
+}
+
+/** --log-group, else the Container Insights group of --cluster (CLUSTER_NAME, default tracemesh). */
+function logGroupOf(values: CloudWatchValues): string {
+  if (values["log-group"] && values.cluster) throw new UsageError("--log-group or --cluster, not both");
+  return values["log-group"] ?? applicationLogGroup(values.cluster ?? process.env.CLUSTER_NAME ?? "tracemesh");
+}
+
+function cloudWatchOptions(values: CloudWatchValues, timeoutMs: number) {
+  return {
+    region: values.region,
+    endpoint: values["cloudwatch-endpoint"] ?? process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
+    caFile: values["ca-file"],
+    timeoutMs,
+  };
+}
+
+async function traceCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...HELP_OPTION,
+      ...CLOUDWATCH_OPTIONS,
+      otlp: { type: "string", multiple: true },
+      since: { type: "string", default: "1h" },
+      width: { type: "string" },
+      json: { type: "boolean", default: false },
+      "timeout-ms": { type: "string", default: "10000" },
+    },
+  });
+  if (values.help) throw new HelpRequested(TRACE_USAGE);
+  if (positionals.length !== 1) throw new UsageError("trace: one TRACE_ID");
+  const traceId = normalizeTraceId(positionals[0]!);
+  if (!traceId) throw new UsageError(`trace: "${positionals[0]}" is neither 32 hex digits nor an X-Ray trace id`);
+  const timeoutMs = Number(values["timeout-ms"]);
+  const width = values.width ? Number(values.width) : Math.min(160, process.stdout.columns || 130);
+  if (!(width >= 60)) throw new UsageError("trace: --width must be a number ≥ 60");
+  for (const f of values.otlp ?? []) if (!existsSync(f)) throw new InputError(`trace: --otlp ${f}: no such file`);
+  const readToken = process.env.ROLLBAR_READ_TOKEN?.trim();
+  // Without a region there is no CloudWatch Logs to ask: the spans and Rollbar still answer.
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) process.stderr.write("tracemesh trace: no AWS region (AWS_REGION or --region): CloudWatch Logs not asked\n");
+  const view = await lookUpTrace({
+    traceId,
+    otlpFiles: values.otlp ?? [],
+    logs: region ? { client: makeCloudWatchLogsClient(cloudWatchOptions(values, timeoutMs)), logGroup: logGroupOf(values) } : undefined,
+    rollbar: readToken ? { readToken, apiUrl: process.env.ROLLBAR_API_URL?.trim() || undefined, timeoutMs } : undefined,
+    sinceMs: sinceMs(values.since),
+    timeoutMs,
+  });
+  if (values.json) out(JSON.stringify(view, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n", undefined);
+  else out(renderTrace(view, { width }), undefined);
+  return view.spans.length + view.logs.length + view.rollbar.length > 0 ? 0 : 1;
+}
+
 async function setupCommand(args: string[]): Promise<void> {
   const target = args[0];
   if (target === "--help" || target === "-h" || target === "help") throw new HelpRequested(SETUP_USAGE);
@@ -240,12 +340,14 @@ async function setupCommand(args: string[]): Promise<void> {
       apply: { type: "boolean", default: false },
       services: { type: "string", default: MESH_SERVICES.join(",") },
       "xray-endpoint": { type: "string" },
-      region: { type: "string" },
       "timeout-ms": { type: "string", default: "10000" },
+      // region among them
+      ...CLOUDWATCH_OPTIONS,
+      apply: { type: "boolean", default: false },
       ...HELP_OPTION,
     },
   });
-  if (values.help) throw new HelpRequested(target === "honeycomb" ? SETUP_HONEYCOMB_USAGE : target === "xray" ? SETUP_XRAY_USAGE : SETUP_USAGE);
+  if (values.help) throw new HelpRequested(target === "honeycomb" ? SETUP_HONEYCOMB_USAGE : target === "xray" ? SETUP_XRAY_USAGE : target === "cloudwatch" ? SETUP_CLOUDWATCH_USAGE : SETUP_USAGE);
   const timeoutMs = Number(values["timeout-ms"]);
   if (target === "honeycomb") {
     if (values["dry-run"]) {
@@ -289,7 +391,18 @@ async function setupCommand(args: string[]): Promise<void> {
     out(JSON.stringify(result, null, 2) + "\n", undefined);
     return;
   }
-  throw new UsageError(`setup: "honeycomb" or "xray", got "${target ?? ""}"`);
+  if (target === "cloudwatch") {
+    const plan = cloudWatchSetupPlan(logGroupOf(values));
+    // Dry-run unless --apply: it prints what PutQueryDefinition would be given.
+    if (!values.apply || values["dry-run"]) {
+      out(JSON.stringify({ dryRun: true, queryDefinition: plan }, null, 2) + "\n", undefined);
+      return;
+    }
+    const result = await setupCloudWatch(plan, makeCloudWatchLogsClient(cloudWatchOptions(values, timeoutMs)), { timeoutMs, log: (line) => process.stderr.write(line + "\n") });
+    out(JSON.stringify(result, null, 2) + "\n", undefined);
+    return;
+  }
+  throw new UsageError(`setup: "honeycomb", "xray" or "cloudwatch", got "${target ?? ""}"`);
 }
 
 async function markerCommand(args: string[]): Promise<void> {
@@ -333,7 +446,10 @@ async function demoCommand(args: string[]): Promise<number> {
   }
   if (opts === "help") throw new HelpRequested(DEMO_USAGE);
   // The frontend first: extensions stop in order, so it flushes its spans before the Collector stops.
-  return runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetryDemo({ echo: opts.echo })] : [])]);
+  const telemetry = telemetryDemo({ echo: opts.echo });
+  // Logs need the Collector's export to tell which lines belong to exported traces: both, or neither.
+  const logs = logsDemo({ tracesFile: () => telemetry.files().traces, outDir: DEFAULT_DEMO_OUT, echo: opts.echo });
+  return runDemo(opts, [frontendDemo({ echo: opts.echo }), ...(opts.collector ? [telemetry, logs] : [])]);
 }
 
 function verifyCommand(args: string[]): number {
@@ -344,9 +460,12 @@ function verifyCommand(args: string[]): number {
       otlp: { type: "string", multiple: true },
       "xray-segments": { type: "string", multiple: true },
       "honeycomb-exports": { type: "string" },
+      "honeycomb-spans": { type: "string", multiple: true },
       "honeycomb-metrics": { type: "string" },
       namespace: { type: "string" },
       node: { type: "string" },
+      "cloudwatch-logs": { type: "string" },
+      "rollbar-items": { type: "string" },
       grace: { type: "string", default: "10s" },
       tolerance: { type: "string", default: "0.1" },
     },
@@ -364,9 +483,12 @@ function verifyCommand(args: string[]): number {
   const honeycombMetricEdges = values["honeycomb-metrics"]
     ? new Set(readRecords<HoneycombMetricsRecord>(values["honeycomb-metrics"]).flatMap((r) => r.edges))
     : undefined;
+  const xraySegments = segmentDocumentsFromFiles(values["xray-segments"]);
   const input: VerifyInput = {
     spans: spansFromOtlpFiles(values.otlp),
-    xray: graphFromXrayFiles(values["xray-segments"]),
+    xray: graphFromXraySegments(xraySegments),
+    xraySegments,
+    honeycombSpans: values["honeycomb-spans"]?.length ? spansFromOtlpFiles(values["honeycomb-spans"]) : undefined,
     honeycombTraceIds,
     honeycombMetricEdges,
     kubernetes: values.namespace && values.node ? { namespace: values.namespace, node: values.node } : undefined,
@@ -374,6 +496,13 @@ function verifyCommand(args: string[]): number {
     tolerance,
   };
   const checks = verifyExports(input);
+  // Logs and errors (verify-logs.ts): what Fluent Bit shipped to CloudWatch Logs, what Rollbar got.
+  if (values["cloudwatch-logs"]) {
+    if (!values.namespace) throw new UsageError("verify: --cloudwatch-logs needs --namespace");
+    if (!existsSync(values["cloudwatch-logs"])) throw new InputError(`verify: cannot read ${values["cloudwatch-logs"]}`);
+    const rollbarItems = values["rollbar-items"] ? (existsSync(values["rollbar-items"]) ? readRecords<RollbarItemRecord>(values["rollbar-items"]) : []) : undefined;
+    checks.push(...verifyLogs({ journal: values["cloudwatch-logs"], rollbarItems, spans: input.spans, namespace: values.namespace, graceMs }));
+  }
   process.stdout.write(renderVerdict(checks, input) + "\n");
   return checks.every((c) => c.ok) ? 0 : 1;
 }
@@ -398,14 +527,32 @@ async function standInCommand(args: string[]): Promise<number> {
       port: { type: "string", default: "4319" },
       host: { type: "string", default: "0.0.0.0" },
       "honeycomb-key": { type: "string" },
+      "rollbar-token": { type: "string" },
+      "rollbar-read-token": { type: "string" },
+      "cloudwatch-logs-port": { type: "string" },
+      "tls-name": { type: "string", multiple: true },
     },
   });
   if (values.help) throw new HelpRequested(STAND_IN_USAGE);
   if (!values.dir) throw new UsageError("stand-in: --dir is required");
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`stand-in: --port must be 0-65535, got "${values.port}"`);
-  const standIn = await startRecordingStandIn({ dir: values.dir, host: values.host, port, honeycombApiKey: values["honeycomb-key"] });
-  process.stderr.write(`stand-in for Honeycomb and X-Ray on ${values.host}:${standIn.port}, recording in ${values.dir}\n`);
+  const logsPort = values["cloudwatch-logs-port"] === undefined ? undefined : Number(values["cloudwatch-logs-port"]);
+  if (logsPort !== undefined && !(Number.isInteger(logsPort) && logsPort >= 0 && logsPort <= 65535)) throw new UsageError(`stand-in: --cloudwatch-logs-port must be 0-65535`);
+  const standIn = await startRecordingStandIn({
+    dir: values.dir,
+    host: values.host,
+    port,
+    honeycombApiKey: values["honeycomb-key"],
+    rollbarToken: values["rollbar-token"],
+    rollbarReadToken: values["rollbar-read-token"],
+    cloudwatchLogsPort: logsPort,
+    tlsNames: values["tls-name"],
+  });
+  process.stderr.write(
+    `stand-in for Honeycomb and X-Ray${values["rollbar-token"] !== undefined ? " and Rollbar" : ""} on ${values.host}:${standIn.port}` +
+      `${standIn.cloudwatchLogsPort !== undefined ? `, CloudWatch Logs on https ${values.host}:${standIn.cloudwatchLogsPort}` : ""}, recording in ${values.dir}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -424,6 +571,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === "verify") return verifyCommand(rest);
     else if (command === "stand-in") return await standInCommand(rest);
     else if (command === "fault") return await runFault(rest);
+    else if (command === "trace") return await traceCommand(rest);
     else if (command === undefined || command === "help" || command === "--help" || command === "-h") {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;

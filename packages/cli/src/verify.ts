@@ -1,9 +1,11 @@
-// `tracemesh verify`: asserts, from what the Collector exported, that the mesh told one story — each flow one
-// trace across api → activities → users → notifications (the stream hop included), Kubernetes attributes on the
-// OpenTelemetry services' spans, the X-Ray map with the same nodes and edges as the OTLP (Honeycomb) one, and
-// Honeycomb having received every trace checked. CI runs it as a Job on the cluster after the load
-// (deploy/k8s/overlays/ci/verify); its exit status is the verdict.
-import { compareGraphs, graphFromSpans, renderTable, type ServiceGraph, type Span } from "@tracemesh/trace-model";
+// `tracemesh verify`: asserts, from what the Collector exported and what Honeycomb and X-Ray received, that the mesh
+// told one story — each flow one trace across api → activities → users → notifications (the stream hop included),
+// error traces (4xx and 5xx roots) whole too, judged on the spans Honeycomb received; Kubernetes attributes on the
+// OpenTelemetry services' spans; the X-Ray map with the same nodes and edges as Honeycomb's, no inferred node but
+// the mesh's dependencies, and every judged trace's segments in X-Ray; Honeycomb having received every span of
+// every judged trace. CI runs it as a Job on the cluster after the load (deploy/k8s/overlays/ci/verify); its exit
+// status is the verdict.
+import { compareGraphs, graphFromSpans, renderTable, xrayTraceId, type ServiceGraph, type Span, type XraySegment } from "@tracemesh/trace-model";
 
 export interface VerifyCheck {
   name: string;
@@ -23,6 +25,9 @@ export const MESH_EDGES: ReadonlyArray<readonly [string, string]> = [
   ["activities", "notifications"],
   ["notifications", "redis"],
 ];
+
+/** The nodes X-Ray may infer (from client subsegments with no segment behind them): the mesh's dependencies. */
+export const INFERRED_DEPENDENCIES: ReadonlySet<string> = new Set(["redis"]);
 
 interface Flow {
   name: string;
@@ -48,11 +53,18 @@ export const FLOWS: readonly Flow[] = [
 ];
 
 export interface VerifyInput {
-  /** Every span the Collector exported (its file exporter: what Honeycomb received). */
+  /** Every span the Collector exported (its file exporter): which traces there are to judge. */
   spans: readonly Span[];
   /** The X-Ray service graph from the segments the X-Ray API received. */
   xray: ServiceGraph;
-  /** Trace ids Honeycomb accepted (the stand-in's record), when known. */
+  /** The segment documents the X-Ray API received, when known: every judged trace must have one per span. */
+  xraySegments?: readonly XraySegment[];
+  /**
+   * The spans Honeycomb accepted (the stand-in keeps them), when known: the flows and the map are judged on them,
+   * and every span of every judged trace must be among them.
+   */
+  honeycombSpans?: readonly Span[];
+  /** Trace ids Honeycomb accepted, when only those are known (an older stand-in's record). */
   honeycombTraceIds?: ReadonlySet<string>;
   /** The servicegraph connector's edges ("client → server") in the RED metrics Honeycomb accepted, when known. */
   honeycombMetricEdges?: ReadonlySet<string>;
@@ -73,12 +85,38 @@ function methodOf(span: Span): string {
   return String(span.attributes["http.request.method"] ?? span.attributes["http.method"] ?? "");
 }
 
+/** The ids of every (sub)segment document per X-Ray trace id, embedded subsegments under their segment's trace. */
+function documentIdsByTrace(docs: readonly XraySegment[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const visit = (d: XraySegment, traceId: string): void => {
+    const ids = out.get(traceId) ?? new Set<string>();
+    if (d.id) ids.add(d.id);
+    out.set(traceId, ids);
+    for (const sub of d.subsegments ?? []) visit(sub, sub.trace_id ?? traceId);
+  };
+  for (const d of docs) visit(d, d.trace_id ?? "");
+  return out;
+}
+
+function groupByTrace(spans: readonly Span[]): Map<string, Span[]> {
+  const byTrace = new Map<string, Span[]>();
+  for (const span of spans) {
+    const list = byTrace.get(span.traceId);
+    if (list) list.push(span);
+    else byTrace.set(span.traceId, [span]);
+  }
+  return byTrace;
+}
+
 /** Runs every check; the verdict is that all are ok. */
 export function verifyExports(input: VerifyInput): VerifyCheck[] {
   const checks: VerifyCheck[] = [];
   const graceMs = input.graceMs ?? 10_000;
-  const byTrace = new Map<string, Span[]>();
-  for (const span of input.spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span]);
+  // What Honeycomb received when it is known, else what the Collector exported (which it sends to Honeycomb).
+  const intake = input.honeycombSpans ?? input.spans;
+  const intakeName = input.honeycombSpans ? "Honeycomb" : "OTLP";
+  const exportedByTrace = groupByTrace(input.spans);
+  const byTrace = input.honeycombSpans ? groupByTrace(input.honeycombSpans) : exportedByTrace;
   const captureEnd = Math.max(0, ...input.spans.map((s) => toMs(s.endNs)));
   const judged: string[] = [];
 
@@ -86,19 +124,24 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
     const roots = input.spans.filter(
       (s) => s.serviceName === "api" && s.kind === "SERVER" && s.attributes["http.route"] === flow.route && methodOf(s) === flow.method,
     );
-    const settled = roots.filter((s) => statusOf(s) < 400 && toMs(s.startNs) < captureEnd - graceMs);
+    // Every root, error traces (4xx, 5xx) included; only those still arriving are left out.
+    const settled = roots.filter((s) => toMs(s.startNs) < captureEnd - graceMs);
+    const errors = settled.filter((s) => statusOf(s) >= 400).length;
     const problems: string[] = [];
     let hops = 0;
     for (const root of settled) {
       const trace = byTrace.get(root.traceId) ?? [];
       const ids = new Set(trace.map((s) => s.spanId));
+      const failed = statusOf(root) >= 400;
+      if (!ids.has(root.spanId)) problems.push(`${root.traceId}: ${intakeName} has no api span of it`);
+      // An error trace stops where it failed: the services it reached are not fixed. A whole trace reaches all.
       const services = new Set(trace.map((s) => s.serviceName));
-      const missing = flow.services.filter((s) => !services.has(s));
+      const missing = failed ? [] : flow.services.filter((s) => !services.has(s));
       if (missing.length > 0) problems.push(`${root.traceId}: no ${missing.join(", ")}`);
       // One trace, no broken links: every parent is in it, and only the top span has none.
       const orphans = trace.filter((s) => s.parentSpanId !== "" && !ids.has(s.parentSpanId));
       if (orphans.length > 0) problems.push(`${root.traceId}: ${orphans.length} span(s) whose parent is not in the trace (${orphans[0]!.serviceName} ${orphans[0]!.name})`);
-      if (flow.streamHop !== "none") {
+      if (flow.streamHop !== "none" && !failed) {
         const published = trace.filter((s) => s.kind === "PRODUCER" && s.serviceName === "activities" && s.attributes["messaging.message.id"] !== undefined);
         if (published.length === 0 && flow.streamHop === "always") problems.push(`${root.traceId}: activities published no event`);
         for (const producer of published) {
@@ -108,8 +151,9 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
       }
       judged.push(root.traceId);
     }
-    if (flow.streamHop !== "none" && settled.length > 0 && hops === 0) problems.push("no trace of the flow crossed the stream");
+    if (flow.streamHop !== "none" && settled.length - errors > 0 && hops === 0) problems.push("no trace of the flow crossed the stream");
     const hopText = flow.streamHop === "none" ? "" : `, ${hops} stream hops`;
+    const errorText = errors > 0 ? ` (${errors} error traces)` : "";
     checks.push({
       name: `${flow.name} (${flow.method} ${flow.route}) is one trace: api → ${flow.services.join(", ")}${flow.streamHop === "none" ? "" : ` → stream → notifications (${flow.streamHop})`}`,
       ok: settled.length > 0 && problems.length === 0,
@@ -117,8 +161,8 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
         settled.length === 0
           ? `no settled ${flow.method} ${flow.route} trace in the export (${roots.length} in total)`
           : problems.length === 0
-            ? `${settled.length} traces, all whole${hopText}`
-            : `${problems.length} problem(s) in ${settled.length} traces; first: ${problems.slice(0, 3).join("; ")}`,
+            ? `${settled.length} traces${errorText}, all whole in ${intakeName}${hopText}`
+            : `${problems.length} problem(s) in ${settled.length} traces${errorText}; first: ${problems.slice(0, 3).join("; ")}`,
     });
   }
 
@@ -126,7 +170,7 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
     const { namespace, node } = input.kubernetes;
     // moderation on the X-Ray SDK (MODERATION_TRACING=xray-sdk, the default) sends segments over UDP with no pod
     // resource: only OpenTelemetry spans are judged (with MODERATION_TRACING=otel, moderation's too).
-    const otel = input.spans.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry");
+    const otel = intake.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry");
     const wrong: string[] = [];
     for (const s of otel) {
       const r = s.resource;
@@ -149,25 +193,61 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
     });
   }
 
-  const comparison = compareGraphs(input.xray, graphFromSpans(input.spans), { tolerance: input.tolerance });
+  const comparison = compareGraphs(input.xray, graphFromSpans(intake), { tolerance: input.tolerance });
   const inBoth = (from: string, to: string) =>
     comparison.edges.some((e) => e.otlp?.from === from && e.otlp.to === to && e.xray.some((x) => x.from === from && x.to === to));
-  const missingEdges = MESH_EDGES.filter(([from, to]) => !inBoth(from, to)).map(([from, to]) => `${from} → ${to}`);
+  const xrayProblems = MESH_EDGES.filter(([from, to]) => !inBoth(from, to)).map(([from, to]) => `missing: ${from} → ${to}`);
+  // A node X-Ray inferred from a client subsegment nothing answered: a span named after its operation (`GET`) or
+  // a host instead of the service it called. Only the mesh's own dependencies may be inferred.
+  const stray = input.xray.nodes.filter((n) => n.inferred && !INFERRED_DEPENDENCIES.has(n.name)).map((n) => n.name);
+  if (stray.length > 0) xrayProblems.push(`inferred node(s) that are no mesh dependency: ${stray.join(", ")}`);
+  // Per trace, not as an aggregate: every span of every judged trace has its X-Ray document (segment or subsegment).
+  let segmentsChecked = "";
+  if (input.xraySegments) {
+    const documents = documentIdsByTrace(input.xraySegments);
+    const lacking: string[] = [];
+    let spansChecked = 0;
+    for (const traceId of judged) {
+      const docs = documents.get(xrayTraceId(traceId)) ?? new Set<string>();
+      const spans = exportedByTrace.get(traceId) ?? [];
+      spansChecked += spans.length;
+      const without = spans.filter((s) => !docs.has(s.spanId));
+      if (without.length > 0) lacking.push(`${xrayTraceId(traceId)}: ${without.length} of ${spans.length} spans (${without[0]!.serviceName} ${without[0]!.name})`);
+    }
+    if (lacking.length > 0) xrayProblems.push(`${lacking.length} of ${judged.length} judged traces lack segments; first: ${lacking.slice(0, 3).join("; ")}`);
+    segmentsChecked = `; ${judged.length} judged traces, each with a document per span (${spansChecked})`;
+  }
   checks.push({
-    name: "the X-Ray map has every edge of the mesh, named as in the OTLP map",
-    ok: missingEdges.length === 0,
-    detail: missingEdges.length === 0 ? `${MESH_EDGES.length} edges in both` : `missing: ${missingEdges.join(", ")}`,
+    name: `the X-Ray map has every edge of the mesh, named as in ${intakeName}'s, no inferred node but ${[...INFERRED_DEPENDENCIES].join(", ")}${input.xraySegments ? "; every judged trace has its segments" : ""}`,
+    ok: xrayProblems.length === 0 && (!input.xraySegments || judged.length > 0),
+    detail: xrayProblems.length === 0 ? `${MESH_EDGES.length} edges in both${segmentsChecked}` : xrayProblems.join("; "),
   });
   const onlyOne = comparison.summary["only-xray"] + comparison.summary["only-otlp"];
   checks.push({
-    name: `X-Ray and OTLP agree edge by edge (tracemesh compare, tolerance ${comparison.tolerance})`,
+    name: `X-Ray and ${intakeName} agree edge by edge (tracemesh compare, tolerance ${comparison.tolerance})`,
     ok: onlyOne === 0 && comparison.summary.differing === 0,
     detail:
       `${comparison.summary.both} same, ${comparison.summary.renamed} renamed, ${comparison.summary.explained} explained, ` +
-      `${comparison.summary.differing} differing, ${comparison.summary["only-xray"]} only in X-Ray, ${comparison.summary["only-otlp"]} only in OTLP`,
+      `${comparison.summary.differing} differing, ${comparison.summary["only-xray"]} only in X-Ray, ${comparison.summary["only-otlp"]} only in ${intakeName}`,
   });
 
-  if (input.honeycombTraceIds) {
+  if (input.honeycombSpans) {
+    // Span by span: everything the Collector exported for a judged trace reached Honeycomb.
+    const received = new Set(input.honeycombSpans.map((s) => `${s.traceId}/${s.spanId}`));
+    let total = 0;
+    const lost: string[] = [];
+    for (const traceId of judged) {
+      const spans = exportedByTrace.get(traceId) ?? [];
+      total += spans.length;
+      const missing = spans.filter((s) => !received.has(`${s.traceId}/${s.spanId}`));
+      if (missing.length > 0) lost.push(`${traceId}: ${missing.length} of ${spans.length} (${missing[0]!.serviceName} ${missing[0]!.name})`);
+    }
+    checks.push({
+      name: "Honeycomb received every span of every trace checked",
+      ok: judged.length > 0 && lost.length === 0,
+      detail: lost.length === 0 ? `${total} spans of ${judged.length} traces` : `${lost.length} of ${judged.length} traces incomplete; first: ${lost.slice(0, 3).join("; ")}`,
+    });
+  } else if (input.honeycombTraceIds) {
     const seen = input.honeycombTraceIds;
     const lost = judged.filter((id) => !seen.has(id));
     checks.push({
@@ -196,6 +276,6 @@ export function renderVerdict(checks: readonly VerifyCheck[], input: VerifyInput
     "",
     failed === 0 ? `verdict: PASS (${checks.length} checks)` : `verdict: FAIL (${failed} of ${checks.length} checks failed)`,
     "",
-    renderTable(compareGraphs(input.xray, graphFromSpans(input.spans), { tolerance: input.tolerance })),
+    renderTable(compareGraphs(input.xray, graphFromSpans(input.honeycombSpans ?? input.spans), { tolerance: input.tolerance })),
   ].join("\n");
 }

@@ -15,6 +15,8 @@ describe("tracemesh --help", { timeout: 60_000 }, () => {
     [["setup"], /tracemesh setup honeycomb[\s\S]*tracemesh setup xray/],
     [["setup", "honeycomb"], /^usage:\n  tracemesh setup honeycomb/],
     [["setup", "xray"], /^usage:\n  tracemesh setup xray/],
+    [["setup", "cloudwatch"], /^usage:\n  tracemesh setup cloudwatch/],
+    [["trace"], /^usage:\n  tracemesh trace TRACE_ID/],
     [["marker"], /^usage:\n  tracemesh marker/],
     [["demo"], /^usage: tracemesh demo/],
     [["verify"], /^usage:\n  tracemesh verify --otlp FILE/],
@@ -33,7 +35,7 @@ describe("tracemesh --help", { timeout: 60_000 }, () => {
   }
 
   test("bad usage exits 2", () => {
-    for (const args of [[], ["frobnicate"], ["compare", "--frobnicate"], ["setup"], ["demo", "--duration", "soon"], ["verify"], ["verify", "--otlp", "a", "--xray-segments", "b", "--node", "n"], ["stand-in"], ["fault"], ["fault", "on"]]) {
+    for (const args of [[], ["frobnicate"], ["compare", "--frobnicate"], ["setup"], ["demo", "--duration", "soon"], ["verify"], ["verify", "--otlp", "a", "--xray-segments", "b", "--node", "n"], ["stand-in"], ["fault"], ["fault", "on"], ["trace"], ["trace", "not-a-trace-id"], ["setup", "cloudwatch", "--log-group", "g", "--cluster", "c"]]) {
       const res = run(args);
       assert.equal(res.status, 2, `${args.join(" ")}: ${res.stderr}`);
     }

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { graphFromXrayFiles, spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
+import { graphFromXrayFiles, graphFromXraySegments, segmentDocumentsFromFiles, xrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
+import { spansFromOtlpFiles } from "@tracemesh/trace-model";
 import { MESH_EDGES, verifyExports, type VerifyCheck, type VerifyInput } from "../src/verify.js";
 
 // The trace formats' fixtures live with the trace model (packages/trace-model/test/fixtures).
@@ -23,7 +24,7 @@ describe("tracemesh verify", () => {
   test("a whole flow passes; a flow with no trace in the capture fails, saying so", () => {
     const checks = run();
     assert.equal(check(checks, "home feed").ok, true, check(checks, "home feed").detail);
-    assert.match(check(checks, "home feed").detail, /^3 traces, all whole$/);
+    assert.match(check(checks, "home feed").detail, /^3 traces, all whole in OTLP$/);
     const reply = check(checks, "reply");
     assert.equal(reply.ok, false);
     assert.match(reply.detail, /no settled POST \/api\/activities\/:uuid\/replies trace/);
@@ -42,7 +43,7 @@ describe("tracemesh verify", () => {
     };
     const whole = check(run({ spans: withModeration(spans()) }), "post");
     assert.equal(whole.ok, true, whole.detail);
-    assert.match(whole.detail, /^1 traces, all whole, 1 stream hops$/);
+    assert.match(whole.detail, /^1 traces, all whole in OTLP, 1 stream hops$/);
     const noConsumer = check(run({ spans: withModeration(spans().filter((s) => s.kind !== "CONSUMER")) }), "post");
     assert.equal(noConsumer.ok, false);
     assert.match(noConsumer.detail, /event \S+ has no notifications CONSUMER continuing activities' PRODUCER/);
@@ -114,5 +115,65 @@ describe("tracemesh verify", () => {
     assert.equal(red.ok, false);
     assert.equal(red.detail, "missing: activities → notifications");
     assert.equal(run().some((c) => c.name.startsWith("Honeycomb received RED metrics")), false, "not judged without the record");
+  });
+
+  test("error traces (4xx, 5xx roots) are judged too: whole and connected, whatever services they reached", () => {
+    const home = (list: Span[]) => list.find((s) => s.serviceName === "api" && s.attributes["http.route"] === "/api/activities/home" && s.kind === "SERVER")!;
+    const failing = (list: Span[], status: number) => list.map((s) => (s === home(list) ? { ...s, attributes: { ...s.attributes, "http.response.status_code": status } } : s));
+    // A 503 that never reached activities is judged, and whole.
+    const degraded = failing(spans(), 503).filter((s) => s.traceId !== home(spans()).traceId || s.serviceName !== "activities");
+    const ok = check(run({ spans: degraded }), "home feed");
+    assert.match(ok.detail, /^3 traces \(1 error traces\), all whole in OTLP$/);
+    // A broken link inside an error trace fails the flow (it was skipped before: roots ≥ 400 were never judged).
+    const broken = failing(spans(), 500).map((s) => (s.traceId === home(spans()).traceId && s.serviceName === "activities" && s.kind === "SERVER" ? { ...s, parentSpanId: "ffffffffffffffff" } : s));
+    const bad = check(run({ spans: broken }), "home feed");
+    assert.equal(bad.ok, false);
+    assert.match(bad.detail, /1 error traces\); first: .*whose parent is not in the trace/);
+  });
+
+  test("Honeycomb's intake, span by span: the flows are judged on it, and a span it lacks fails, named", () => {
+    const all = spans();
+    const full = run({ honeycombSpans: all });
+    assert.equal(check(full, "Honeycomb received every span").ok, true, check(full, "Honeycomb received every span").detail);
+    assert.match(check(full, "home feed").detail, /all whole in Honeycomb$/);
+    const lostSpan = all.find((s) => s.serviceName === "activities" && s.kind === "SERVER" && s.attributes["rpc.method"] !== undefined) ?? all.find((s) => s.serviceName === "activities")!;
+    const intake = all.filter((s) => s !== lostSpan);
+    const checks = run({ honeycombSpans: intake });
+    const honeycomb = check(checks, "Honeycomb received every span");
+    assert.equal(honeycomb.ok, false);
+    assert.match(honeycomb.detail, new RegExp(`^1 of \\d+ traces incomplete; first: ${lostSpan.traceId}: 1 of \\d+ \\(activities `));
+    // The lost span's children lose their parent in Honeycomb: the flow fails there too.
+    assert.ok(checks.some((c) => !c.ok && /whose parent is not in the trace|no activities/.test(c.detail)), checks.map((c) => c.detail).join(" | "));
+  });
+
+  test("X-Ray, per trace: every span of every judged trace has its document; one lost segment fails, named", () => {
+    const docs = segmentDocumentsFromFiles([path.join(FIXTURES, "xray-segments.jsonl")]);
+    const withDocs = run({ xraySegments: docs });
+    const xrayCheck = check(withDocs, "the X-Ray map");
+    assert.match(xrayCheck.name, /every judged trace has its segments/);
+    // Drop one document of a judged trace (an api segment): that trace lacks it.
+    const homeRoot = spans().find((s) => s.serviceName === "api" && s.attributes["http.route"] === "/api/activities/home" && s.kind === "SERVER")!;
+    const drop = (list: readonly XraySegment[]): XraySegment[] => list.filter((d) => d.id !== homeRoot.spanId).map((d) => ({ ...d, subsegments: d.subsegments ? drop(d.subsegments) : undefined }));
+    const lost = check(run({ xraySegments: drop(docs) }), "the X-Ray map");
+    assert.equal(lost.ok, false);
+    assert.match(lost.detail, new RegExp(`judged traces lack segments; first: ${xrayTraceId(homeRoot.traceId)}: 1 of \\d+ spans \\(api `));
+    const before = (xrayCheck.detail.match(/judged traces lack segments/g) ?? []).length;
+    assert.ok(before === 0 || !xrayCheck.detail.includes(xrayTraceId(homeRoot.traceId)), xrayCheck.detail);
+  });
+
+  test("an inferred X-Ray node that is no mesh dependency fails the map (the cluster's stray `GET`)", () => {
+    const docs = segmentDocumentsFromFiles([path.join(FIXTURES, "xray-segments.jsonl")]);
+    const api = docs.find((d) => d.name === "api" && d.type !== "subsegment")!;
+    // A client subsegment named after its method, with no segment behind it: X-Ray infers a node `GET`.
+    const stray: XraySegment = { ...api, subsegments: [...(api.subsegments ?? []), { id: "cccccccccccc0001", name: "GET", namespace: "remote", start_time: api.start_time, end_time: api.end_time, http: { request: { method: "GET", url: "http://api:8080/readyz" } } } as XraySegment] };
+    const graph = graphFromXraySegments(docs.map((d) => JSON.stringify(d === api ? stray : d)));
+    assert.ok(graph.nodes.some((n) => n.name === "GET" && n.inferred), graph.nodes.map((n) => `${n.name}${n.inferred ? "*" : ""}`).join(", "));
+    const map = check(run({ xray: graph }), "the X-Ray map");
+    assert.equal(map.ok, false);
+    assert.match(map.detail, /inferred node\(s\) that are no mesh dependency: GET/);
+    // The fixture's own map (an old capture) has a Redis command X-Ray inferred by name; redis itself is fine.
+    const fixture = check(run(), "the X-Ray map").detail;
+    assert.match(fixture, /no mesh dependency: zrevrange$/);
+    assert.doesNotMatch(fixture, /dependency: .*\bredis\b/);
   });
 });

@@ -9,3 +9,4 @@ export * from "./redis-server.js";
 export * from "./grpc-health.js";
 export * from "./sinks/index.js";
 export * from "./collector.js";
+export * from "./fluent-bit.js";

@@ -89,6 +89,8 @@ export interface StartMeshOptions {
   otel?: MeshOtelOptions;
   /** Copy every process's output to stderr, prefixed with its name. */
   echo?: boolean;
+  /** Also write each process's output to <logDir>/<service>.log, as the kubelet writes a container's log (CRI). */
+  logDir?: string;
   /** Bound of each readiness wait (default 30 s). */
   readyTimeoutMs?: number;
   /** V8 heaps as in each service's pod (default) or as Node sizes them from this machine's memory. */
@@ -203,6 +205,7 @@ export async function startMesh(opts: StartMeshOptions = {}): Promise<Mesh> {
       env,
       cwd: packageDirOf(mains[name]),
       echo: opts.echo,
+      logFile: opts.logDir ? path.join(opts.logDir, `${name}.log`) : undefined,
     });
   };
 

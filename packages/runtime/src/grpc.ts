@@ -20,6 +20,7 @@ import { PROTO_FILES, PROTO_ROOT } from "@tracemesh/proto";
 import { RpcError, UNAVAILABLE_DEPENDENCY_KEY, isServiceError, unavailableDependency } from "./errors.js";
 import { isRedisUnavailable } from "./redis.js";
 import type { Logger } from "./logger.js";
+import { logHandled } from "./request-log.js";
 
 export interface GrpcService {
   /** Fully-qualified name, e.g. `tracemesh.v1.UsersService`; reported by grpc.health.v1. */
@@ -74,13 +75,36 @@ export async function startGrpcServer(opts: {
           resolve();
         }, graceMs);
         timer.unref();
+        // tryShutdown is done once the calls' streams are: a call its client cancelled (its deadline passed) ends
+        // there while its handler still runs — and the steps after the drain (closing Redis) would fail it. So the
+        // drain also waits for every handler unary() started, within the same bound.
         server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
+          void handlersSettled().then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
       }),
   };
 }
+
+/** The handlers unary() started that have not settled yet (the process's, whichever server runs them). */
+const runningHandlers = new Set<Promise<unknown>>();
+
+function track<T>(work: Promise<T>): Promise<T> {
+  runningHandlers.add(work);
+  const forget = () => void runningHandlers.delete(work);
+  work.then(forget, forget);
+  return work;
+}
+
+/** Resolves once every handler running now (and any they let start meanwhile) has settled. */
+async function handlersSettled(): Promise<void> {
+  while (runningHandlers.size > 0) await Promise.allSettled([...runningHandlers]);
+}
+
+/** Statuses that mean the call failed on the server's side (the caller's mistakes are not errors here). */
+const SERVER_FAILURES: ReadonlySet<status> = new Set([status.INTERNAL, status.UNKNOWN, status.DATA_LOSS, status.UNAVAILABLE]);
 
 /**
  * Adapts an async handler to grpc-js. RpcErrors become their status; errors from a downstream
@@ -93,10 +117,9 @@ export function unary<Req, Res>(
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    // One log line per call: rpc, status code, duration.
-    const done = (code: status) =>
-      logger.info({ rpc: call.getPath(), code: status[code], duration_ms: Number(process.hrtime.bigint() - started) / 1e6 }, "rpc");
-    handler(call.request, call).then(
+    // One log line per call (request-log.ts): rpc, status code, duration; error level when it failed on our side.
+    const done = (code: status) => logHandled(logger, "grpc", { rpc: call.getPath(), code: status[code] }, started, SERVER_FAILURES.has(code));
+    track(handler(call.request, call)).then(
       (response) => {
         done(status.OK);
         callback(null, response);

@@ -7,5 +7,6 @@ export * from "./lifecycle.js";
 export * from "./logger.js";
 export * from "./redis.js";
 export * from "./redis-pipeline.js";
+export * from "./request-log.js";
 export * from "./spans.js";
 export * from "./http.js";

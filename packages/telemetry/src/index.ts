@@ -1,4 +1,6 @@
 export { startTelemetry, shutdownTelemetry, telemetryStarted, setHttpRoute, DEFAULT_INSTRUMENTATIONS } from "./telemetry.js";
+export { AnchoredClock, NODE_CLOCKS, processClock, type ClockSources } from "./clock.js";
+export { PreciseStartSpanProcessor, missingInternals, type PreciseStartStats, type SdkSpanInternals } from "./precise-start.js";
 export { xrayTraceId, traceIdFromXray, currentTraceIds, pinoLogHook, type TraceIds } from "./ids.js";
 export { peerServiceFor, parseHttpPeers, PeerServiceSpanProcessor, GRPC_PEER_SERVICES } from "./peer-service.js";
 export {

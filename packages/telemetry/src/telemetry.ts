@@ -13,6 +13,7 @@ import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { ExportHealth } from "./export-health.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
+import { PreciseStartSpanProcessor } from "./precise-start.js";
 import { serviceResourceAttributes } from "./resource.js";
 import { XrayNamingSpanProcessor } from "./xray-naming.js";
 
@@ -60,9 +61,13 @@ function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): I
     "@opentelemetry/instrumentation-http": {
       ignoreIncomingRequestHook: (req) => untracedPath(req.url),
       // Rollbar's own item uploads are reporting, not the service's work: traced, they would add a
-      // `POST` node (the Rollbar host) to every failing trace and to the service maps.
-      ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token"),
+      // `POST` node (the Rollbar host) to every failing trace and to the service maps. Probes of the paths
+      // the servers do not trace are not traced by their callers either (below).
+      ignoreOutgoingRequestHook: (req) => hasHeader(req.headers, "x-rollbar-access-token") || untracedPath(req.path ?? undefined),
     },
+    // A probe no server traces (loadgen's --wait-ready polls GET /readyz) would be a client span with nothing
+    // behind it: a root of its own, drawn by X-Ray as an inferred node named `GET` — the cluster map's stray node.
+    "@opentelemetry/instrumentation-undici": { ignoreRequestHook: (req) => untracedPath(req.path) },
     "@opentelemetry/instrumentation-grpc": { ignoreGrpcMethods: UNTRACED_GRPC_METHODS },
     // Logs go to stdout (and from there to CloudWatch): shipping them over OTLP too would double them.
     "@opentelemetry/instrumentation-pino": { disableLogSending: !logsShipped, logHook: pinoLogHook },
@@ -125,9 +130,10 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     textMapPropagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new AWSXRayPropagator()],
     }),
-    // Attribute setters first (peer.service, then the X-Ray naming that reads it) so the batch
-    // processor exports spans that already carry them.
+    // The start time first (sub-millisecond, see precise-start.ts), then the attribute setters (peer.service,
+    // then the X-Ray naming that reads it) so the batch processor exports spans that already carry them.
     spanProcessors: [
+      new PreciseStartSpanProcessor(),
       new BaggageAttributesSpanProcessor(),
       new PeerServiceSpanProcessor(parseHttpPeers(env.TRACEMESH_HTTP_PEERS)),
       new XrayNamingSpanProcessor(),

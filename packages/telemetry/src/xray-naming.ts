@@ -1,4 +1,5 @@
 import { SpanKind, trace, type Context } from "@opentelemetry/api";
+import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 
 /**
@@ -49,7 +50,7 @@ export class XrayNamingSpanProcessor implements SpanProcessor {
     const attributes = xrayNamingAttributes({
       kind: span.kind,
       localRoot: parent === undefined || !trace.isSpanContextValid(parent) || parent.isRemote === true,
-      serviceName: stringOrUndefined(span.resource.attributes["service.name"]),
+      serviceName: serviceNameOf(span.resource),
       attributes: span.attributes,
     });
     for (const [key, value] of Object.entries(attributes)) {
@@ -69,6 +70,15 @@ export class XrayNamingSpanProcessor implements SpanProcessor {
   }
 }
 
-function stringOrUndefined(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
+/**
+ * The resource's service.name. Not through `resource.attributes`: until the detectors' async attributes settle
+ * (host.id is read from a file), that getter logs "Accessing resource attributes before async attributes settled"
+ * — every short-lived process (seed, loadgen) starts its first spans then. service.name is never async: the raw
+ * list has it, first entry winning as in the getter.
+ */
+function serviceNameOf(resource: Resource): string | undefined {
+  for (const [key, value] of resource.getRawAttributes()) {
+    if (key === "service.name" && typeof value === "string" && value !== "") return value;
+  }
+  return undefined;
 }

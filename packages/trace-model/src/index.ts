@@ -19,6 +19,7 @@ export {
   graphFromOtlp,
   graphFromSpans,
   normalizeId,
+  otlpJsonRequest,
   parseJsonDocuments,
   parseOtlpJsonLines,
   readInputFile,
@@ -66,4 +67,5 @@ export {
   type PromSample,
 } from "./red.js";
 export { formatMs, renderEdgeTable, renderMermaid, renderSvg, renderTable } from "./render.js";
-export { renderWaterfall, spanTree, waterfallSpan, type WaterfallSpan } from "./waterfall.js";
+export { renderWaterfall, spanTree, waterfallSpan, type WaterfallLog, type WaterfallSpan } from "./waterfall.js";
+export { onWholeMs, renderTimingReport, timingReport, type ChildOutsideParent, type TimingReport } from "./timing.js";

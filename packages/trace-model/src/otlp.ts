@@ -250,3 +250,54 @@ export function graphFromSpans(spans: readonly Span[]): ServiceGraph {
 export function graphFromOtlp(files: readonly string[]): ServiceGraph {
   return graphFromSpans(spansFromOtlpFiles(files));
 }
+
+function toAnyValue(value: AttributeValue): JsonObject | undefined {
+  if (value === null) return undefined;
+  if (typeof value === "string") return { stringValue: value };
+  if (typeof value === "boolean") return { boolValue: value };
+  if (typeof value === "number") return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+  if (Array.isArray(value)) return { arrayValue: { values: value.map(toAnyValue).filter((v): v is JsonObject => v !== undefined) } };
+  return { kvlistValue: { values: toKeyValues(value) } };
+}
+
+function toKeyValues(attributes: Attributes): Json[] {
+  return Object.entries(attributes).flatMap(([key, value]) => {
+    const v = toAnyValue(value);
+    return v ? [{ key, value: v }] : [];
+  });
+}
+
+/**
+ * Spans as one OTLP/JSON ExportTraceServiceRequest (grouped by resource and scope) — the Collector file exporter's
+ * line format, so spansFromRequest / spansFromOtlpFiles read it back to the same spans.
+ */
+export function otlpJsonRequest(spans: readonly Span[]): { resourceSpans: Json[] } {
+  const resources = new Map<string, { resource: Attributes; scopes: Map<string, Span[]> }>();
+  for (const s of spans) {
+    const key = JSON.stringify(s.resource);
+    const entry = resources.get(key) ?? { resource: s.resource, scopes: new Map<string, Span[]>() };
+    resources.set(key, entry);
+    entry.scopes.set(s.scope, [...(entry.scopes.get(s.scope) ?? []), s]);
+  }
+  return {
+    resourceSpans: [...resources.values()].map(({ resource, scopes }) => ({
+      resource: { attributes: toKeyValues(resource) },
+      scopeSpans: [...scopes].map(([scope, list]) => ({
+        scope: { name: scope },
+        spans: list.map((s) => ({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId,
+          name: s.name,
+          kind: SPAN_KINDS.indexOf(s.kind),
+          startTimeUnixNano: s.startNs.toString(),
+          endTimeUnixNano: s.endNs.toString(),
+          attributes: toKeyValues(s.attributes),
+          events: s.events.map((e) => ({ name: e.name, attributes: toKeyValues(e.attributes) })),
+          links: s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
+          status: { code: STATUS_CODES.indexOf(s.statusCode), ...(s.statusMessage ? { message: s.statusMessage } : {}) },
+        })),
+      })),
+    })),
+  };
+}

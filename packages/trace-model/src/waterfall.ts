@@ -14,6 +14,16 @@ export interface WaterfallSpan {
   status: "UNSET" | "OK" | "ERROR";
 }
 
+/** A log line to show in a waterfall: when it was written, by which service, in which span (when known). */
+export interface WaterfallLog {
+  timeNs: bigint;
+  service: string;
+  spanId?: string;
+  /** info, warn, error… (pino's level names). */
+  level: string;
+  text: string;
+}
+
 /** The waterfall row of a span. */
 export function waterfallSpan(s: Span): WaterfallSpan {
   return {
@@ -58,9 +68,10 @@ export function spanTree(spans: readonly WaterfallSpan[]): Array<{ span: Waterfa
 
 /**
  * One trace as a text waterfall, each line at most `width` characters: the span (indented by depth, service and
- * name), kind, start offset and duration in ms from the trace's first span, status, and a bar of its time range.
+ * name), kind, start offset and duration in ms from the trace's first span, status, and a bar of its time range;
+ * `logs` adds the trace's log lines under their spans, each marked (▲) at the moment it was written.
  */
-export function renderWaterfall(spans: readonly WaterfallSpan[], opts: { width?: number; maxSpans?: number } = {}): string {
+export function renderWaterfall(spans: readonly WaterfallSpan[], opts: { width?: number; maxSpans?: number; logs?: readonly WaterfallLog[] } = {}): string {
   const width = Math.max(60, opts.width ?? 120);
   const rows = spanTree(spans);
   if (rows.length === 0) return "(no spans)\n";
@@ -76,7 +87,16 @@ export function renderWaterfall(spans: readonly WaterfallSpan[], opts: { width?:
     `${fit("span (service name)", labelW)} ${"kind".padEnd(8)} ${"start ms".padStart(8)} ${"dur ms".padStart(8)} ${"status".padEnd(6)} ` +
       `|${fit(`0 … ${formatMs(total)} ms`, barW)}|`,
   ];
-  for (const { span, depth } of shown) {
+  // Each log line goes under the row of the span it was written in (else of the last span started before it),
+  // in time order; its mark in the bar column is the moment it was written.
+  const logsAfter = new Map<number, WaterfallLog[]>();
+  const shownIds = new Map(shown.map((r, i) => [r.span.spanId, i]));
+  for (const log of [...(opts.logs ?? [])].sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0))) {
+    let row = log.spanId !== undefined ? shownIds.get(log.spanId) : undefined;
+    if (row === undefined) row = shown.reduce((last, r, i) => (r.span.startNs <= log.timeNs ? i : last), 0);
+    logsAfter.set(row, [...(logsAfter.get(row) ?? []), log]);
+  }
+  shown.forEach(({ span, depth }, index) => {
     const start = ms(span.startNs - t0);
     const dur = Math.max(0, ms(span.endNs - span.startNs));
     // Cells [from, to): at least one cell, so even a 0.1 ms span shows where it ran.
@@ -88,7 +108,16 @@ export function renderWaterfall(spans: readonly WaterfallSpan[], opts: { width?:
       `${fit(`${"  ".repeat(depth)}${span.service} ${span.name}`, labelW)} ${span.kind.padEnd(8).slice(0, 8)} ` +
         `${formatMs(start).padStart(8)} ${formatMs(dur).padStart(8)} ${status.padEnd(6)} |${bar}|`,
     );
-  }
+    for (const log of logsAfter.get(index) ?? []) {
+      const at = ms(log.timeNs - t0);
+      const cell = Math.max(0, Math.min(barW - 1, Math.floor((at / total) * barW)));
+      const mark = " ".repeat(cell) + "▲" + " ".repeat(barW - cell - 1);
+      const level = log.level === "error" || log.level === "fatal" ? "ERROR" : log.level === "warn" ? "warn" : "log";
+      lines.push(`${fit(`${"  ".repeat(depth + 1)}↳ ${log.service}: ${log.text}`, labelW)} ${"log".padEnd(8)} ${formatMs(at).padStart(8)} ${"".padStart(8)} ${level.padEnd(6)} |${mark}|`);
+      // The whole line, below, when the label column cut it.
+      if (`${"  ".repeat(depth + 1)}↳ ${log.service}: ${log.text}`.length > labelW) lines.push(`${"  ".repeat(depth + 2)}${log.text}`.slice(0, width));
+    }
+  });
   if (shown.length < rows.length) lines.push(`… ${rows.length - shown.length} more spans`);
   return lines.join("\n") + "\n";
 }

@@ -1,10 +1,10 @@
-// The HTTP server: request id, routing, JSON body parsing with limits, one log line per request,
+// The HTTP server: request id, routing, JSON body parsing with limits, one log line per request (runtime's),
 // and the mapping of every thrown error to `{error: {code, message}}`.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
-import { readJsonBody, sendJson, type Logger } from "@tracemesh/runtime";
+import { logHttpRequest, readJsonBody, sendJson, type Logger } from "@tracemesh/runtime";
 import { HttpError, toHttpError } from "./errors.js";
 import type { MemoryLeak } from "./leak.js";
 import { Router } from "./router.js";
@@ -92,7 +92,6 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const started = process.hrtime.bigint();
   const incomingId = req.headers["x-request-id"];
   const requestId = typeof incomingId === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(incomingId) ? incomingId : randomUUID();
   const log = opts.logger.child({ req_id: requestId });
@@ -101,14 +100,8 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
   let route = "unmatched";
 
   res.setHeader("x-request-id", requestId);
-  res.on("close", () => {
-    // One line per request; 499 when the client went away before the response was sent.
-    const status = res.writableFinished ? res.statusCode : 499;
-    const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100;
-    const line = { method, route, path: url.pathname, status, duration_ms: durationMs };
-    if (status >= 500) log.error(line, "request");
-    else log.info(line, "request");
-  });
+  // One line per request (probes only when they fail); 499 when the client went away before the answer.
+  logHttpRequest(log, req, res, { route: () => route });
 
   try {
     const match = opts.router.match(method, url.pathname);

@@ -81,6 +81,13 @@ export class ApiClient {
   private lastPath = "";
   private lastHeaders: Headers | undefined;
   private lastHead: string | Buffer = "";
+  // undici's Pool queues a request it has no free connection for and creates it — and instrumentation-undici's
+  // client span — later, when another request completes: in that request's async context, so under load the span
+  // joined another flow's trace (or none) and outlived its own flow by seconds. While the Pool is saturated
+  // (dispatch() returned false) requests wait here instead, each dispatched in its caller's context on the Pool's
+  // `drain` (the same order and timing the Pool's own queue would give).
+  private saturated = false;
+  private readonly waiting: Array<{ caller: Context; send: () => boolean; fail: (err: Error) => void }> = [];
 
   constructor(readonly baseUrl: string, readonly marking: Marking, opts: ClientOptions) {
     const url = new URL(baseUrl);
@@ -94,6 +101,10 @@ export class ApiClient {
         connectTimeout: connectTimeoutMs,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
+      });
+      this.pool.on("drain", () => {
+        this.saturated = false;
+        this.sendWaiting();
       });
       this.transport = "undici";
     } else {
@@ -160,10 +171,26 @@ export class ApiClient {
     // pool.dispatch with a small handler rather than pool.request: no response stream per request, and
     // the body is only buffered when it is read.
     const handler = new UndiciCall(stats, intendedAt, readJson, done);
-    try {
-      this.pool!.dispatch({ method, path, headers, body }, handler);
-    } catch (err) {
-      handler.onError(err as Error);
+    const send = (): boolean => {
+      try {
+        return this.pool!.dispatch({ method, path, headers, body }, handler);
+      } catch (err) {
+        handler.onError(err as Error);
+        return true;
+      }
+    };
+    if (this.saturated || this.waiting.length > 0) {
+      this.waiting.push({ caller: context.active(), send, fail: (err) => handler.onError(err) });
+    } else {
+      this.saturated = !send();
+    }
+  }
+
+  /** The Pool has a free connection again: waiting requests go out, each in its caller's context. */
+  private sendWaiting(): void {
+    while (!this.saturated && this.waiting.length > 0) {
+      const { caller, send } = this.waiting.shift()!;
+      this.saturated = !context.with(caller, send);
     }
   }
 
@@ -210,8 +237,9 @@ export class ApiClient {
     await (this.http1 ? this.http1.close() : this.pool!.close());
   }
 
-  /** Aborts whatever is still in flight (their calls record an error). */
+  /** Aborts whatever is still in flight or waiting (their calls record an error). */
   async destroy(): Promise<void> {
+    for (const { fail } of this.waiting.splice(0)) fail(Object.assign(new Error("request aborted"), { code: "UND_ERR_ABORTED" }));
     await (this.http1 ? this.http1.destroy() : this.pool!.destroy());
   }
 

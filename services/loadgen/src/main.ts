@@ -9,10 +9,11 @@ import { UsageError } from "./errors.js";
 import { LoadError, runLoad } from "./run.js";
 import { checkThresholds, formatSummary, mergeSummaries, parseSummary, type Summary, type Thresholds } from "./stats.js";
 
-// loadgen has no pino: the fault helper's lines go to stderr as JSON, like the services' logs.
+// loadgen is a command with a human-readable output, not a service: the fault helper's lines read like its own.
+const fields = (obj: object) => Object.entries(obj).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
 const stderrLogger: FaultLogger = {
-  info: (obj, msg) => process.stderr.write(JSON.stringify({ level: "info", time: new Date().toISOString(), ...obj, msg }) + "\n"),
-  warn: (obj, msg) => process.stderr.write(JSON.stringify({ level: "warn", time: new Date().toISOString(), ...obj, msg }) + "\n"),
+  info: (obj, msg) => process.stderr.write(`loadgen: ${msg} (${fields(obj)})\n`),
+  warn: (obj, msg) => process.stderr.write(`loadgen: warning: ${msg} (${fields(obj)})\n`),
 };
 
 function writeJson(path: string, summary: Summary): void {

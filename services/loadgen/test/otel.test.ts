@@ -40,7 +40,6 @@ describe("loadgen with OpenTelemetry active", { timeout: 60_000 }, () => {
     exporter.reset();
     const seenBefore = api.seen.length;
     const summary = await runLoad({ baseUrl: api.url, rate: 60, durationMs: 1500, scenario, progress: "off" });
-    instrumentation.disable();
     assert.equal(summary.errors, 0);
     assert.equal(summary.synthetic_marking, "otel-context+instrumentation-undici");
 
@@ -67,6 +66,35 @@ describe("loadgen with OpenTelemetry active", { timeout: 60_000 }, () => {
       assert.equal(s.traceparent.length, 1, `${s.method} ${s.path}: one traceparent`);
       assert.ok(clientIds.has(s.traceparent[0]!.split("-")[2]!), "the server's parent is the undici client span");
     }
+  });
+
+  test("with every connection busy, a queued request's client span stays in its own flow", { timeout: 20_000 }, async () => {
+    // One connection: most requests wait for it. undici's Pool would create them (and their spans) in the context
+    // of whatever freed the connection — another flow's, or none — so a client span left its own flow.
+    exporter.reset();
+    const summary = await runLoad({ baseUrl: api.url, rate: 150, durationMs: 1000, scenario, connections: 1, progress: "off" });
+    instrumentation.disable();
+    assert.equal(summary.errors, 0);
+    const spans = exporter.getFinishedSpans();
+    const flows = new Map(spans.filter(isFlow).map((f) => [f.spanContext().spanId, f]));
+    const clientSpans = spans.filter((s) => s.kind === SpanKind.CLIENT && flows.has(s.parentSpanContext?.spanId ?? ""));
+    // Before the fix about half of them had another flow, or none, as parent. One request at the very start of the
+    // load can still come out parentless (not yet understood; see the issue-25 report): at most 1 %.
+    const strays = spans.filter((s) => s.kind === SpanKind.CLIENT && !clientSpans.includes(s) && s.attributes["url.path"] !== "/api/users");
+    assert.ok(strays.length <= summary.requests * 0.01, `${strays.length} of ${summary.requests} requests' client spans are not under a flow`);
+    assert.equal(clientSpans.length + strays.length, summary.requests, "every counted request has a client span");
+    const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+    const wrong = clientSpans.flatMap((c) => {
+      const flow = flows.get(c.parentSpanContext!.spanId)!;
+      const method = String(c.attributes["http.request.method"]);
+      // A post flow only POSTs; a home flow only GETs; and a request starts once its flow has (a queued one
+      // created later, in another flow's context, would land in the wrong flow or after it ended).
+      const kindOk = flow.name === "flow post" ? method === "POST" : method === "GET";
+      // This bare SDK starts spans on whole milliseconds (no @tracemesh/telemetry here): a millisecond of slack.
+      const timeOk = ms(c.startTime) >= ms(flow.startTime) - 1 && ms(c.startTime) <= ms(flow.endTime) + 1;
+      return kindOk && timeOk ? [] : [`${flow.name} → ${method} ${String(c.attributes["url.path"])} (${kindOk ? "outside its flow's time" : "not this flow's request"})`];
+    });
+    assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${clientSpans.length} client spans in the wrong flow`);
   });
 
   test("without instrumentation-undici: loadgen injects the flow's context itself, still once", { timeout: 20_000 }, async () => {

@@ -2,7 +2,7 @@
 // per request, with a step per rule), GET /healthz (untraced, like the other services' probes). Errors are
 // JSON: {"error": {"code", "message"}}.
 import http from "node:http";
-import { HttpError, readJsonBody, sendHttpError, sendJson, type Logger } from "@tracemesh/runtime";
+import { HttpError, logHttpRequest, readJsonBody, sendHttpError, sendJson, type Logger } from "@tracemesh/runtime";
 import { check, parseCheckRequest } from "./handlers.js";
 import type { RequestTrace, RequestTracer } from "./tracing.js";
 
@@ -24,13 +24,10 @@ export function createModerationServer(deps: { logger: Logger; tracer: RequestTr
     if (path !== "/v1/check") return sendHttpError(res, new HttpError(404, "not_found", `no route ${req.method} ${path}`));
     if (req.method !== "POST") return sendHttpError(res, new HttpError(405, "method_not_allowed", "POST /v1/check"));
 
-    const started = process.hrtime.bigint();
     const trace = deps.tracer.begin(req, res);
     const logger = deps.logger.child(trace.logFields());
-    // One log line per request, like the gRPC services' `rpc` line.
-    res.on("finish", () =>
-      logger.info({ method: req.method, path, status: res.statusCode, duration_ms: Number(process.hrtime.bigint() - started) / 1e6 }, "request"),
-    );
+    // One log line per request (runtime's, as every service writes it).
+    logHttpRequest(logger, req, res);
     handleCheck(req, res, trace).catch((err: unknown) => {
       if (err instanceof HttpError) {
         trace.detail("error", err.message);

@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as AWSXRay from "aws-xray-sdk-core";
 import type { Logger } from "@tracemesh/runtime";
+import { processClock } from "@tracemesh/telemetry/clock";
 import { isClientError, settle, type RequestTrace, type RequestTracer, type TraceScope } from "./tracing.js";
 
 export const SEGMENT_NAME = "moderation";
@@ -30,6 +31,10 @@ export function setUpXray(logger: Logger, daemonAddress: string): RequestTracer 
   AWSXRay.middleware.setDefaultName(SEGMENT_NAME);
   // Becomes service.version on the Collector's side (the SDK would say "unknown" outside npm start).
   AWSXRay.SegmentUtils.setServiceData({ name: SEGMENT_NAME, version: packageVersion(), runtime: "node", runtime_version: process.version });
+  // The SDK times (sub)segments with Date.now() / 1000, whole milliseconds; the process's anchored clock (the one
+  // the OpenTelemetry services' spans use) gives them sub-millisecond starts and ends.
+  const clock = processClock();
+  (AWSXRay.SegmentUtils as { getCurrentTime: () => number }).getCurrentTime = () => clock.nowMs() / 1000;
   AWSXRay.middleware.disableCentralizedSampling();
   AWSXRay.middleware.setSamplingRules({ version: 2, default: { fixed_target: 0, rate: 0 }, rules: [] });
   return {

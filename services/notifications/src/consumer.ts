@@ -12,6 +12,7 @@ import {
   errorText,
   eventSpanAttributes,
   extractEventTraceContext,
+  logHandled,
   type ActivityEvent,
   type Logger,
 } from "@tracemesh/runtime";
@@ -180,19 +181,25 @@ export class EventsConsumer {
       producer,
     );
     await context.with(trace.setSpan(producer, span), async () => {
+      const started = process.hrtime.bigint();
+      let outcome = "processed";
       try {
-        await this.process(entry);
+        outcome = await this.process(entry);
       } catch (err) {
+        outcome = "left pending";
         span.recordException(err as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
         this.logger.warn({ err: errorText(err), stream_id: entry.id }, "event not processed; left pending");
       } finally {
+        // The one line per event (runtime's request-log), inside the CONSUMER span: it carries the trace's ids.
+        logHandled(this.logger, "event", { redis_stream: EVENTS_STREAM, stream_id: entry.id, outcome }, started, outcome === "left pending");
         span.end();
       }
     });
   }
 
-  private async process(entry: StreamEntry): Promise<void> {
+  /** Stores the entry's notifications and acknowledges it; resolves what became of it. */
+  private async process(entry: StreamEntry): Promise<"processed" | "dead-lettered"> {
     let notifications: StoredNotification[];
     try {
       const event = decodeEvent(entry.fields);
@@ -202,11 +209,12 @@ export class EventsConsumer {
       if (!(err instanceof MalformedEventError)) throw err;
       await this.store.deadLetter(entry, err.message, this.config.consumerName);
       this.logger.warn({ stream_id: entry.id, reason: err.message }, "malformed event dead-lettered");
-      return;
+      return "dead-lettered";
     }
     await this.store.saveNotifications(notifications);
     // Only now: a crash before this line means redelivery, and storage is idempotent.
     await this.store.ack(entry.id);
     trace.getActiveSpan()?.setAttribute("app.result_length", notifications.length);
+    return "processed";
   }
 }

@@ -28,7 +28,12 @@ export interface DemoOptions {
   echo: boolean;
   /** Run the Collector and print a trace and the service map (false: --no-collector). */
   collector: boolean;
+  /** Where every mesh process's output goes: <logDir>/<service>.log (CRI format; Fluent Bit tails them). */
+  logDir: string;
 }
+
+/** The processes' log files (named in the demo's summary). */
+export const DEMO_LOG_DIR = path.join(os.tmpdir(), "tracemesh-demo", "logs");
 
 export interface DemoExtension {
   name: string;
@@ -44,6 +49,8 @@ export interface DemoExtension {
   afterMesh?(stopped: Partial<Record<MeshService, ExitStatus>>, opts: DemoOptions): Promise<void>;
   /** Lines added to the URLs `--keep-running` prints. */
   urls?(mesh: Mesh): string[];
+  /** Variables every mesh process gets (read once its beforeMesh ran), e.g. where to report errors. */
+  env?(): NodeJS.ProcessEnv;
   /** Always runs at the end, after the mesh stopped. */
   stop?(): Promise<void>;
 }
@@ -138,13 +145,23 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     interrupted = true;
   };
   try {
+    // A fresh folder each run: Fluent Bit tails it, and the summary counts its lines.
+    fs.rmSync(opts.logDir, { recursive: true, force: true });
+    fs.mkdirSync(opts.logDir, { recursive: true });
     for (const ext of extensions) otel = (await ext.beforeMesh?.(opts)) ?? otel;
 
     flags = prepareDemoFlags();
     say(`fault flags: ${flags.file} (all off; pnpm tracemesh fault list)`);
     say(process.env.REDIS_URL ? `using REDIS_URL ${process.env.REDIS_URL}` : "starting redis-server on a free port");
     const t0 = Date.now();
-    mesh = await startMesh({ redisUrl: process.env.REDIS_URL || undefined, otel, echo: opts.echo, env: { [FLAG_FILE_ENV]: flags.file } });
+    const extensionEnv = Object.assign({}, ...extensions.map((ext) => ext.env?.() ?? {})) as NodeJS.ProcessEnv;
+    mesh = await startMesh({
+      redisUrl: process.env.REDIS_URL || undefined,
+      otel,
+      echo: opts.echo,
+      logDir: opts.logDir,
+      env: { ...extensionEnv, [FLAG_FILE_ENV]: flags.file },
+    });
     say(`mesh up in ${seconds(Date.now() - t0)}: api ${mesh.apiUrl}; moderation traced by ${mesh.moderationTracing === "otel" ? "OpenTelemetry (MODERATION_TRACING=otel)" : "the X-Ray SDK (MODERATION_TRACING=xray-sdk)"}`);
     for (const ext of extensions) await ext.meshUp?.(mesh, opts);
 
@@ -191,7 +208,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     if (mesh) await stopMesh(mesh);
     flags?.remove();
     for (const ext of extensions) await ext.stop?.().catch((err: Error) => say(`${ext.name} stop failed: ${err.message}`));
-    say(`demo finished in ${seconds(Date.now() - started)}`);
+    say(`demo finished in ${seconds(Date.now() - started)}; the processes' logs: ${opts.logDir}/<service>.log`);
   }
 }
 
@@ -203,7 +220,7 @@ export const DEMO_USAGE =
   "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in (moto).\n" +
   "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
   "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
-  "  --echo          copy every process's log lines to stderr\n" +
+  "  --echo          copy every process's log lines to stderr (they always go to files too, named at the end)\n" +
   "  MODERATION_TRACING=otel moves moderation from the X-Ray SDK to OpenTelemetry (docs/xray-migration.md).\n";
 
 /** The demo's options from its arguments, or "help"; throws on bad usage. */
@@ -230,5 +247,6 @@ export function parseDemoArgs(argv: string[]): DemoOptions | "help" {
     keepRunning: values["keep-running"],
     echo: values.echo,
     collector: !values["no-collector"],
+    logDir: DEMO_LOG_DIR,
   };
 }

@@ -30,8 +30,10 @@ import {
   graphFromXraySegments,
   renderEdgeTable,
   renderTable,
+  renderTimingReport,
   renderWaterfall,
   segmentDocumentsFromSpans,
+  timingReport,
   spansFromOtlpFiles,
   waterfallSpan,
   xrayTraceId,
@@ -336,6 +338,11 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
         );
       } else {
         out.push("", "── No spans reached the Collector's file exporter: no trace to show.", "");
+      }
+      if (spans.length > 0) {
+        // Whether the waterfalls can be trusted: sub-millisecond starts (packages/telemetry's anchored clock) and, in
+        // one process, every child inside its parent (docs/span-times.md).
+        out.push("── Span times", "", renderTimingReport(timingReport(spans)));
       }
       const otlpGraph = graphFromSpans(spans);
       if (xray) {

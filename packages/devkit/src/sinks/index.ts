@@ -6,3 +6,5 @@ export * from "./xray-destination.js";
 export * from "./xray-daemon.js";
 export * from "./sigv4.js";
 export * from "./recording.js";
+export * from "./cloudwatch-logs.js";
+export * from "./tls.js";

@@ -44,7 +44,7 @@ export function traceSegmentDestinationStandIn(
   const answer = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, operation: string): void => {
     if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", `${operation} is POST ${req.url ?? ""}`);
     const signature = verify(req, body);
-    if (signature.problem) return refuse(res, 403, "InvalidSignatureException", signature.problem);
+    if (signature.problem) return refuse(res, 403, signature.code ?? "InvalidSignatureException", signature.problem);
     let parsed: unknown = {};
     if (body.length > 0) {
       if (!String(req.headers["content-type"] ?? "").startsWith("application/json")) {

@@ -7,11 +7,25 @@ import { startProcess, type ManagedProcess } from "../process.js";
 import { httpStatus, waitFor } from "../wait.js";
 import { decodeOtlpTraces, isXrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
-import { verifySigV4, type SigV4Credentials } from "./sigv4.js";
+import { awsAuthError, verifySigV4, type SigV4Credentials, type SigV4Result } from "./sigv4.js";
 import { traceSegmentDestinationStandIn, type TraceSegmentDestinationStandIn } from "./xray-destination.js";
 
 /** The placeholder AWS keys the Collector gets in local runs; the stand-in checks signatures with them. */
 export const STAND_IN_AWS_CREDENTIALS: SigV4Credentials = { accessKeyId: "AKIDSTANDIN0000000000", secretAccessKey: "stand-in-secret" };
+/** The region the stand-ins serve (the Collector's AWS_REGION in local runs and on the CI cluster). */
+export const STAND_IN_AWS_REGION = "us-east-1";
+
+/** X-Ray's signature check: SigV4 for service `xray` in the stand-ins' region, with the placeholder keys. */
+export function verifyXraySignature(req: http.IncomingMessage, body: Buffer): SigV4Result {
+  return verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS, { region: STAND_IN_AWS_REGION });
+}
+
+/** Answers a refused signature as X-Ray does (a REST JSON API: 403, x-amzn-ErrorType, {"message"}). */
+export function refuseXraySignature(res: http.ServerResponse, result: SigV4Result): void {
+  const answer = awsAuthError({ code: result.code ?? "InvalidSignatureException", problem: result.problem ?? "" }, "rest-json");
+  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  sendJson(res, answer.status, answer.body);
+}
 
 /** One accepted export to X-Ray's OTLP endpoint (POST /v1/traces). */
 export interface XrayOtlpExport {
@@ -51,7 +65,6 @@ export interface XrayStandIn {
   stop(): Promise<void>;
 }
 
-const SIGV4 = /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/xray\/aws4_request, ?SignedHeaders=[^,]+, ?Signature=[0-9a-f]{64}$/;
 const SEGMENT_ID = /^[0-9a-f]{16}$/;
 
 /** What PutTraceSegments requires of one document (X-Ray API reference, "Segment documents"). */
@@ -105,8 +118,9 @@ export function findMotoServer(): string {
 
 /**
  * A local stand-in for the AWS X-Ray API (we cannot reach AWS): moto's server (PyPI) behind a small
- * checking proxy. The proxy refuses what X-Ray refuses before moto sees it — requests without a
- * SigV4 `Authorization` header for the `xray` service (403), PutTraceSegments bodies that are not
+ * checking proxy. The proxy refuses what X-Ray refuses before moto sees it — requests whose SigV4
+ * signature does not verify (recomputed with STAND_IN_AWS_CREDENTIALS for service `xray` in
+ * STAND_IN_AWS_REGION: forged, stale, another region or service; 403 as X-Ray answers), PutTraceSegments bodies that are not
  * `{"TraceSegmentDocuments": [<JSON string>…]}` or whose documents lack a valid id, X-Ray trace id,
  * name or times (400) — and keeps the parsed documents; moto stores the segments so the test reads
  * them back with BatchGetTraces as from the real API.
@@ -137,6 +151,14 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
     res.setHeader("x-amzn-ErrorType", type);
     sendJson(res, status, { __type: type, message });
   };
+  /** The signature check in front of every X-Ray route; false when the request was refused. */
+  const signed = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): SigV4Result | undefined => {
+    const result = verifyXraySignature(req, body);
+    if (!result.problem) return result;
+    rejected.push({ status: 403, message: `${result.code}: ${result.problem}` });
+    refuseXraySignature(res, result);
+    return undefined;
+  };
 
   const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     const upstream = http.request(
@@ -158,8 +180,8 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
   const otlpExports: XrayOtlpExport[] = [];
   const otlp = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "the OTLP endpoint is POST /v1/traces");
-    const signature = verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS);
-    if (signature.problem) return refuse(res, 403, "AccessDeniedException", signature.problem);
+    const signature = signed(req, body, res);
+    if (!signature) return;
     const contentType = String(req.headers["content-type"] ?? "");
     if (!contentType.startsWith("application/x-protobuf")) {
       return refuse(res, 415, "UnsupportedMediaTypeException", `the X-Ray OTLP endpoint takes application/x-protobuf, got ${contentType || "none"}`);
@@ -177,20 +199,18 @@ export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<X
   };
 
   // moto has no Get/UpdateTraceSegmentDestination: answered here (xray-destination.ts).
-  const destination = traceSegmentDestinationStandIn((req, body) => verifySigV4(req, body, "xray", STAND_IN_AWS_CREDENTIALS), refuse);
+  const destination = traceSegmentDestinationStandIn(verifyXraySignature, refuse);
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const body = await readBody(req);
     if ((req.url ?? "").split("?")[0] === "/v1/traces") return otlp(req, body, res);
     if (destination.handle(req, body, res)) return;
-    const auth = String(req.headers.authorization ?? "");
-    const sig = SIGV4.exec(auth);
-    if (!sig) return refuse(res, 403, "MissingAuthenticationTokenException", "Missing or malformed SigV4 Authorization header for xray");
+    const signature = signed(req, body, res);
+    if (!signature) return;
     if ((req.url ?? "").split("?")[0] === "/TraceSegments") {
       if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "PutTraceSegments is POST /TraceSegments");
       const parsed = parsePutTraceSegments(body);
       if ("problem" in parsed) return refuse(res, 400, "InvalidRequestException", parsed.problem);
-      const segments = parsed.segments;
-      puts.push({ credentialScope: auth.split("Credential=")[1]?.split(",")[0] ?? "", segments });
+      puts.push({ credentialScope: signature.credentialScope ?? "", segments: parsed.segments });
     }
     forward(req, body, res);
   };

@@ -1,0 +1,67 @@
+// The gRPC drain waits for the handlers, not only for the calls' streams: a call its client abandoned (its deadline
+// passed) ends at the HTTP/2 level while the handler still runs, and what the service closes after the drain (its
+// Redis connection) would fail that handler. Found by reliability-sigterm.test.ts under a loaded machine: HomeFeed
+// answering UNAVAILABLE after activities' drain had "finished". The order of events is asserted, not durations.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { credentials, makeGenericClientConstructor, status, type Client, type ServiceError } from "@grpc/grpc-js";
+import { createLogger, startGrpcServer, unary } from "../src/index.js";
+
+const logger = createLogger("runtime-test", "silent");
+const string = { serialize: (s: string) => Buffer.from(s), deserialize: (b: Buffer) => b.toString() };
+const SLOW = {
+  run: {
+    path: "/tracemesh.test.Slow/Run",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: string.serialize,
+    requestDeserialize: string.deserialize,
+    responseSerialize: string.serialize,
+    responseDeserialize: string.deserialize,
+  },
+};
+type SlowClient = Client & { run(req: string, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: string) => void): void };
+const SlowClient = makeGenericClientConstructor(SLOW, "Slow");
+
+test("shutdown resolves only after a handler whose caller already gave up has finished", { timeout: 30_000 }, async () => {
+  const events: string[] = [];
+  let release: () => void = () => {};
+  let started: () => void = () => {};
+  const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+  const server = await startGrpcServer({
+    host: "127.0.0.1",
+    port: 0,
+    services: [
+      {
+        name: "tracemesh.test.Slow",
+        definition: SLOW,
+        implementation: {
+          run: unary<string, string>(logger, async () => {
+            started();
+            // Runs until the test lets it go: long after its caller's deadline.
+            await new Promise<void>((resolve) => (release = resolve));
+            events.push("handler finished");
+            return "done";
+          }),
+        },
+      },
+    ],
+  });
+  const client = new SlowClient(`127.0.0.1:${server.port}`, credentials.createInsecure()) as unknown as SlowClient;
+  try {
+    const answer = new Promise<status>((resolve) => client.run("x", { deadline: new Date(Date.now() + 200) }, (err) => resolve(err?.code ?? status.OK)));
+    await handlerStarted;
+    assert.equal(await answer, status.DEADLINE_EXCEEDED, "the caller gave up");
+    const drained = server.shutdown(20_000).then(() => events.push("shutdown resolved"));
+    // The caller's stream is gone: before the fix tryShutdown completed here, with the handler still running.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    events.push("handler released");
+    release();
+    await drained;
+    assert.deepEqual(events, ["handler released", "handler finished", "shutdown resolved"]);
+  } finally {
+    client.close();
+    release();
+    server.server.forceShutdown();
+  }
+});
