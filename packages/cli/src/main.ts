@@ -343,7 +343,6 @@ async function setupCommand(args: string[]): Promise<void> {
       "timeout-ms": { type: "string", default: "10000" },
       // region among them
       ...CLOUDWATCH_OPTIONS,
-      apply: { type: "boolean", default: false },
       ...HELP_OPTION,
     },
   });

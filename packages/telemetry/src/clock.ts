@@ -10,7 +10,7 @@ export interface ClockSources {
   monotonicMs(): number;
 }
 
-/** Node's own clocks, the same ones the OpenTelemetry SDK reads (its otperformance is perf_hooks' performance). */
+/** Node's own clocks, the same ones the OpenTelemetry SDK reads (perf_hooks' performance). */
 export const NODE_CLOCKS: ClockSources = { wallMs: () => Date.now(), monotonicMs: () => performance.now() };
 
 /**

@@ -1,6 +1,6 @@
 // Sub-millisecond span start times for every span of the process, the instrumentations' included.
 //
-// OpenTelemetry JS (sdk-trace-base 2.12) takes a span's start from Date.now() — whole milliseconds — and only its
+// OpenTelemetry JS (sdk-trace 2.12 and 3.1) takes a span's start from Date.now() — whole milliseconds — and only its
 // duration from the monotonic clock (performance.now()), to keep long-running processes from drifting off the wall
 // clock (opentelemetry-js #3279, #5019, #6816; PR #5804 is open). In a waterfall that puts children at 1.00, 2.00 ms
 // and makes a tenth of the client spans end after their parent. Passing `startTime` to startSpan does not help:
@@ -15,13 +15,13 @@
 // test/precise-start.test.ts fails by name when an upgrade changes them, and at run time spans are then left to the
 // SDK with one warning, never given a wrong time.
 import { diag } from "@opentelemetry/api";
-import { otperformance } from "@opentelemetry/core";
+import { performance } from "node:perf_hooks";
 import type { Context, HrTime } from "@opentelemetry/api";
-import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { processClock, type AnchoredClock } from "./clock.js";
 
 /**
- * The fields of the SDK's span (SpanImpl in @opentelemetry/sdk-trace 2.12) this relies on: the constructor reads
+ * The fields of the SDK's span (SpanImpl in @opentelemetry/sdk-trace 2.12 and 3.1) this relies on: the constructor reads
  * Date.now() into `startTime` (whole ms) and performance.now() into `_performanceStartTime`; `end()` without a time
  * is `startTime + (performance.now() - _performanceStartTime)`; `_performanceOffset` maps performance timestamps
  * passed to end()/addEvent() to the epoch; `_startTimeProvided` is true when the caller chose the start.
@@ -66,8 +66,8 @@ export class PreciseStartSpanProcessor implements SpanProcessor {
 
   constructor(
     readonly clock: AnchoredClock = processClock(),
-    /** The epoch time of performance.now() = 0 as the SDK counts it (core's hrTime()). */
-    private readonly timeOrigin: number = otperformance.timeOrigin,
+    /** The epoch time of performance.now() = 0 as the SDK counts it (core's hrTime(), on perf_hooks' performance). */
+    private readonly timeOrigin: number = performance.timeOrigin,
   ) {}
 
   onStart(span: Span, _parentContext: Context): void {

@@ -4,8 +4,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { context, trace, type HrTime } from "@opentelemetry/api";
-import { otperformance } from "@opentelemetry/core";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { performance } from "node:perf_hooks";
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { AnchoredClock, PreciseStartSpanProcessor, missingInternals, type ClockSources } from "../src/index.js";
 
 const ms = (t: HrTime): number => t[0] * 1000 + t[1] / 1e6;
@@ -15,16 +15,16 @@ const EPS_MS = 0.002;
 
 function tracerWith(precise?: PreciseStartSpanProcessor) {
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    spanProcessors: [...(precise ? [precise] : []), new SimpleSpanProcessor(exporter)],
+  const provider = new TracerProvider({
+    spanProcessors: [...(precise ? [precise] : []), new SimpleSpanProcessor({ exporter })],
   });
   return { tracer: provider.getTracer("precise-start-test"), exporter, provider };
 }
 
 /** A little work of a random length (0–300 µs), so span boundaries fall anywhere within a millisecond. */
 function spin(): void {
-  const until = otperformance.now() + Math.random() * 0.3;
-  while (otperformance.now() < until);
+  const until = performance.now() + Math.random() * 0.3;
+  while (performance.now() < until);
 }
 
 /** Parent/child pairs as the mesh makes them (a client call inside a handler), started at random instants. */
@@ -94,13 +94,13 @@ describe("precise span starts with the pinned OpenTelemetry SDK", { timeout: 30_
     const { tracer } = tracerWith(precise);
     const clock = precise.clock;
     for (let i = 0; i < 50; i++) {
-      const p0 = otperformance.now();
+      const p0 = performance.now();
       const span = tracer.startSpan("bracketed") as unknown as ReadableSpan & { end(t?: number): void };
-      const p1 = otperformance.now();
+      const p1 = performance.now();
       spin();
-      const p2 = otperformance.now();
+      const p2 = performance.now();
       span.end();
-      const p3 = otperformance.now();
+      const p3 = performance.now();
       const start = ms(span.startTime);
       const end = ms(span.endTime);
       assert.ok(start >= clock.epochMs(p0) - EPS_MS && start <= clock.epochMs(p1) + EPS_MS, `start ${start} not in [${clock.epochMs(p0)}, ${clock.epochMs(p1)}]`);
@@ -115,7 +115,7 @@ describe("precise span starts with the pinned OpenTelemetry SDK", { timeout: 30_
     const { tracer } = tracerWith(precise);
     const span = tracer.startSpan("ended at a performance timestamp") as unknown as ReadableSpan & { end(t?: number): void };
     spin();
-    const at = otperformance.now();
+    const at = performance.now();
     span.end(at);
     assert.ok(Math.abs(ms(span.endTime) - precise.clock.epochMs(at)) < EPS_MS, `${ms(span.endTime)} vs ${precise.clock.epochMs(at)}`);
   });
@@ -164,9 +164,9 @@ describe("the anchored clock", { timeout: 10_000 }, () => {
     for (let i = 0; i < 10_000; i++) {
       // Bracketed, so a preemption between the two reads cannot fail the test: Date.now() = W at some instant
       // between p0 and p1, so our clock is past W at p1 and not yet at W + 1 at p0.
-      const p0 = otperformance.now();
+      const p0 = performance.now();
       const wall = Date.now();
-      const p1 = otperformance.now();
+      const p1 = performance.now();
       assert.ok(clock.epochMs(p1) >= wall - 0.05 && clock.epochMs(p0) < wall + 1.05, `[${clock.epochMs(p0)}, ${clock.epochMs(p1)}] vs Date.now() ${wall}`);
     }
   });

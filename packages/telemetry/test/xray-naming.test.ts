@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { diag, DiagLogLevel, type DiagLogger } from "@opentelemetry/api";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+import { TracerProvider } from "@opentelemetry/sdk-trace";
 import { XrayNamingSpanProcessor } from "../src/index.js";
 
 test("a root span started before the resource's async attributes settle is named, and nothing is logged", async () => {
@@ -18,7 +18,7 @@ test("a root span started before the resource's async attributes settle is named
     const hostId = new Promise<string>((resolve) => (settle = resolve));
     const resource = resourceFromAttributes({ "service.name": "seed" }).merge(resourceFromAttributes({ "host.id": hostId }));
     assert.equal(resource.asyncAttributesPending, true);
-    const provider = new BasicTracerProvider({ resource, spanProcessors: [new XrayNamingSpanProcessor()] });
+    const provider = new TracerProvider({ resource, spanProcessors: [new XrayNamingSpanProcessor()] });
     const span = provider.getTracer("t").startSpan("seed users") as unknown as { attributes: Record<string, unknown>; end(): void };
     assert.equal(span.attributes["aws.local.service"], "seed");
     span.end();
