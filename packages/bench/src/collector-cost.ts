@@ -14,9 +14,10 @@ import { fmt, median, table } from "./stats.js";
 
 export interface CollectorCostSettings {
   reps: number;
-  /** Traces per second (each 18 spans) and seconds of load per run. */
+  /** Traces per second (each 18 spans) and seconds of load per run, after warmupS of the same load. */
   rate: number;
   durationS: number;
+  warmupS: number;
 }
 
 /** The pipelines of config.yaml + local.yaml, as lists an overlay replaces. */
@@ -120,11 +121,11 @@ export async function runCollectorCost(variants: CollectorVariant[], s: Collecto
         try {
           const pid = collector.process.child.pid!;
           // A second of load first: the pipelines' first batches and connections are not what is measured.
-          await runLoad(collector.otlpHttpUrl, { ...s, durationS: 1 });
+          await runLoad(collector.otlpHttpUrl, { ...s, durationS: s.warmupS });
           const before = cpuSeconds(pid) ?? NaN;
           const spans = await runLoad(collector.otlpHttpUrl, s);
-          // What the batch processor still holds (1 s timeout) is exported before the reading.
-          await new Promise((r) => setTimeout(r, 1500));
+          // What the batch processor still holds (its 1 s timeout) is exported before the reading.
+          await new Promise((r) => setTimeout(r, 1200));
           const perSpan = (((cpuSeconds(pid) ?? NaN) - before) * 1e6) / spans;
           spansSent = spans;
           runs.set(v.id, [...(runs.get(v.id) ?? []), perSpan]);
@@ -155,7 +156,7 @@ export function collectorCostTable(r: CollectorCostResult): string {
 if (require.main === module) {
   const reps = Number(process.argv[2] ?? "1");
   const variants = process.argv[3] === "tuning" ? [COMPONENT_VARIANTS[0]!, ...TUNING_VARIANTS] : COMPONENT_VARIANTS;
-  runCollectorCost(variants, { reps, rate: 100, durationS: 4 }, (line) => process.stderr.write(`${line}\n`)).then(
+  runCollectorCost(variants, { reps, rate: 100, durationS: 4, warmupS: 1 }, (line) => process.stderr.write(`${line}\n`)).then(
     (r) => {
       process.stdout.write(collectorCostTable(r) + "\n");
       process.exit(0);

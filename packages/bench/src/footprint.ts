@@ -4,12 +4,14 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { repoRoot } from "@tracemesh/devkit";
-import { rssBytes } from "./machine.js";
+import { pssBytes, rssBytes } from "./machine.js";
 
-/** Samples the RSS of named pids every intervalMs; keeps each one's peak. */
+/** Samples the RSS of named pids every intervalMs; keeps each one's peak, and the peak of their PSS summed. */
 export class RssSampler {
   private readonly peak = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** The largest sum of the pids' PSS at one sample. */
+  peakPssTotal = 0;
 
   constructor(private readonly pids: Record<string, number>, private readonly intervalMs = 250) {}
 
@@ -27,10 +29,13 @@ export class RssSampler {
   }
 
   private sample(): void {
+    let pss = 0;
     for (const [name, pid] of Object.entries(this.pids)) {
       const rss = rssBytes(pid);
       if (rss !== undefined && rss > (this.peak.get(name) ?? 0)) this.peak.set(name, rss);
+      pss += pssBytes(pid) ?? 0;
     }
+    this.peakPssTotal = Math.max(this.peakPssTotal, pss);
   }
 }
 
@@ -46,6 +51,8 @@ export interface FootprintResult {
   idle: Partial<Record<string, Record<string, number>>>;
   /** Per configuration: process → peak bytes under the load of benchmark 1 (max over all its runs). */
   underLoad: Partial<Record<string, Record<string, number>>>;
+  /** Per configuration: the peak of its processes' PSS summed (shared pages split), under the same load. */
+  underLoadPss: Partial<Record<string, number>>;
 }
 
 /** Merges peaks: the largest value per process. */
@@ -101,6 +108,8 @@ export interface DemoFootprint {
   atPeak: Array<{ name: string; bytes: number }>;
   /** The demo CLI's own RSS at that moment. */
   cliBytes: number;
+  /** The largest sum of their PSS (shared pages split among the processes sharing them) at one sample. */
+  peakPssBytes: number;
   rate: number;
   duration: string;
   exitCode: number | null;
@@ -119,11 +128,13 @@ export async function runDemoFootprint(opts: { rate: number; duration: string },
   });
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
-  let best: DemoFootprint = { peakBytes: 0, atPeak: [], cliBytes: 0, rate: opts.rate, duration: opts.duration, exitCode: null };
+  let best: DemoFootprint = { peakBytes: 0, atPeak: [], cliBytes: 0, peakPssBytes: 0, rate: opts.rate, duration: opts.duration, exitCode: null };
   const sample = () => {
     const pids = descendants(child.pid!);
     const rows = pids.map((pid) => ({ name: processName(pid), bytes: rssBytes(pid) ?? 0 })).filter((r) => r.bytes > 0);
     const sum = rows.reduce((a, r) => a + r.bytes, 0);
+    const pss = pids.reduce((a, pid) => a + (pssBytes(pid) ?? 0), 0);
+    best.peakPssBytes = Math.max(best.peakPssBytes, pss);
     if (sum > best.peakBytes) best = { ...best, peakBytes: sum, atPeak: rows.sort((a, b) => b.bytes - a.bytes), cliBytes: rssBytes(child.pid!) ?? 0 };
   };
   const timer = setInterval(sample, 250);
@@ -136,6 +147,6 @@ export async function runDemoFootprint(opts: { rate: number; duration: string },
   });
   clearInterval(timer);
   if (exitCode !== 0) throw new Error(`tracemesh demo exited ${exitCode}:\n${stderr.slice(-4000)}`);
-  log(`  demo footprint: peak ${(best.peakBytes / 2 ** 20).toFixed(0)} MiB over ${best.atPeak.length} processes`);
+  log(`  demo footprint: peak ${(best.peakBytes / 2 ** 20).toFixed(0)} MiB RSS (${(best.peakPssBytes / 2 ** 20).toFixed(0)} MiB PSS) over ${best.atPeak.length} processes`);
   return { ...best, exitCode };
 }

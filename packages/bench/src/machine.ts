@@ -49,6 +49,20 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/**
+ * Proportional set size in bytes (Pss of /proc/<pid>/smaps_rollup): resident memory with each page shared by n
+ * processes counted 1/n in each (the Node binary's pages, mapped by every Node process). Summed over processes it
+ * is the memory they use together; a sum of VmRSS counts shared pages once per process.
+ */
+export function pssBytes(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** User + system CPU seconds used so far by a process (all its threads), from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number | undefined {
   try {

@@ -72,7 +72,7 @@ export function settings(quick: boolean, reps: number) {
   const hops: HopsSettings = quick ? { reps, rawCount: 200, feedCount: 10 } : { reps, rawCount: 2000, feedCount: 100 };
   const notify: NotifySettings = quick ? { reps, rate: 200, durationS: 3, probeRate: 10 } : { reps, rate: 200, durationS: 8, probeRate: 20 };
   const budget: SpanBudgetSettings = quick ? { reps, batches: 2, rounds: 1 } : { reps, batches: 8, rounds: 5 };
-  const collector: CollectorCostSettings = quick ? { reps, rate: 50, durationS: 1 } : { reps, rate: 100, durationS: 4 };
+  const collector: CollectorCostSettings = quick ? { reps, rate: 50, durationS: 1, warmupS: 0.3 } : { reps, rate: 100, durationS: 4, warmupS: 1 };
   const demoFootprint = quick ? { rate: 50, duration: "3s" } : { rate: 150, duration: "20s" };
   return { overhead, efficiency, hops, notify, budget, collector, demoFootprint };
 }
@@ -105,7 +105,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   }
   if (opts.only.has(8)) {
     log("benchmark 8: the Collector's CPU per span, per component");
-    const variants = [...COMPONENT_VARIANTS, ...TUNING_VARIANTS];
+    // A quick run switches the components off; the settings are the full run's.
+    const variants = opts.quick ? COMPONENT_VARIANTS : [...COMPONENT_VARIANTS, ...TUNING_VARIANTS];
     emit(collectorCostSection(await runCollectorCost(variants, s.collector, log), s.collector));
   }
 
@@ -120,6 +121,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
       const footprint: FootprintResult = {
         idle: { untraced: rssNow(meshPids(env.untraced)), traced: rssNow(meshPids(env.traced, env.collector)) },
         underLoad: {},
+        underLoadPss: {},
       };
       if (benchmarkOne) {
         log("benchmark 1: tracing overhead (max rate, then half load)");
@@ -132,7 +134,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
         ];
         // The p99s are compared at a rate both of ours sustain: half the traced maximum.
         const overhead = await runOverhead<OverheadKind>(
-          { configs, halfRateFrom: ["traced"], peaks: footprint.underLoad },
+          { configs, halfRateFrom: ["traced"], peaks: footprint.underLoad, pssPeaks: footprint.underLoadPss },
           s.overhead,
           log,
         );

@@ -70,6 +70,8 @@ export interface OverheadPlan<Id extends string> {
   halfRateFrom: readonly Id[];
   /** Filled with each configuration's peak RSS per process during the max-rate runs (benchmark 4). */
   peaks?: Partial<Record<Id, Record<string, number>>>;
+  /** Filled with each configuration's peak PSS summed over its processes during the max-rate runs. */
+  pssPeaks?: Partial<Record<Id, number>>;
 }
 
 function cpuOf(pids: Record<string, number>): Record<string, number> {
@@ -137,6 +139,7 @@ export async function runOverhead<Id extends string>(plan: OverheadPlan<Id>, s: 
         const cpuAfter = cpuOf(c.pids);
         const peaks = sampler.stop();
         if (plan.peaks) mergePeaks((plan.peaks[c.id] ??= {}), peaks);
+        if (plan.pssPeaks) plan.pssPeaks[c.id] = Math.max(plan.pssPeaks[c.id] ?? 0, sampler.peakPssTotal);
         const okCount = r.okRate * s.maxDurationS;
         const k = key(route, c.id);
         const perRequest = cpuCost.get(k) ?? {};

@@ -1,4 +1,5 @@
-// `node packages/bench/dist/src/profile.js --route home|post [--duration S] [--untraced] [--no-profile]`: where the traced mesh spends its CPU.
+// `node packages/bench/dist/src/profile.js --route home|post [--duration S] [--untraced] [--no-profile] [--sample-ratio R]`:
+// where the traced mesh spends its CPU (with --sample-ratio 0.1: what the requests sampling leaves out still cost).
 // Starts the traced mesh with a CPU profiler (cpu-profile-preload.js through NODE_OPTIONS) on every service, drives one route
 // at saturation with autocannon, stops the mesh (profiles are written on exit) and prints the top
 // frames by self time and the self time per package (@opentelemetry/*, grpc-js, ioredis, node core…).
@@ -8,7 +9,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { startCollector, standInCollectorEnv } from "@tracemesh/devkit";
 import { startMesh, type Mesh } from "@tracemesh/mesh";
-import { signUp, startHelper } from "./env.js";
+import { samplerEnv, signUp, startHelper } from "./env.js";
 import { runAutocannon } from "./tools.js";
 import { table } from "./stats.js";
 import { cpuSeconds } from "./machine.js";
@@ -117,7 +118,14 @@ export function printProfiles(dir: string, names: Record<number, string> = {}, r
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { route: { type: "string" }, duration: { type: "string" }, untraced: { type: "boolean" }, analyze: { type: "string" }, "no-profile": { type: "boolean" } },
+    options: {
+      route: { type: "string" },
+      duration: { type: "string" },
+      untraced: { type: "boolean" },
+      analyze: { type: "string" },
+      "no-profile": { type: "boolean" },
+      "sample-ratio": { type: "string" },
+    },
   });
   if (values.analyze) return printProfiles(values.analyze);
   const route = values.route ?? "home";
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
         NODE_OPTIONS: [...(values["no-profile"] ? [] : [path.join(__dirname, "cpu-profile-preload.js")]), path.join(__dirname, "experiment-preload.js")].map((f) => `--require ${f}`).join(" "),
         BENCH_CPU_PROF_DIR: dir,
       },
-      otel: values.untraced ? undefined : { endpoint: collector.otlpHttpUrl },
+      otel: values.untraced ? undefined : { endpoint: collector.otlpHttpUrl, env: samplerEnv(Number(values["sample-ratio"] ?? "1")) },
     });
     const pids = Object.fromEntries(Object.entries(mesh.processes).map(([n, p]) => [p.child.pid, n]));
     const token = await signUp(mesh.apiUrl, "prof_author");
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
     const r = await runAutocannon({ ...target, connections: 32, durationS });
     const okCount = r.okRate * durationS;
     const cpuRows = Object.entries(cpuPids).map(([n, pid]) => [n, (((cpuSeconds(pid) ?? 0) - cpuBefore[n]!) * 1000 / okCount).toFixed(2)]);
-    process.stdout.write(`${values.untraced ? "untraced" : "traced"} ${route}: ${r.okRate.toFixed(0)} req/s (${r.non2xx} non-2xx), p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` + (process.env.BENCH_SKIP_INSTRUMENTATIONS ? ` (skipped: ${process.env.BENCH_SKIP_INSTRUMENTATIONS})` : "") + (process.env.BENCH_SKIP_PARTS ? ` (parts off: ${process.env.BENCH_SKIP_PARTS})` : "") + "\n");
+    process.stdout.write(`${values.untraced ? "untraced" : "traced"} ${route}: ${r.okRate.toFixed(0)} req/s (${r.non2xx} non-2xx), p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` + (process.env.BENCH_SKIP_INSTRUMENTATIONS ? ` (skipped: ${process.env.BENCH_SKIP_INSTRUMENTATIONS})` : "") + (process.env.BENCH_SKIP_PARTS ? ` (parts off: ${process.env.BENCH_SKIP_PARTS})` : "") + (values["sample-ratio"] ? ` (sampling ${values["sample-ratio"]})` : "") + "\n");
     process.stdout.write(table(["process", "CPU ms per request"], cpuRows) + "\n");
     await mesh.stop();
     mesh = undefined;

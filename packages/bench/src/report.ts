@@ -362,10 +362,16 @@ export function footprintSection(f: FootprintResult, demo?: DemoFootprint, overh
   ];
   const rows = names.map((n) => [n, ...columns.map(([, m]) => cellOf(m, n))]);
   rows.push(["**total**", ...columns.map(([, m]) => mib(total(m)))]);
+  const pssOf: Record<string, number | undefined> = {
+    "untraced under load": f.underLoadPss.untraced,
+    "traced under load": f.underLoadPss.traced,
+    "traced under load, V8 heaps sized from this machine": f.underLoadPss["machine-heaps"],
+  };
+  rows.push(["total PSS (shared pages split)", ...columns.map(([label]) => (pssOf[label] ? mib(pssOf[label]!) : "–"))]);
   const worst = Math.max(total(f.underLoad.traced), total(f.underLoad.untraced));
   const goals: Goal[] = [{ benchmark: "4 footprint under benchmark 1's load", goal: "traced mesh + Collector ≤ 1 GiB", measured: `${mib(worst)} MiB at peak`, met: worst <= GOAL_TOTAL_BYTES }];
   const body = [
-    "- VmRSS from /proc/<pid>/status in MiB. Idle: once the meshes are up, seeded and warm, before any load. Under load: the peak of samples every 250 ms during all of benchmark 1's maximum-rate runs on that mesh (the Collector serves the traced ones). Every process runs with its pod's V8 heap sizes (@tracemesh/mesh heaps.ts) except in the last column, where Node sizes them from this machine's memory (as before 2026-12-06); benchmark 1 gives the CPU each costs.",
+    "- VmRSS from /proc/<pid>/status in MiB, summed as the goal defines it: a page shared by several processes (the Node binary's, ~50 MiB in each Node process) is counted once per process. The PSS row sums /proc/<pid>/smaps_rollup's Pss instead (shared pages split among their sharers): the memory the processes use together. Idle: once the meshes are up, seeded and warm, before any load. Under load: the peak of samples every 250 ms during all of benchmark 1's maximum-rate runs on that mesh (the Collector serves the traced ones). Every process runs with its pod's V8 heap sizes (@tracemesh/mesh heaps.ts) except in the last column, where Node sizes them from this machine's memory (as before 2026-12-06); benchmark 1 gives the CPU each costs.",
     "",
     table(["process", ...columns.map(([label]) => label)], rows),
   ];
@@ -378,7 +384,7 @@ export function footprintSection(f: FootprintResult, demo?: DemoFootprint, overh
   if (demo) {
     body.push(
       "",
-      `- The demo (\`tracemesh demo --rate ${demo.rate} --duration ${demo.duration}\`, what \`npm run demo\` runs): the largest sum of the resident memory of everything it started, sampled every 250 ms over the whole run: **${mib(demo.peakBytes)} MiB** over ${demo.atPeak.length} processes (the demo's own process, not counted: ${mib(demo.cliBytes)} MiB). At that moment:`,
+      `- The demo (\`tracemesh demo --rate ${demo.rate} --duration ${demo.duration}\`, what \`npm run demo\` runs): the largest sum of the resident memory of everything it started, sampled every 250 ms over the whole run: **${mib(demo.peakBytes)} MiB** over ${demo.atPeak.length} processes (the demo's own process, not counted: ${mib(demo.cliBytes)} MiB); their PSS summed peaked at ${mib(demo.peakPssBytes)} MiB. At the RSS peak:`,
       "",
       table(["process", "MiB"], demo.atPeak.map((p) => [p.name, mib(p.bytes)])),
     );
@@ -400,7 +406,7 @@ export function spanBudgetSection(r: SpanBudgetResult, s: SpanBudgetSettings): S
 
 export function collectorCostSection(r: CollectorCostResult, s: CollectorCostSettings): Section {
   const body = [
-    `- The real Collector (otelcol-tracemesh, config.yaml + local.yaml + file.yaml, exporting to the Honeycomb/X-Ray sink) under the same open-loop load each run: ${s.rate} post-shaped traces per second (18 spans each, across api, users, activities and notifications, sent as four SDKs send them: OTLP/HTTP protobuf through batch processors), ${s.durationS} s after a 1 s warm-up; µs of the Collector's CPU (/proc/<pid>/stat) per span sent, ${r.spansSent} spans per run. Each component is switched off in turn by an overlay that leaves it out of the pipelines; its cost is everything on minus that run. ${s.reps} repetition(s), the configurations alternating; cells: medians.`,
+    `- The real Collector (otelcol-tracemesh, config.yaml + local.yaml + file.yaml, exporting to the Honeycomb/X-Ray sink) under the same open-loop load each run: ${s.rate} post-shaped traces per second (18 spans each, across api, users, activities and notifications, sent as four SDKs send them: OTLP/HTTP protobuf through batch processors), ${s.durationS} s after ${s.warmupS} s of warm-up; µs of the Collector's CPU (/proc/<pid>/stat) per span sent, ${r.spansSent} spans per run. Each component is switched off in turn by an overlay that leaves it out of the pipelines; its cost is everything on minus that run. ${s.reps} repetition(s), the configurations alternating; cells: medians.`,
     "",
     collectorCostTable(r),
   ].join("\n");
