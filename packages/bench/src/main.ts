@@ -21,7 +21,7 @@ import { EXTRA_KINDS, meshPids, startBenchEnv, startTraceBackend, startTracedMes
 import { rssNow, runDemoFootprint, type DemoFootprint, type FootprintResult } from "./footprint.js";
 import { runSpanBudget, type SpanBudgetSettings } from "./span-budget.js";
 import { COMPONENT_VARIANTS, runCollectorCost, TUNING_VARIANTS, type CollectorCostSettings } from "./collector-cost.js";
-import { pairConfigs, runOverhead, type OverheadConfig, type OverheadSettings } from "./overhead.js";
+import { pairConfigs, runOverhead, type OverheadConfig, type OverheadResult, type OverheadSettings } from "./overhead.js";
 import { DEFAULT_RUNTIMES, parseRuntimeSpec, resolveRuntimes, runRuntimes, type NodeRuntime } from "./runtimes.js";
 import { runEfficiency, type EfficiencySettings } from "./efficiency.js";
 import { runHops, type HopsSettings } from "./hops.js";
@@ -115,6 +115,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     const extras: ExtraKind[] = benchmarkOne ? EXTRA_KINDS.filter((k) => k !== "before" || opts.baseline !== undefined) : [];
     const baselineDir = extras.includes("before") ? prepareBaseline(opts.baseline!, log) : undefined;
     const env: BenchEnv = await startBenchEnv({ seed: !opts.quick, sampleRatio: opts.sampleRatio, extras, baselineDir, log });
+    let footprintOf: { footprint: FootprintResult; overhead: OverheadResult<OverheadKind> } | undefined;
     try {
       // Idle: settle a moment after start-up and seeding.
       await new Promise((r) => setTimeout(r, opts.quick ? 200 : 2000));
@@ -139,11 +140,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
           log,
         );
         if (opts.only.has(1)) emit(overheadSection(overhead, s.overhead, opts.sampleRatio, opts.baseline));
-        if (opts.only.has(4)) {
-          log(`benchmark 4: the demo's footprint at ${s.demoFootprint.rate} req/s for ${s.demoFootprint.duration}`);
-          const demo: DemoFootprint = await runDemoFootprint(s.demoFootprint, log);
-          emit(footprintSection(footprint, demo, overhead));
-        }
+        if (opts.only.has(4)) footprintOf = { footprint, overhead };
       }
       if (opts.only.has(3)) {
         log("benchmark 3: per-hop cost");
@@ -162,6 +159,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
       }
     } finally {
       await env.stop();
+    }
+    // The demo runs alone, once the benchmarks' meshes are gone: its own footprint, nothing else's CPU beside it.
+    if (footprintOf) {
+      log(`benchmark 4: the demo's footprint at ${s.demoFootprint.rate} req/s for ${s.demoFootprint.duration}`);
+      const demo: DemoFootprint = await runDemoFootprint(s.demoFootprint, log);
+      emit(footprintSection(footprintOf.footprint, demo, footprintOf.overhead));
     }
   }
 

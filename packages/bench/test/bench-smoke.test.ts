@@ -29,9 +29,9 @@ describe("bench --quick", { timeout: 300_000 }, () => {
       "7. The span cost budget",
       "8. The Collector's CPU per span, per component",
       "1. Tracing overhead",
-      "4. Footprint",
       "3. Per-hop cost",
       "5. Event → notification latency",
+      "4. Footprint",
     ]);
     for (const title of titles) assert.match(printed, new RegExp(`## ${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\n.*cores.*Node v\\d+`), `${title} printed with the machine line`);
 

@@ -2,12 +2,12 @@
 // for both SaaS APIs (we cannot reach them, and they would not run on this machine anyway). It checks
 // what the real APIs check before accepting (Honeycomb: POST /v1/traces with an x-honeycomb-team key
 // and an OTLP content type; X-Ray: POST /TraceSegments signed with SigV4 for the xray service, a
-// TraceSegmentDocuments list), answers like them, and only counts — the devkit stand-ins keep every
+// TraceSegmentDocuments list; its OTLP endpoint: POST /v1/traces signed the same way), answers like them, and only counts — the devkit stand-ins keep every
 // span for assertions, which at benchmark rates would cost this machine GBs and a core.
 // Runs as its own process; prints {"port":N}; GET /counts returns what it accepted and refused.
 import http from "node:http";
 
-const counts = { honeycombRequests: 0, honeycombBytes: 0, xrayRequests: 0, xraySegments: 0, refused: 0 };
+const counts = { honeycombRequests: 0, honeycombBytes: 0, xrayRequests: 0, xraySegments: 0, xrayOtlpRequests: 0, refused: 0 };
 const SIGV4_XRAY = /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/xray\/aws4_request,/;
 
 function reply(res: http.ServerResponse, status: number, contentType: string, body: string): void {
@@ -24,6 +24,11 @@ const server = http.createServer((req, res) => {
     if (req.method === "GET" && path === "/counts") return reply(res, 200, "application/json", JSON.stringify(counts));
     if (req.method === "POST" && path === "/v1/traces") {
       const type = String(req.headers["content-type"] ?? "");
+      // X-Ray's OTLP endpoint (the otlp_http/xray exporter): the same path, signed with SigV4 for xray.
+      if (SIGV4_XRAY.test(String(req.headers.authorization ?? "")) && type.startsWith("application/x-protobuf")) {
+        counts.xrayOtlpRequests++;
+        return reply(res, 200, "application/x-protobuf", "");
+      }
       if (!req.headers["x-honeycomb-team"]) {
         counts.refused++;
         return reply(res, 401, "application/json", '{"error":"unknown API key - check your credentials"}');
