@@ -206,7 +206,8 @@ export async function seedPair(pair: MeshPair): Promise<void> {
 /**
  * The project as it was before a change (bench/baseline.sh prepared it): its own mesh, telemetry and Collector
  * (its builder.yaml's build, its config.yaml + local.yaml without the file exporter, as ours runs), beside ours.
- * Its processes get the pods' heap sizes too, so only the change differs.
+ * Its processes get heaps sized from the pods' limits too (one set of flags for all: its startMesh takes one), so
+ * only the change differs.
  */
 export async function startBaselineMesh(stops: Stops, dir: string, sinkUrl: string, opts: { sampleRatio: number }): Promise<{ mesh: Mesh; collector: LocalCollector }> {
   const hash = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, "deploy", "collector", "builder.yaml"))).digest("hex").slice(0, 16);

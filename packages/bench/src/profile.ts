@@ -1,4 +1,4 @@
-// `node packages/bench/dist/src/profile.js --route home|post [--duration S] [--untraced] [--no-profile] [--sample-ratio R]`:
+// `node packages/bench/dist/src/profile.js --route home|post [--duration S] [--untraced] [--no-profile] [--sample-ratio R] [--heaps machine]`:
 // where the traced mesh spends its CPU (with --sample-ratio 0.1: what the requests sampling leaves out still cost).
 // Starts the traced mesh with a CPU profiler (cpu-profile-preload.js through NODE_OPTIONS) on every service, drives one route
 // at saturation with autocannon, stops the mesh (profiles are written on exit) and prints the top
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
       analyze: { type: "string" },
       "no-profile": { type: "boolean" },
       "sample-ratio": { type: "string" },
+      heaps: { type: "string" },
     },
   });
   if (values.analyze) return printProfiles(values.analyze);
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
         BENCH_CPU_PROF_DIR: dir,
       },
       otel: values.untraced ? undefined : { endpoint: collector.otlpHttpUrl, env: samplerEnv(Number(values["sample-ratio"] ?? "1")) },
+      // --heaps machine: V8's heaps sized from this machine's memory instead of the pods' limits.
+      heaps: values.heaps === "machine" ? "machine" : "pod",
     });
     const pids = Object.fromEntries(Object.entries(mesh.processes).map(([n, p]) => [p.child.pid, n]));
     const token = await signUp(mesh.apiUrl, "prof_author");

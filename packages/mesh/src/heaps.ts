@@ -1,7 +1,10 @@
 // V8 heap sizes for the local processes, from the memory limits their pods run with. Node ≥ 22 sizes V8's
-// young generation from the memory the process sees at start: on a 24 GiB machine that is 64 MiB
-// semi-spaces per process (a traced mesh peaked at 1.5 GiB), while inside a pod's limit V8 picks 1 MiB.
-// Local runs get what the pods get, so the mesh's footprint and its garbage collection are the cluster's.
+// young generation from the memory the process sees at start: on a 24 GiB machine that is 64 MiB semi-spaces
+// and a 4 GiB old space per process (a traced mesh peaked at 1.5 GiB). Inside a pod's limit V8 picks a 256 MiB
+// old space and 1 MiB semi-spaces, which under tracing's allocation rate costs garbage collection: 13–21 % of
+// each service's busy CPU on posts against 5–9 % with 16 MiB semi-spaces (profile.js, 2026-12-06). So a local
+// process gets V8's own old space for its pod's limit and semi-spaces of 1/16 of that limit (16 MiB for 256 MiB:
+// a young generation of 48 MiB, three semi-spaces).
 
 /** The memory limit of each program's container (deploy/k8s/base/mesh/*.yaml, deploy/k8s/loadgen/loadgen-job.yaml). */
 export const POD_MEMORY_LIMIT_MIB = {
@@ -16,15 +19,15 @@ export const POD_MEMORY_LIMIT_MIB = {
 export type PodProgram = keyof typeof POD_MEMORY_LIMIT_MIB;
 
 /**
- * The flags that give V8 the heaps it chooses by itself inside a memory limit of `limitMiB`. Measured on
- * Node 24.22 in a memory cgroup (v8.getHeapStatistics().heap_size_limit): 128, 256 and 512 MiB → 259 MiB
- * (256 MiB old space + a young generation of three 1 MiB semi-spaces); 1, 2 and 4 GiB → 560, 1120, 2240 MiB
- * (half the limit of old space, up to 2 GiB, and semi-spaces of 1/32 of it).
+ * The flags for a process whose container is limited to `limitMiB`. The old space is V8's own choice for that
+ * limit, measured on Node 24.22 in a memory cgroup (v8.getHeapStatistics().heap_size_limit): 128, 256 and 512 MiB
+ * → 256 MiB of old space; 1, 2 and 4 GiB → half the limit, up to 2 GiB. The semi-spaces are 1/16 of the limit
+ * (V8 would pick 1 MiB up to 512 MiB: see the top of this file), at most 64 MiB.
  */
 export function v8HeapArgs(limitMiB: number): string[] {
   if (!(limitMiB > 0)) throw new Error(`a memory limit in MiB is needed, got ${limitMiB}`);
   const oldSpace = limitMiB <= 512 ? 256 : Math.min(2048, Math.max(256, Math.round(limitMiB / 2)));
-  const semiSpace = limitMiB <= 512 ? 1 : Math.round(oldSpace / 32);
+  const semiSpace = Math.min(64, Math.max(1, Math.round(limitMiB / 16)));
   return [`--max-old-space-size=${oldSpace}`, `--max-semi-space-size=${semiSpace}`];
 }
 
