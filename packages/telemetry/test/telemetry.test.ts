@@ -24,6 +24,7 @@ import {
   xrayNamingAttributes,
   xrayTraceId,
 } from "../src/index.js";
+import { samplerFromEnv } from "../src/telemetry.js";
 import { context, propagation, SpanKind } from "@opentelemetry/api";
 import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 
@@ -109,6 +110,18 @@ describe("baggage → span attributes", { timeout: 5000 }, () => {
     assert.deepEqual(attrs["overlong"], {});
     assert.deepEqual(attrs["set by the caller"], { "session.id": "own" });
     assert.deepEqual(attrs["no baggage"], {});
+  });
+});
+
+describe("sampler from the environment (as NodeSDK reads it)", { timeout: 5000 }, () => {
+  test("OTEL_TRACES_SAMPLER and its ratio; unset or unknown: parent-based, always on", () => {
+    const described = (env: NodeJS.ProcessEnv) => samplerFromEnv(env).toString();
+    assert.match(described({}), /^ParentBased\{root=AlwaysOnSampler/);
+    assert.match(described({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }), /^ParentBased\{root=TraceIdRatioBased\{0\.1\}/);
+    assert.match(described({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" }), /^TraceIdRatioBased\{0\.25\}/);
+    assert.equal(described({ OTEL_TRACES_SAMPLER: "always_off" }), "AlwaysOffSampler");
+    assert.match(described({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "7" }), /TraceIdRatioBased\{1\}/, "out of range: 1");
+    assert.match(described({ OTEL_TRACES_SAMPLER: "no_such_sampler" }), /^ParentBased\{root=AlwaysOnSampler/);
   });
 });
 
