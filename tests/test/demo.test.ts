@@ -335,7 +335,7 @@ describe("the demo with moderation on OpenTelemetry (MODERATION_TRACING=otel): t
     let printed = "";
     const tracing = telemetryDemo({ outDir: dir, env: {}, width: 120, write: (text) => void (printed += text) });
     const code = await withModerationTracing(mode, () =>
-      runDemo({ duration: "4s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true }, [tracing]),
+      runDemo({ duration: "4s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true, logDir: path.join(dir, "logs") }, [tracing]),
     );
     assert.equal(code, 0, printed);
     return { ...demoMaps(tracing.files()), printed };
