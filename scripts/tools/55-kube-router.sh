@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# kube-router's network policy controller for the CI cluster (scripts/cluster.sh runs it as a host process beside
+# kube-proxy, firewall only: --run-firewall=true --run-router=false --run-service-proxy=false), so the
+# NetworkPolicies are enforced there as a CNI that enforces them would on kind, minikube or EKS. It programs
+# iptables chains and ipsets (scripts/tools/10-cluster-packages.sh installs the ipset command it calls); this
+# kernel lacks the nftables `queue` expression that kube-network-policies needs (deploy/k8s/README.md).
+# The version is pinned: the module proxy's version list and @latest give v2.1.0, which has reported security
+# flaws. The proxy here answers 403 "This module version is not available" for v2.11.0 and v2.11.1 (checked
+# 2026-12-06; v2.11 adds an experimental nftables backend and a GoBGP bump, neither used here); v2.10.0 downloads.
+# No replace directives in its go.mod, so a plain `go install` builds it.
+source "$(dirname "$0")/../lib.sh"
+KUBE_ROUTER_VERSION="v2.10.0"
+OUT="$TRACEMESH_CACHE/cluster/bin"
+if stamp_ok kube-router "$KUBE_ROUTER_VERSION" && [ -x "$OUT/kube-router" ]; then exit 0; fi
+go_env
+log "building kube-router $KUBE_ROUTER_VERSION (one-off, ~3 min)"
+mkdir -p "$OUT"
+module="github.com/cloudnativelabs/kube-router/v2"
+CGO_ENABLED=0 GOBIN="$OUT" go install -p 2 -trimpath \
+  -ldflags "-s -w -X $module/pkg/version.Version=$KUBE_ROUTER_VERSION" "$module/cmd/kube-router@$KUBE_ROUTER_VERSION"
+stamp_set kube-router "$KUBE_ROUTER_VERSION"
