@@ -74,11 +74,12 @@ const MARKER_USAGE = `usage:
 
 const VERIFY_USAGE = `usage:
   tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-exports FILE] [--honeycomb-metrics FILE]
-                   [--namespace NS --node NAME]
+                   [--namespace NS --node NAME] [--browser]
       asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop), the
       X-Ray map with every edge of the OTLP map, Kubernetes attributes on every OpenTelemetry span (with
       --namespace/--node), Honeycomb given every trace (--honeycomb-exports: a stand-in's record) and the RED
-      metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges);
+      metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges),
+      the browser's frontend-web spans joined to api's in the same traces (--browser: the web app was used);
       --grace D (default 10s): traces that started this close to the end of the capture are not judged;
       --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
 `;
@@ -326,6 +327,7 @@ function verifyCommand(args: string[]): number {
       "honeycomb-metrics": { type: "string" },
       namespace: { type: "string" },
       node: { type: "string" },
+      browser: { type: "boolean", default: false },
       grace: { type: "string", default: "10s" },
       tolerance: { type: "string", default: "0.1" },
     },
@@ -349,6 +351,7 @@ function verifyCommand(args: string[]): number {
     honeycombTraceIds,
     honeycombMetricEdges,
     kubernetes: values.namespace && values.node ? { namespace: values.namespace, node: values.node } : undefined,
+    browser: values.browser,
     graceMs,
     tolerance,
   };

@@ -4,6 +4,7 @@
 // Honeycomb having received every trace checked. CI runs it as a Job on the cluster after the load
 // (deploy/k8s/overlays/ci/verify); its exit status is the verdict.
 import { compareGraphs, graphFromSpans, renderTable, type ServiceGraph, type Span } from "@tracemesh/trace-model";
+import { browserChecks, isBrowserSpan } from "./verify-web.js";
 
 export interface VerifyCheck {
   name: string;
@@ -58,6 +59,8 @@ export interface VerifyInput {
   honeycombMetricEdges?: ReadonlySet<string>;
   /** Where the pods run: every OpenTelemetry span must say so. */
   kubernetes?: { namespace: string; node: string };
+  /** The web app was used in a browser: its spans must be joined to api's (verify-web.ts). */
+  browser?: boolean;
   /** Traces whose root started this close to the end of the capture may still be arriving: not judged. */
   graceMs?: number;
   tolerance?: number;
@@ -124,8 +127,9 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
 
   if (input.kubernetes) {
     const { namespace, node } = input.kubernetes;
-    // moderation is on the X-Ray SDK: its segments come over UDP with no pod resource, so it is not judged here.
-    const otel = input.spans.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry");
+    // moderation is on the X-Ray SDK: its segments come over UDP with no pod resource, so it is not judged here;
+    // neither are the browser's spans (frontend-web), made outside the cluster.
+    const otel = input.spans.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry" && !isBrowserSpan(s));
     const wrong: string[] = [];
     for (const s of otel) {
       const r = s.resource;
@@ -166,6 +170,7 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
       `${comparison.summary.differing} differing, ${comparison.summary["only-xray"]} only in X-Ray, ${comparison.summary["only-otlp"]} only in OTLP`,
   });
 
+  if (input.browser) checks.push(...browserChecks(input.spans));
   if (input.honeycombTraceIds) {
     const seen = input.honeycombTraceIds;
     const lost = judged.filter((id) => !seen.has(id));
