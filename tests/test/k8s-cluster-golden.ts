@@ -1,14 +1,17 @@
 // The golden path as users live it, on the CI cluster (tests/test/k8s-cluster.e2e.test.ts brings it up once and calls
 // these from its one describe block): the NetworkPolicies enforced by kube-router (real edges open, forbidden edges
-// refused from inside real pods, and how long after a policy is applied its packets drop); `skaffold dev` as a user
-// runs it (its port-forwards, an edit served from a new pod, SIGINT removes what it deployed); and the Helm chart
-// installed, upgraded and uninstalled.
+// refused from inside real pods, and how long after a policy is applied its packets drop); the web app in Chromium
+// through the frontend Service (frontend-flows.ts: the local browser test's flows), its spans joined to the
+// server side; `skaffold dev` as a user runs it (its port-forwards, an edit served from a new pod, SIGINT removes
+// what it deployed); and the Helm chart installed, upgraded and uninstalled.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startProcess, type ManagedProcess } from "@tracemesh/devkit";
+import { SPAN_KIND, spansFromOtlpFiles } from "@tracemesh/trace-model";
+import { WebApp, postWithMention, readNotifications, replyAndLike, signUp } from "./frontend-flows.js";
 import { tool } from "./k8s-helpers.js";
 
 /** What the cluster test file gives these checks: its cluster, its kubectl and its request helpers. */
@@ -18,6 +21,8 @@ export interface ClusterKit {
   /** The mesh's namespace (tracemesh). */
   ns: string;
   clusterBin: string;
+  /** The Collector's file export of every span, on the node (the ci overlay). */
+  exportedSpans: string;
   env(): NodeJS.ProcessEnv;
   kubectl(args: string[], timeoutMs?: number): string;
   until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T>;
@@ -160,6 +165,56 @@ export async function networkPoliciesEnforced(kit: ClusterKit): Promise<void> {
     kit.kubectl(["-n", kit.ns, "delete", "pod", loadgen, "--ignore-not-found", "--wait=false"]);
     kit.kubectl(["-n", SYSTEM_NS, "delete", "pod", target, "--ignore-not-found", "--wait=false"]);
     kit.kubectl(["-n", SYSTEM_NS, "delete", "networkpolicy", "np-probe-deny", "--ignore-not-found"]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The web app
+
+/**
+ * Two people use the web app in Chromium through `kubectl port-forward svc/frontend` (the flows of the local
+ * browser test): sign-up, a post with an @mention, a reply and a like, the notifications; axe-core on every screen;
+ * every /api fetch carries the trace context. Then the post click's trace in the Collector's export: the browser's
+ * fetch (frontend-web) → the frontend server → api → … → the notifications consumer. The verifier (`--browser`)
+ * judges the same join over every browser trace after the load.
+ */
+export async function webAppOnCluster(kit: ClusterKit): Promise<void> {
+  const base = await kit.portForward("frontend", 3000);
+  const app = await WebApp.launch(base);
+  try {
+    const run = Date.now().toString(36).slice(-5);
+    const [alice, bob] = [await app.open(), await app.open()];
+    const aliceHandle = `alice_web_${run}`;
+    const bobHandle = `bob_web_${run}`;
+    const postText = `From a browser on the cluster, hello @${bobHandle}!`;
+    await bob.page.goto("/signup");
+    await app.checkA11y(bob.page, "sign up");
+    await signUp(bob.page, bobHandle, "Bob Cluster");
+    await signUp(alice.page, aliceHandle, "Alice Cluster");
+    await postWithMention(app, alice.page, postText, bobHandle);
+    await replyAndLike(app, bob.page, aliceHandle, postText, `Replying on the cluster, ${run}`);
+    await readNotifications(app, alice.page, bobHandle);
+    app.assertAccessible(4);
+    app.assertPropagated(6);
+
+    const trace = await kit.until("the post click's trace, from the browser to the notifications consumer, in the Collector's export", 60_000, async () => {
+      if (!fs.existsSync(kit.exportedSpans)) return undefined;
+      const spans = spansFromOtlpFiles([kit.exportedSpans]);
+      const fetchSpan = spans.find((s) => s.serviceName === "frontend-web" && s.name === "POST /api/activities" && s.attributes["enduser.id"] === aliceHandle);
+      const trace = fetchSpan ? spans.filter((s) => s.traceId === fetchSpan.traceId) : [];
+      return trace.some((s) => s.serviceName === "notifications" && s.kind === SPAN_KIND.CONSUMER) ? trace : undefined;
+    });
+    const fetchSpan = trace.find((s) => s.serviceName === "frontend-web" && s.kind === SPAN_KIND.CLIENT)!;
+    const feServer = trace.find((s) => s.serviceName === "frontend" && s.kind === SPAN_KIND.SERVER);
+    assert.equal(feServer?.parentSpanId, fetchSpan.spanId, "frontend server span ← the browser's fetch span");
+    const apiServer = trace.find((s) => s.serviceName === "api" && s.kind === SPAN_KIND.SERVER);
+    const feClient = trace.find((s) => s.spanId === apiServer?.parentSpanId);
+    assert.equal(feClient?.serviceName, "frontend", "api's server span ← the frontend server's proxy call");
+    assert.equal(feClient?.parentSpanId, feServer?.spanId);
+    const services = new Set(trace.map((s) => s.serviceName));
+    for (const service of ["frontend-web", "frontend", "api", "users", "activities", "notifications"]) assert.ok(services.has(service), `${service} in the click's trace (${[...services].join(", ")})`);
+  } finally {
+    await app.close();
   }
 }
 

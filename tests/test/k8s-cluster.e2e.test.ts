@@ -1,4 +1,4 @@
-// tools: cluster-packages docker collector skaffold helm kubernetes etcd containerd coredns pause kube-router
+// tools: cluster-packages chromium docker collector skaffold helm kubernetes etcd containerd coredns pause kube-router
 // The golden path on a real Kubernetes: scripts/cluster.sh brings up a one-node cluster built from upstream
 // sources (etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, containerd, CoreDNS), then
 // the real `skaffold run -m tracemesh` (Docker builds, images loaded into the node's containerd), every workload
@@ -18,7 +18,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
 import { ROOT, run, runStatus, tool } from "./k8s-helpers.js";
-import { helmInstall, networkPoliciesEnforced, skaffoldDevLoop, type ClusterKit } from "./k8s-cluster-golden.js";
+import { helmInstall, networkPoliciesEnforced, skaffoldDevLoop, webAppOnCluster, type ClusterKit } from "./k8s-cluster-golden.js";
 
 const CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
 const CLUSTER_BIN = path.join(CACHE, "cluster", "bin");
@@ -158,6 +158,7 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     context: CONTEXT,
     ns: NS,
     clusterBin: CLUSTER_BIN,
+    exportedSpans: EXPORTED_SPANS,
     env,
     kubectl,
     until,
@@ -291,6 +292,10 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     await timed("network policy probes", () => networkPoliciesEnforced(kit));
   });
 
+  test("the web app in Chromium through the frontend Service: the flows and axe-core, the browser's spans joined to the server side", { timeout: 4 * 60_000 }, async () => {
+    await timed("web app in chromium", () => webAppOnCluster(kit));
+  });
+
   test("skaffold run -m loadgen: the Indexed Job completes and its exit status is the SLO verdict", { timeout: 15 * 60_000 }, async () => {
     await timed("skaffold run -m loadgen", () =>
       run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "loadgen", "--kube-context", CONTEXT, "--status-check=false"], { env: env(), timeoutMs: 10 * 60_000 }),
@@ -318,9 +323,9 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     console.log(output);
     assert.equal(verdict, "Complete", `the verifier failed:\n${output}`);
     assert.match(output, /^verdict: PASS \(\d+ checks\)$/m);
-    // Every check ran: the five flows, the Kubernetes attributes, both X-Ray checks and Honeycomb's two (every
-    // trace; the RED metrics of every edge).
-    assert.equal(output.match(/^PASS {2}/gm)?.length, 10, output);
+    // Every check ran: the five flows, the Kubernetes attributes, both X-Ray checks, Honeycomb's two (every
+    // trace; the RED metrics of every edge) and the browser's spans joined to api's (--browser).
+    assert.equal(output.match(/^PASS {2}/gm)?.length, 11, output);
   });
 
   test("footprint after the load (kubelet /stats/summary): the mesh fits a 2-CPU / 4-GiB node", { timeout: 60_000 }, () => {
