@@ -18,6 +18,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
 import { ROOT, run, runStatus, tool } from "./k8s-helpers.js";
+import { namedFaults } from "./k8s-cluster-faults.js";
 import { helmInstall, networkPoliciesEnforced, skaffoldDevLoop, webAppOnCluster, type ClusterKit } from "./k8s-cluster-golden.js";
 
 const CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
@@ -399,6 +400,10 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
         // the test has already failed; its own error says why
       }
     }
+  });
+
+  test("the seven named faults, switched on and off with tracemesh fault --context: status codes, latency, spans, RED metrics, loadgen's rate", { timeout: 8 * 60_000 }, async () => {
+    await timed("named faults", () => namedFaults(kit));
   });
 
   test("fault: the notifications pod deleted while posts stream in — no notification lost or doubled", { timeout: 180_000 }, async () => {
