@@ -261,22 +261,24 @@ export async function skaffoldDevLoop(kit: ClusterKit): Promise<number> {
   let dev: ManagedProcess | undefined;
   try {
     const started = Date.now();
-    dev = startProcess("skaffold-dev", tool("skaffold", "33-skaffold.sh"), ["dev", "-m", "tracemesh", "--kube-context", kit.context, "--status-check=true"], { cwd: dir, env: kit.env() });
-    const watching = () => dev!.output().split("Watching for changes").length - 1;
-    await kit.until("skaffold dev: Watching for changes", 12 * 60_000, async () => {
-      if (dev!.child.exitCode !== null) throw new Error(`skaffold dev exited:\n${dev!.output().slice(-4000)}`);
-      return watching() > 0 ? true : undefined;
-    }).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${dev!.output().slice(-4000)}`);
+    const proc = startProcess("skaffold-dev", tool("skaffold", "33-skaffold.sh"), ["dev", "-m", "tracemesh", "--kube-context", kit.context, "--status-check=true"], { cwd: dir, env: kit.env() });
+    dev = proc;
+    // Every wait ends as soon as skaffold does, with its output: until() would only retry a failing probe.
+    const running = <T>(wait: Promise<T>): Promise<T> =>
+      Promise.race([wait, proc.exited.then((status) => Promise.reject(new Error(`skaffold dev exited (${JSON.stringify(status)}):\n${proc.output().slice(-6000)}`)))]);
+    await running(kit.until("skaffold dev: Watching for changes", 12 * 60_000, async () => (proc.output().includes("Watching for changes") ? true : undefined))).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${proc.output().slice(-4000)}`);
     });
     kit.figure("skaffold dev → Watching for changes (s)", Math.round((Date.now() - started) / 1000));
-    const apiUrl = await kit.until("skaffold's port-forward of service/api", 60_000, async () => forwardedUrl(dev!.output(), "service/api"));
-    const webUrl = await kit.until("skaffold's port-forward of service/frontend", 60_000, async () => forwardedUrl(dev!.output(), "service/frontend"));
-    await kit.until("the api through skaffold's port-forward", 60_000, async () => ((await httpText(`${apiUrl}/readyz`))?.status === 200 ? true : undefined));
-    const page = await kit.until("the web app through skaffold's port-forward", 60_000, async () => {
-      const res = await httpText(`${webUrl}/`);
-      return res?.status === 200 ? res.text : undefined;
-    });
+    const apiUrl = await running(kit.until("skaffold's port-forward of service/api", 60_000, async () => forwardedUrl(proc.output(), "service/api")));
+    const webUrl = await running(kit.until("skaffold's port-forward of service/frontend", 60_000, async () => forwardedUrl(proc.output(), "service/frontend")));
+    await running(kit.until("the api through skaffold's port-forward", 60_000, async () => ((await httpText(`${apiUrl}/readyz`))?.status === 200 ? true : undefined)));
+    const page = await running(
+      kit.until("the web app through skaffold's port-forward", 60_000, async () => {
+        const res = await httpText(`${webUrl}/`);
+        return res?.status === 200 ? res.text : undefined;
+      }),
+    );
     assert.match(page, /<html/i, "the frontend serves the web app");
     const healthBefore = await httpText(`${apiUrl}/healthz`);
     assert.deepEqual(JSON.parse(healthBefore?.text ?? "{}"), { status: "ok" });
@@ -289,18 +291,19 @@ export async function skaffoldDevLoop(kit: ClusterKit): Promise<number> {
     const source = fs.readFileSync(handlers, "utf8");
     const original = `"GET /healthz": async () => ({ status: 200, body: { status: "ok" } }),`;
     assert.ok(source.includes(original), "services/api/src/handlers.ts still answers /healthz as this test edits it");
-    const outputBefore = dev.output().length;
+    const outputBefore = proc.output().length;
     fs.writeFileSync(handlers, source.replace(original, `"GET /healthz": async () => ({ status: 200, body: { status: "ok", edit: "${token}" } }),`));
     const editedAt = Date.now();
-    await kit.until("the edit served through skaffold's port-forward", 5 * 60_000, async () => {
-      if (dev!.child.exitCode !== null) throw new Error(`skaffold dev exited:\n${dev!.output().slice(-4000)}`);
-      const url = forwardedUrl(dev!.output(), "service/api") ?? apiUrl;
-      const res = await httpText(`${url}/healthz`);
-      return res?.text.includes(token) ? true : undefined;
-    });
+    await running(
+      kit.until("the edit served through skaffold's port-forward", 5 * 60_000, async () => {
+        const url = forwardedUrl(proc.output(), "service/api") ?? apiUrl;
+        const res = await httpText(`${url}/healthz`);
+        return res?.text.includes(token) ? true : undefined;
+      }),
+    );
     const editToServedS = (Date.now() - editedAt) / 1000;
     kit.figure("skaffold dev: edit → served (s)", Math.round(editToServedS * 10) / 10);
-    const iteration = dev.output().slice(outputBefore);
+    const iteration = proc.output().slice(outputBefore);
     console.log(`skaffold dev: edit of services/api/src/handlers.ts served after ${editToServedS.toFixed(1)} s\n${iteration.split("\n").filter((l) => /Building|Found|Not found|Deployments stabilized|Watching/.test(l)).join("\n")}`);
     // Only the api image was built again; every other image came from skaffold's cache.
     assert.match(iteration, /tracemesh\/api: Not found\. Building/);
@@ -312,10 +315,10 @@ export async function skaffoldDevLoop(kit: ClusterKit): Promise<number> {
     assert.equal(otherPods(), othersBefore, "no other pod was replaced");
 
     // Ctrl-C: skaffold deletes what it deployed.
-    dev.child.kill("SIGINT");
-    const status = await Promise.race([dev.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 4 * 60_000))]);
-    assert.ok(status, `skaffold dev ended within 4 min of SIGINT\n${dev.output().slice(-3000)}`);
-    assert.match(dev.output(), /Cleaning up/);
+    proc.child.kill("SIGINT");
+    const status = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 4 * 60_000))]);
+    assert.ok(status, `skaffold dev ended within 4 min of SIGINT\n${proc.output().slice(-3000)}`);
+    assert.match(proc.output(), /Cleaning up/);
     await kit.until("skaffold's clean-up: the namespaces gone", 3 * 60_000, async () =>
       kit.kubectl(["get", "namespace", "-o", "name"]).split("\n").some((n) => n === `namespace/${kit.ns}` || n === `namespace/${SYSTEM_NS}`) ? undefined : true,
     );
