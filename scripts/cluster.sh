@@ -862,7 +862,7 @@ containerd_name() {
 # image with a local NAME:latest is loaded as that; any other (tracemesh/redis:local) by the tag the manifests name.
 cmd_import_for() {
   local dir="${1:?usage: import-for KUSTOMIZATION_DIR}" image wanted=()
-  for image in $("$BIN/kubectl" kustomize "$dir" | sed -n 's/^ *image: *//p' | tr -d '"' | sort -u); do
+  for image in $("$BIN/kubectl" kustomize "$dir" | sed -n 's/^[ -]*image: *//p' | tr -d '"' | sort -u); do
     if docker image inspect "${image%:*}:latest" >/dev/null 2>&1; then wanted+=("${image%:*}:latest"); else wanted+=("$image"); fi
   done
   [ ${#wanted[@]} -gt 0 ] || die "no images in $dir"
