@@ -359,7 +359,7 @@ export async function helmInstall(kit: ClusterKit): Promise<void> {
   ];
   // The release record lives in the default namespace; the chart makes its own two namespaces.
   const started = Date.now();
-  console.log(helm(["install", "tracemesh", path.join(kit.root, "charts", "tracemesh"), ...ciValues, "--wait", "--timeout", "5m"], 6 * 60_000));
+  console.log(helm(["install", "tracemesh", path.join(kit.root, "charts", "tracemesh"), ...ciValues, "--wait", "--timeout", "4m"], 5 * 60_000));
   kit.figure("helm install --wait (s)", Math.round((Date.now() - started) / 1000));
   try {
     const ns = JSON.parse(kit.kubectl(["get", "namespace", kit.ns, "-o", "json"])) as { metadata: { labels: Record<string, string> } };
