@@ -2,14 +2,20 @@
 // OpenTelemetry web SDK and forwarded by the frontend server to the node's Collector) are joined to the server
 // side: a browser's fetch is an ancestor of api's server span, in the same trace.
 import type { Span } from "@tracemesh/trace-model";
-import type { VerifyCheck } from "./verify.js";
+
+/** A check as verify.ts reports it (its VerifyCheck; not imported, so the two modules form no cycle). */
+interface BrowserCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 /** A span made in a browser: the web SDK's resource says so (telemetry.sdk.language = webjs). */
 export function isBrowserSpan(span: Span): boolean {
   return span.resource["telemetry.sdk.language"] === "webjs";
 }
 
-export function browserChecks(spans: readonly Span[]): VerifyCheck[] {
+export function browserChecks(spans: readonly Span[]): BrowserCheck[] {
   const key = (traceId: string, spanId: string) => `${traceId}/${spanId}`;
   const byKey = new Map(spans.map((s) => [key(s.traceId, s.spanId), s]));
   const web = spans.filter(isBrowserSpan);
