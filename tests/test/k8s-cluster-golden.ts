@@ -316,7 +316,7 @@ export async function skaffoldDevLoop(kit: ClusterKit): Promise<number> {
 
     // Ctrl-C: skaffold deletes what it deployed.
     proc.child.kill("SIGINT");
-    const status = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 4 * 60_000))]);
+    const status = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 4 * 60_000).unref())]);
     assert.ok(status, `skaffold dev ended within 4 min of SIGINT\n${proc.output().slice(-3000)}`);
     assert.match(proc.output(), /Cleaning up/);
     await kit.until("skaffold's clean-up: the namespaces gone", 3 * 60_000, async () =>
@@ -327,7 +327,7 @@ export async function skaffoldDevLoop(kit: ClusterKit): Promise<number> {
   } finally {
     if (dev && dev.child.exitCode === null) {
       dev.child.kill("SIGINT");
-      await Promise.race([dev.exited, new Promise((r) => setTimeout(r, 120_000))]);
+      await Promise.race([dev.exited, new Promise((r) => setTimeout(r, 120_000).unref())]);
       await dev.stop(5000);
     }
     fs.rmSync(dir, { recursive: true, force: true });
