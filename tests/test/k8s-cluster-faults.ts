@@ -110,6 +110,17 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
   const logs = (name: string, since: Date) => kit.kubectl(["-n", kit.ns, "logs", name === "loadgen" ? `job/${job.name}` : `deploy/${name}`, `--since-time=${since.toISOString()}`], 30_000);
   const allLogged = (since: Date, text: (scenario: string) => string) => Object.entries(READ_BY).every(([scenario, pod]) => logs(pod, since).includes(text(scenario)));
   const figures: string[] = [];
+  let switchedOffAll = false;
+  /** Every fault off with the CLI, then requests until each pod says so (the kubelet's sync + the file poll). */
+  const switchOff = async () => {
+    const since = new Date();
+    for (const scenario of Object.keys(VALUES)) assert.match(await cli(["off", scenario]), new RegExp(`^${scenario} off`));
+    await kit.until("every service to log that its fault stopped", 120_000, async () => {
+      await Promise.all([post("probe"), home(), profile()]);
+      return allLogged(since, (s) => (s === "api-memory-leak" ? "fault api-memory-leak released its memory" : `fault ${s} stopped`)) ? true : undefined;
+    });
+    switchedOffAll = true;
+  };
   try {
     // Baseline, same run, faults off.
     const baseHome: Traced[] = [];
@@ -196,25 +207,22 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
     assert.ok(leaked(profiles.at(-1)!) - leaked(profiles[0]!) >= 7 * 64 * 1024, `api-memory-leak: ${leaked(profiles[0]!)} → ${leaked(profiles.at(-1)!)} bytes kept`);
     figures.push(`api-memory-leak 64 KiB: the api held ${(leaked(profiles.at(-1)!) / 1048576).toFixed(1)} MiB after the profile requests`);
 
-    // loadgen-surge ×3: the loadgen pod's flow rate, before the switch vs while it acts.
-    await kit.until("10 s of surged load", 30_000, async () => (Date.now() - surgeFrom > 10_000 ? true : undefined));
-    const rate = (from: number, to: number) => loadgenFlows().filter((s) => Number(s.startNs / 1_000_000n) >= from && Number(s.startNs / 1_000_000n) < to).length / ((to - from) / 1000);
-    const before = rate(switchedOn - 10_000, switchedOn);
-    const during = await kit.until("the surged flows in the export", 30_000, async () => {
-      const r = rate(surgeFrom, surgeFrom + 10_000);
-      return r > 0 ? r : undefined;
+    // loadgen-surge ×3: the loadgen pod's flow rate, before the switch vs while it acts, each over 10 s that the
+    // export holds whole (it has flows that started after the window: the spans arrive in batches).
+    const startMs = (s: Span) => Number(s.startNs / 1_000_000n);
+    const flowsIn = (from: number, to: number) => kit.until(`loadgen's flows up to ${new Date(to).toISOString()} in the export`, 60_000, async () => {
+      const flows = loadgenFlows();
+      return flows.some((s) => startMs(s) > to + 2000) ? flows.filter((s) => startMs(s) >= from && startMs(s) < to).length / ((to - from) / 1000) : undefined;
     });
+    const before = await flowsIn(switchedOn - 10_000, switchedOn);
+    const during = await flowsIn(surgeFrom, surgeFrom + 10_000);
     assert.ok(during >= 2 * before, `loadgen-surge ×3: ${before.toFixed(1)} → ${during.toFixed(1)} flows/s`);
     assert.ok(loadgenFlows().some((s) => s.attributes["app.fault.name"] === "loadgen-surge"), "surge flows are marked");
     figures.push(`loadgen-surge ×3: ${before.toFixed(1)} → ${during.toFixed(1)} flows/s`);
 
     // Off, all seven, and the effects stop.
     const switchedOff = Date.now();
-    for (const scenario of Object.keys(VALUES)) assert.match(await cli(["off", scenario]), new RegExp(`^${scenario} off`));
-    await kit.until("every service to log that its fault stopped", 120_000, async () => {
-      await Promise.all([post("probe"), home(), profile()]);
-      return allLogged(new Date(switchedOff), (s) => (s === "api-memory-leak" ? "fault api-memory-leak released its memory" : `fault ${s} stopped`)) ? true : undefined;
-    });
+    await switchOff();
     figures.push(`switched off → all seven stopped ${((Date.now() - switchedOff) / 1000).toFixed(1)} s`);
     const after = [await post("after"), await post("after"), await home(), await home()];
     assert.deepEqual(after.map((t) => t.status), [201, 201, 200, 200]);
@@ -224,8 +232,8 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
     assert.deepEqual(marked.map((s) => `${s.serviceName} ${s.name}`), [], "no span marked by a fault once off");
     console.log(`named faults on the cluster:\n  ${figures.join("\n  ")}`);
   } finally {
-    // Whatever happened, the flags as deployed for what comes after.
-    for (const scenario of Object.keys(VALUES)) await cli(["off", scenario]).catch(() => undefined);
+    // Whatever happened, every fault off — and acting off — before the tests after this one.
+    if (!switchedOffAll) await switchOff().catch((err: unknown) => console.log(`switching the faults off after a failure: ${String(err)}`));
     kit.kubectl(["-n", kit.ns, "delete", "job", job.name, "--ignore-not-found", "--wait=false"]);
     metrics.stop();
   }
@@ -252,7 +260,7 @@ async function portForwardPod(kit: ClusterKit, namespace: string, pod: string, p
 
 /**
  * The load Job of deploy/k8s/loadgen (its labels, flags mount and image as skaffold loaded it), as one pod at
- * 2 requests/s for 90 s under NAME, with no error budget (other faults fail requests on purpose); started at once.
+ * 2 requests/s for 180 s (deleted when the test ends) under NAME, with no error budget (other faults fail requests on purpose); started at once.
  */
 function loadJob(kit: ClusterKit, name: string): { name: string } {
   const job = parseYamlStream(kit.kubectl(["kustomize", path.join(kit.root, "deploy", "k8s", "loadgen")], 30_000)).find((o) => o.kind === "Job")!;
@@ -263,7 +271,7 @@ function loadJob(kit: ClusterKit, name: string): { name: string } {
   spec.parallelism = 1;
   const container = spec.template.spec.containers[0]!;
   container.image = "tracemesh/loadgen:latest";
-  const set: Record<string, string> = { LOADGEN_RATE: "2", LOADGEN_PARALLELISM: "1", LOADGEN_DURATION: "90s", LOADGEN_MAX_ERROR_RATE: "1" };
+  const set: Record<string, string> = { LOADGEN_RATE: "2", LOADGEN_PARALLELISM: "1", LOADGEN_DURATION: "180s", LOADGEN_MAX_ERROR_RATE: "1" };
   for (const env of container.env) if (env.name in set) env.value = set[env.name];
   const file = path.join(os.tmpdir(), `tracemesh-${name}.json`);
   fs.writeFileSync(file, JSON.stringify(job));

@@ -282,6 +282,9 @@ export async function skaffoldDevLoop(kit: ClusterKit): Promise<number> {
     assert.match(page, /<html/i, "the frontend serves the web app");
     const healthBefore = await httpText(`${apiUrl}/healthz`);
     assert.deepEqual(JSON.parse(healthBefore?.text ?? "{}"), { status: "ok" });
+    // skaffold labels what it deploys with its run id, so its first deploy rolled every Deployment once: the pods
+    // of before are the new ones, once the old ones have drained and gone.
+    await running(kit.until("one pod per service after skaffold dev's first deploy", 120_000, async () => (apiPods().split(" ").length === 1 && otherPods().split(" ").length === 5 ? true : undefined)));
     const podBefore = apiPods();
     const othersBefore = otherPods();
 
@@ -357,7 +360,11 @@ export async function helmInstall(kit: ClusterKit): Promise<void> {
     "--set", "fluentBit.enabled=false",
     "--set", "deploymentEnvironment=ci",
   ];
-  // The release record lives in the default namespace; the chart makes its own two namespaces.
+  // The release record lives in the default namespace; the chart makes its own two namespaces, so the ones the
+  // kustomize deploy made must be gone.
+  await kit.until("an empty cluster: the kustomize deploy's namespaces gone", 3 * 60_000, async () =>
+    kit.kubectl(["get", "namespace", "-o", "name"]).split("\n").some((n) => n === `namespace/${kit.ns}` || n === `namespace/${SYSTEM_NS}`) ? undefined : true,
+  );
   const started = Date.now();
   console.log(helm(["install", "tracemesh", path.join(kit.root, "charts", "tracemesh"), ...ciValues, "--wait", "--timeout", "4m"], 5 * 60_000));
   kit.figure("helm install --wait (s)", Math.round((Date.now() - started) / 1000));

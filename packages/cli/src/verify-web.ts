@@ -1,7 +1,7 @@
 // `tracemesh verify --browser`: the web app's own spans (service frontend-web, made in the browser by the
 // OpenTelemetry web SDK and forwarded by the frontend server to the node's Collector) are joined to the server
 // side: a browser's fetch is an ancestor of api's server span, in the same trace.
-import type { Span } from "@tracemesh/trace-model";
+import type { Comparison, Span } from "@tracemesh/trace-model";
 
 /** A check as verify.ts reports it (its VerifyCheck; not imported, so the two modules form no cycle). */
 interface BrowserCheck {
@@ -13,6 +13,19 @@ interface BrowserCheck {
 /** A span made in a browser: the web SDK's resource says so (telemetry.sdk.language = webjs). */
 export function isBrowserSpan(span: Span): boolean {
   return span.resource["telemetry.sdk.language"] === "webjs";
+}
+
+/**
+ * X-Ray edges into a browser's service that the OTLP map cannot draw: a page's document load continues the frontend
+ * server's span (`<meta name="traceparent">`), and X-Ray draws every parent → child segment across services as an
+ * edge (frontend → frontend-web), where the OTLP map draws client → server calls only. A known difference, not a
+ * lost span.
+ */
+export function pageLoadEdges(comparison: Comparison, spans: readonly Span[]): string[] {
+  const browser = new Set(spans.filter(isBrowserSpan).map((s) => s.serviceName));
+  return comparison.edges
+    .filter((e) => e.category === "only-xray" && e.xray.length > 0 && e.xray.every((x) => browser.has(x.to)))
+    .map((e) => `${e.xray[0]!.from} → ${e.xray[0]!.to}`);
 }
 
 export function browserChecks(spans: readonly Span[]): BrowserCheck[] {
