@@ -13,8 +13,9 @@
 # What it runs: etcd (loopback), kube-apiserver (RBAC + Node authorization, ServiceAccount tokens, PodSecurity
 # admission), kube-controller-manager, kube-scheduler, containerd (its own root, state and socket), kubelet
 # (cgroupfs, cgroup v1 allowed), kube-proxy (iptables), kube-router's network policy controller (firewall only, so
-# NetworkPolicies are enforced), CoreDNS as a pod, and static local PersistentVolumes behind a default StorageClass. Every packet stays on loopback, on the bridge this script creates ($BRIDGE, $NODE_CIDR)
-# and on the pod addresses inside it. Every port is chosen free at start. Every wait is bounded.
+# NetworkPolicies are enforced), CoreDNS as a pod, and static local PersistentVolumes behind a default StorageClass.
+# Every packet stays on loopback, on the bridge this script creates ($BRIDGE, $NODE_CIDR) and on the pod addresses
+# inside it. Every port is chosen free at start. Every wait is bounded.
 source "$(dirname "$0")/lib.sh"
 
 BIN="$TRACEMESH_CACHE/cluster/bin"
