@@ -105,7 +105,9 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
 
   // The load beside: one loadgen pod at a low rate, reading the same flags (loadgen-surge multiplies its rate).
   const job = loadJob(kit, `loadgen-faults-${run}`);
-  const loadgenFlows = () => spansFromOtlpFiles([kit.exportedSpans]).filter((s) => s.serviceName === "loadgen" && s.parentSpanId === "" && s.resource["k8s.pod.name"]?.toString().startsWith(job.name));
+  // loadgen's flows: its root spans named "flow <name>" (services/loadgen), from this Job's pod.
+  const loadgenFlows = () =>
+    spansFromOtlpFiles([kit.exportedSpans]).filter((s) => s.serviceName === "loadgen" && s.parentSpanId === "" && s.name.startsWith("flow ") && s.resource["k8s.pod.name"]?.toString().startsWith(job.name));
   // Since the switch only: an earlier test switched activities-errors too.
   const logs = (name: string, since: Date) => kit.kubectl(["-n", kit.ns, "logs", name === "loadgen" ? `job/${job.name}` : `deploy/${name}`, `--since-time=${since.toISOString()}`], 30_000);
   const allLogged = (since: Date, text: (scenario: string) => string) => Object.entries(READ_BY).every(([scenario, pod]) => logs(pod, since).includes(text(scenario)));
@@ -126,7 +128,12 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
     const baseHome: Traced[] = [];
     for (let i = 0; i < 6; i++) baseHome.push(await home());
     const baseRed = await createRed();
-    await kit.until("the surge Job's loadgen sending flows", 90_000, async () => (loadgenFlows().length >= 10 ? true : undefined));
+    // 15 s of the Job's base rate before the switch, for the comparison.
+    const firstFlow = await kit.until("the surge Job's loadgen sending flows", 90_000, async () => {
+      const flows = loadgenFlows();
+      return flows.length > 0 ? Math.min(...flows.map((s) => Number(s.startNs / 1_000_000n))) : undefined;
+    });
+    await kit.until("15 s of the Job's load", 30_000, async () => (Date.now() > firstFlow + 16_000 ? true : undefined));
     const switchedOn = Date.now();
     for (const [scenario, value] of Object.entries(VALUES)) {
       assert.match(await cli(scenario === "moderation-unreachable" ? ["on", scenario] : ["on", scenario, "--value", String(value)]), new RegExp(`^${scenario} on`));
@@ -207,15 +214,16 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
     assert.ok(leaked(profiles.at(-1)!) - leaked(profiles[0]!) >= 7 * 64 * 1024, `api-memory-leak: ${leaked(profiles[0]!)} → ${leaked(profiles.at(-1)!)} bytes kept`);
     figures.push(`api-memory-leak 64 KiB: the api held ${(leaked(profiles.at(-1)!) / 1048576).toFixed(1)} MiB after the profile requests`);
 
-    // loadgen-surge ×3: the loadgen pod's flow rate, before the switch vs while it acts, each over 10 s that the
-    // export holds whole (it has flows that started after the window: the spans arrive in batches).
+    // loadgen-surge ×3: the loadgen pod's flow rate, before the switch vs while it acts, each over 15 s that the
+    // export holds whole: a span is exported when its flow ends, in batches (every 5 s), so the window counts once
+    // the export has flows that started 10 s after it.
     const startMs = (s: Span) => Number(s.startNs / 1_000_000n);
     const flowsIn = (from: number, to: number) => kit.until(`loadgen's flows up to ${new Date(to).toISOString()} in the export`, 60_000, async () => {
       const flows = loadgenFlows();
-      return flows.some((s) => startMs(s) > to + 2000) ? flows.filter((s) => startMs(s) >= from && startMs(s) < to).length / ((to - from) / 1000) : undefined;
+      return flows.some((s) => startMs(s) > to + 10_000) ? flows.filter((s) => startMs(s) >= from && startMs(s) < to).length / ((to - from) / 1000) : undefined;
     });
-    const before = await flowsIn(switchedOn - 10_000, switchedOn);
-    const during = await flowsIn(surgeFrom, surgeFrom + 10_000);
+    const before = await flowsIn(switchedOn - 15_000, switchedOn);
+    const during = await flowsIn(surgeFrom, surgeFrom + 15_000);
     assert.ok(during >= 2 * before, `loadgen-surge ×3: ${before.toFixed(1)} → ${during.toFixed(1)} flows/s`);
     assert.ok(loadgenFlows().some((s) => s.attributes["app.fault.name"] === "loadgen-surge"), "surge flows are marked");
     figures.push(`loadgen-surge ×3: ${before.toFixed(1)} → ${during.toFixed(1)} flows/s`);
@@ -260,7 +268,7 @@ async function portForwardPod(kit: ClusterKit, namespace: string, pod: string, p
 
 /**
  * The load Job of deploy/k8s/loadgen (its labels, flags mount and image as skaffold loaded it), as one pod at
- * 2 requests/s for 180 s (deleted when the test ends) under NAME, with no error budget (other faults fail requests on purpose); started at once.
+ * 4 requests/s for 180 s (deleted when the test ends) under NAME, with no error budget (other faults fail requests on purpose); started at once.
  */
 function loadJob(kit: ClusterKit, name: string): { name: string } {
   const job = parseYamlStream(kit.kubectl(["kustomize", path.join(kit.root, "deploy", "k8s", "loadgen")], 30_000)).find((o) => o.kind === "Job")!;
@@ -271,7 +279,7 @@ function loadJob(kit: ClusterKit, name: string): { name: string } {
   spec.parallelism = 1;
   const container = spec.template.spec.containers[0]!;
   container.image = "tracemesh/loadgen:latest";
-  const set: Record<string, string> = { LOADGEN_RATE: "2", LOADGEN_PARALLELISM: "1", LOADGEN_DURATION: "180s", LOADGEN_MAX_ERROR_RATE: "1" };
+  const set: Record<string, string> = { LOADGEN_RATE: "4", LOADGEN_PARALLELISM: "1", LOADGEN_DURATION: "180s", LOADGEN_MAX_ERROR_RATE: "1" };
   for (const env of container.env) if (env.name in set) env.value = set[env.name];
   const file = path.join(os.tmpdir(), `tracemesh-${name}.json`);
   fs.writeFileSync(file, JSON.stringify(job));
