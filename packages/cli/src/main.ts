@@ -101,6 +101,7 @@ const MARKER_USAGE = `usage:
 const VERIFY_USAGE = `usage:
   tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-spans FILE...] [--honeycomb-exports FILE]
                    [--honeycomb-metrics FILE] [--namespace NS --node NAME] [--cloudwatch-logs FILE [--rollbar-items FILE]]
+                   [--browser]
       asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop; error traces
       too), judged on what Honeycomb received (--honeycomb-spans: a stand-in's record; else the --otlp export),
       the X-Ray map with every edge of Honeycomb's and no inferred node but redis, every judged trace's X-Ray
@@ -109,6 +110,7 @@ const VERIFY_USAGE = `usage:
       metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges);
       with --cloudwatch-logs JOURNAL (the CloudWatch Logs stand-in's) and --rollbar-items FILE: every service's pods
       logged, 99 % of request lines carry an exported trace's id, an error trace has its error line and Rollbar item;
+      with --browser (the web app was used): the browser's frontend-web spans joined to api's in the same traces;
       --grace D (default 10s): traces that started this close to the end of the capture are not judged;
       --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
 `;
@@ -466,6 +468,7 @@ function verifyCommand(args: string[]): number {
       node: { type: "string" },
       "cloudwatch-logs": { type: "string" },
       "rollbar-items": { type: "string" },
+      browser: { type: "boolean", default: false },
       grace: { type: "string", default: "10s" },
       tolerance: { type: "string", default: "0.1" },
     },
@@ -492,6 +495,7 @@ function verifyCommand(args: string[]): number {
     honeycombTraceIds,
     honeycombMetricEdges,
     kubernetes: values.namespace && values.node ? { namespace: values.namespace, node: values.node } : undefined,
+    browser: values.browser,
     graceMs,
     tolerance,
   };
