@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # skaffold custom build for the Fluent Bit image of the ci profile (see deploy/docker/fluent-bit.Dockerfile): builds
-# $IMAGE from the cached fluent-bit binary on the local base image, with the shared libraries it links that the
-# base lacks, and loads it into the CI cluster.
+# $IMAGE from the cached fluent-bit binary on the local base image (scripts/ci-base-image.sh), with the shared
+# libraries it links that the base lacks. The deploy loads it into the node.
 source "$(dirname "$0")/lib.sh"
 : "${IMAGE:?skaffold sets IMAGE}"
 binary="$(readlink -f "$TRACEMESH_BIN/fluent-bit")" || die "no Fluent Bit: bash scripts/tools/21-fluent-bit.sh"
 [ -x "$binary" ] || die "no Fluent Bit: bash scripts/tools/21-fluent-bit.sh"
-eval "$(bash "$ROOT/scripts/docker-base-image.sh" --print)"
+NODE_IMAGE="$(bash "$ROOT/scripts/ci-base-image.sh" NODE_IMAGE)"
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
 mkdir -p "$context/lib"
@@ -20,4 +20,3 @@ done
 cp "$ROOT/deploy/docker/fluent-bit.Dockerfile" "$context/Dockerfile"
 docker build -q --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$IMAGE" "$context" >/dev/null
 log "built $IMAGE: $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB", $1 / 1e6}') (the base $NODE_IMAGE: $(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.1f MB", $1 / 1e6}'))"
-bash "$ROOT/scripts/cluster.sh" import "$IMAGE"

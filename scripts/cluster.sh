@@ -7,13 +7,15 @@
 #   scripts/cluster.sh down          stop everything and leave the machine as it was found
 #   scripts/cluster.sh status        what runs, and the node and pods
 #   scripts/cluster.sh import IMG…   load Docker images into the node's containerd (like `kind load`)
+#   scripts/cluster.sh import-for DIR  load every image the kustomization DIR uses (skaffold's ci profile, each deploy)
 #   scripts/cluster.sh env           print KUBECONFIG=… and the containerd socket for other scripts
 #
 # What it runs: etcd (loopback), kube-apiserver (RBAC + Node authorization, ServiceAccount tokens, PodSecurity
 # admission), kube-controller-manager, kube-scheduler, containerd (its own root, state and socket), kubelet
-# (cgroupfs, cgroup v1 allowed), kube-proxy (iptables), CoreDNS as a pod, and static local PersistentVolumes behind
-# a default StorageClass. Every packet stays on loopback, on the bridge this script creates ($BRIDGE, $NODE_CIDR)
-# and on the pod addresses inside it. Every port is chosen free at start. Every wait is bounded.
+# (cgroupfs, cgroup v1 allowed), kube-proxy (iptables), kube-router's network policy controller (firewall only, so
+# NetworkPolicies are enforced), CoreDNS as a pod, and static local PersistentVolumes behind a default StorageClass.
+# Every packet stays on loopback, on the bridge this script creates ($BRIDGE, $NODE_CIDR) and on the pod addresses
+# inside it. Every port is chosen free at start. Every wait is bounded.
 source "$(dirname "$0")/lib.sh"
 
 BIN="$TRACEMESH_CACHE/cluster/bin"
@@ -39,7 +41,7 @@ SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops 
 # Host paths the components write although told to use $STATE (hard-coded in kubelet, containerd or CNI).
 HOST_PATHS=(/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/netns /var/run/netns
   /etc/cni /opt/cni /run/containerd /var/lib/containerd /opt/containerd /var/run/nri /run/nri /etc/kubernetes)
-STARTED_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+STARTED_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router)
 
 kubectl_ci() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 ctr_ci() { "$BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
@@ -63,10 +65,11 @@ free_port() {
 need_binaries() {
   local b
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl containerd \
-    containerd-shim-runc-v2 ctr crictl coredns pause; do
+    containerd-shim-runc-v2 ctr crictl coredns pause kube-router; do
     [ -x "$BIN/$b" ] || die "missing $BIN/$b: run scripts/install-tools.sh (scripts/tools/5x-*.sh build it)"
   done
   command -v runc >/dev/null || die "runc missing: bash scripts/tools/10-cluster-packages.sh"
+  command -v ipset >/dev/null || die "ipset missing (kube-router calls it): bash scripts/tools/10-cluster-packages.sh"
   [ -x /usr/lib/cni/bridge ] || die "CNI plugins missing: bash scripts/tools/10-cluster-packages.sh"
 }
 
@@ -85,6 +88,7 @@ record_machine() {
   iptables_tables >"$RUN/before/iptables-tables"
   iptables_chains >"$RUN/before/iptables-chains"
   ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 >"$RUN/before/links"
+  ipset list -n | sort >"$RUN/before/ipsets"
 }
 
 # "FAMILY TABLE" for every iptables table the kernel has, IPv4 and IPv6 (nft families ip/ip6). On a machine
@@ -137,6 +141,7 @@ make_certs() {
   cert scheduler "/CN=system:kube-scheduler"
   cert kubelet "/CN=system:node:$NODE_NAME/O=system:nodes"
   cert kube-proxy "/CN=system:kube-proxy"
+  cert kube-router "/CN=tracemesh-ci:kube-router"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 }
@@ -262,6 +267,7 @@ cmd_up() {
   write_kubeconfig "$STATE/scheduler.kubeconfig" scheduler default
   write_kubeconfig "$STATE/kubelet.kubeconfig" kubelet default
   write_kubeconfig "$STATE/kube-proxy.kubeconfig" kube-proxy default
+  write_kubeconfig "$STATE/kube-router.kubeconfig" kube-router default
   local pki="$STATE/pki"
 
   log "starting etcd"
@@ -310,6 +316,7 @@ cmd_up() {
   wait_component 120 kubelet "node $NODE_NAME Ready" \
     kubectl_ci wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
   install_addons
+  start_kube_router
   log "cluster $CLUSTER_NAME is up in $((SECONDS - started)) s (context $CLUSTER_NAME)"
   echo "$KUBECONFIG_PATH"
 }
@@ -508,9 +515,47 @@ EOF
   start_component kube-proxy "$BIN/kube-proxy" --config "$STATE/kube-proxy-config.yaml" --v 1
 }
 
+# kube-router's network policy controller, firewall only, as a host process beside kube-proxy (as k3s embeds it in its
+# agent): it watches pods, namespaces and NetworkPolicies and programs iptables chains (KUBE-ROUTER-*, KUBE-POD-FW-*,
+# KUBE-NWPLCY-*) and ipsets, which `down` removes. Pods get no policy until it has synced, so `up` waits for its
+# health check, which answers only once the controller has reported in.
+start_kube_router() {
+  local port
+  port="$(free_port 127.0.0.1)"
+  log "starting kube-router (network policies)"
+  start_component kube-router "$BIN/kube-router" --kubeconfig "$STATE/kube-router.kubeconfig" \
+    --run-firewall=true --run-router=false --run-service-proxy=false \
+    --hostname-override "$NODE_NAME" --service-cluster-ip-range "$SERVICE_CIDR" \
+    --health-addr 127.0.0.1 --health-port "$port" --metrics-port 0 --v 1
+  wait_component 60 kube-router "kube-router's health check" curl -fsS "http://127.0.0.1:$port/healthz"
+}
+
 install_addons() {
-  log "installing CoreDNS and the local StorageClass"
+  log "installing CoreDNS, kube-router's RBAC and the local StorageClass"
   kubectl_ci apply -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: tracemesh-ci:kube-router }
+rules:
+  - apiGroups: [""]
+    resources: [namespaces, pods, services, nodes]
+    verbs: [get, list, watch]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [networkpolicies]
+    verbs: [list, watch]
+  - apiGroups: ["", events.k8s.io]
+    resources: [events]
+    verbs: [create, patch, update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: tracemesh-ci:kube-router }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: tracemesh-ci:kube-router }
+subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: tracemesh-ci:kube-router }]
+---
 apiVersion: v1
 kind: ServiceAccount
 metadata: { name: coredns, namespace: kube-system }
@@ -656,12 +701,13 @@ cmd_down() {
   if component_alive containerd; then
     crictl_ci rmp --all --force >/dev/null 2>&1 || true
   fi
-  for name in kube-proxy kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do
+  for name in kube-router kube-proxy kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do
     stop_component "$name"
   done
   for pid in $(leftover_pids); do stop_pid "$pid" "leftover pod process"; done
   unmount_under "$STATE" "$RUN" /var/lib/kubelet /run/netns /var/run/netns
   remove_iptables_chains
+  remove_new_ipsets
   remove_new_tables
   if [ -f "$RUN/bridge" ] || ip -o link show "$BRIDGE" >/dev/null 2>&1; then
     ip link del "$BRIDGE" 2>/dev/null || true
@@ -727,6 +773,17 @@ remove_new_tables() {
   done
 }
 
+# The ipsets kube-router made (its rules that used them are gone by now: remove_iptables_chains runs first).
+remove_new_ipsets() {
+  local before="$RUN/before/ipsets" set
+  [ -f "$before" ] && command -v ipset >/dev/null || return 0
+  # Twice: a list:set must go before the sets it lists.
+  ipset list -n | sort | comm -13 "$before" - | while read -r set; do ipset destroy "$set" 2>/dev/null || true; done
+  ipset list -n | sort | comm -13 "$before" - | while read -r set; do
+    ipset destroy "$set" 2>/dev/null || log "could not destroy ipset $set"
+  done
+}
+
 # kubelet's cgroups (cgroupfs driver): kubepods under every hierarchy, deepest first.
 remove_cgroups() {
   local d
@@ -768,18 +825,49 @@ cmd_status() {
   kubectl_ci get pods -A -o wide --request-timeout=5s || true
 }
 
-# Loads Docker images into the node's containerd (what `kind load docker-image` does for kind).
+# Loads Docker images into the node's containerd (what `kind load docker-image` does for kind). An image the node
+# already has (same image id) is only re-tagged, so loading on every deploy costs nothing for what did not change.
 cmd_import() {
   [ -S "$CONTAINERD_SOCK" ] || die "the cluster is not up (no $CONTAINERD_SOCK)"
-  local image id name
+  local image id ref tag known
+  known="$(ctr_ci images ls -q 2>/dev/null)"
   for image in "$@"; do
-    log "importing $image into the node's containerd"
-    docker save "$image" | ctr_ci images import - >/dev/null 2>&1
-    # skaffold deploys an image it did not push as NAME:<image id>: give it that name too.
-    id="$(docker image inspect -f '{{.Id}}' "$image")"
-    name="$(ctr_ci images ls -q 2>/dev/null | grep -E "^(docker\.io/)?(library/)?${image%:*}:${image##*:}\$")" || die "import of $image failed"
-    ctr_ci images tag --force "$name" "${name%:*}:${id#sha256:}" >/dev/null 2>&1
+    [[ "$image" == *:* ]] || image="$image:latest"
+    id="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null)" || die "no Docker image $image to load into the node"
+    id="${id#sha256:}"
+    ref="$(containerd_name "${image%:*}")"
+    tag="${image##*:}"
+    if ! grep -qxF "$ref:$id" <<<"$known"; then
+      log "importing $image into the node's containerd"
+      docker save "$image" | ctr_ci images import - >/dev/null 2>&1 || die "import of $image failed"
+      # skaffold deploys an image it did not push as NAME:<image id>: give it that name too.
+      ctr_ci images tag --force "$ref:$tag" "$ref:$id" >/dev/null
+    elif [ "$tag" != "$id" ]; then
+      ctr_ci images tag --force "$ref:$id" "$ref:$tag" >/dev/null
+    fi
   done
+}
+
+# tracemesh/api → docker.io/tracemesh/api, redis → docker.io/library/redis (how containerd names them).
+containerd_name() {
+  case "$1" in
+    */*/*) echo "$1" ;;
+    */*) if [[ "${1%%/*}" == *.* || "${1%%/*}" == *:* ]]; then echo "$1"; else echo "docker.io/$1"; fi ;;
+    *) echo "docker.io/library/$1" ;;
+  esac
+}
+
+# Loads every image the kustomization DIR deploys: skaffold's ci profile runs it before each deploy (the `kind load`
+# step), so the node has the images whether they were just built, found in skaffold's cache, built by another
+# checkout, or the cluster was re-created. The profile tags what it builds NAME:latest (tagPolicy sha256), so an
+# image with a local NAME:latest is loaded as that; any other (tracemesh/redis:local) by the tag the manifests name.
+cmd_import_for() {
+  local dir="${1:?usage: import-for KUSTOMIZATION_DIR}" image wanted=()
+  for image in $("$BIN/kubectl" kustomize "$dir" | sed -n 's/^[ -]*image: *//p' | tr -d '"' | sort -u); do
+    if docker image inspect "${image%:*}:latest" >/dev/null 2>&1; then wanted+=("${image%:*}:latest"); else wanted+=("$image"); fi
+  done
+  [ ${#wanted[@]} -gt 0 ] || die "no images in $dir"
+  cmd_import "${wanted[@]}"
 }
 
 case "${1:-}" in
@@ -787,6 +875,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   import) shift; cmd_import "$@" ;;
+  import-for) shift; cmd_import_for "$@" ;;
   env) printf 'KUBECONFIG=%s\nCONTAINERD_ADDRESS=%s\n' "$KUBECONFIG_PATH" "$CONTAINERD_SOCK" ;;
-  *) die "usage: $0 up | down | status | import IMAGE… | env" ;;
+  *) die "usage: $0 up | down | status | import IMAGE… | import-for DIR | env" ;;
 esac

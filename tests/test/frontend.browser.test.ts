@@ -17,8 +17,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
+import type { Page } from "playwright-core";
 import {
   repoRoot,
   standInCollectorEnv,
@@ -33,13 +32,10 @@ import {
 } from "@tracemesh/devkit";
 import { entryPoint, nodeArgs, packageDirOf, startFrontend, startMesh, telemetryEnv, type LocalFrontend, type Mesh } from "@tracemesh/mesh";
 import { SPAN_KIND, durationMs, renderWaterfall, waterfallSpan, type Span } from "@tracemesh/trace-model";
+import { PHONE, WebApp, postWithMention, readNotifications, replyAndLike, signUp, type Person } from "./frontend-flows.js";
 
 const HONEYCOMB_KEY = "browser-test-honeycomb-key";
 const FAST_EXPORT = { OTEL_BSP_SCHEDULE_DELAY: "200" };
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
-// What this closed network needs: no QUIC, no background fetches to Google, no GPU in a container.
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const PHONE = { width: 390, height: 844 };
 const WEB_DIST = path.join(repoRoot(), "services", "frontend", "dist", "web");
 
 const service = (s: Span) => s.serviceName;
@@ -68,73 +64,43 @@ describe("the web frontend in chromium, traced from the click through the real C
   let collector: LocalCollector;
   let mesh: Mesh;
   let frontend: LocalFrontend;
-  let browser: Browser;
-  let alice: { context: BrowserContext; page: Page };
-  let bob: { context: BrowserContext; page: Page };
+  let app: WebApp;
+  let alice: Person;
+  let bob: Person;
   const run = Date.now().toString(36).slice(-5);
   const aliceHandle = `alice_${run}`;
   const bobHandle = `bob_${run}`;
   const postText = `Traced from the click: hello @${bobHandle}!`;
   let carolToken = "";
   const replyText = `Replying from the second browser, ${run}`;
-  /** Every /api request the pages sent, with its headers (traceparent, baggage). */
-  const apiRequests: Array<{ url: string; headers: Record<string, string> }> = [];
-  /** axe's serious and critical violations per screen. */
-  const axeFindings: Record<string, string[]> = {};
   const screenshots = process.env.TRACEMESH_SCREENSHOTS ? path.resolve(repoRoot(), process.env.TRACEMESH_SCREENSHOTS) : undefined;
   const artifacts = process.env.TRACEMESH_E2E_ARTIFACTS;
 
   before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} missing: run bash scripts/tools/10-chromium.sh`);
     [honeycomb, xray] = await Promise.all([startHoneycombStandIn({ apiKey: HONEYCOMB_KEY }), startXrayStandIn()]);
     collector = await startCollector({
       env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
     });
     mesh = await startMesh({ otel: { endpoint: collector.otlpHttpUrl, env: FAST_EXPORT } });
     frontend = await startFrontend(mesh);
-    // playwright gives every launch a fresh, temporary profile (--user-data-dir).
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 });
-    const open = async () => {
-      const context = await browser.newContext({ viewport: PHONE, baseURL: frontend.url });
-      context.setDefaultTimeout(15_000);
-      const page = await context.newPage();
-      page.on("request", (req) => {
-        if (new URL(req.url()).pathname.startsWith("/api/")) apiRequests.push({ url: req.url(), headers: req.headers() });
-      });
-      page.on("pageerror", (err) => process.stderr.write(`[page error] ${err.message}\n`));
-      return { context, page };
-    };
-    [alice, bob] = [await open(), await open()];
+    app = await WebApp.launch(frontend.url);
+    [alice, bob] = [await app.open(), await app.open()];
   });
 
   after(async () => {
-    await browser?.close();
+    await app?.close();
     await frontend?.stop();
     await mesh?.stop();
     await collector?.stop();
     await Promise.all([honeycomb?.stop(), xray?.stop()]);
   });
 
-  async function checkA11y(page: Page, screen: string): Promise<void> {
-    const results = await new AxeBuilder({ page }).analyze();
-    axeFindings[screen] = results.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  }
+  const checkA11y = (page: Page, screen: string) => app.checkA11y(page, screen);
 
   async function screenshot(page: Page, name: string): Promise<void> {
     if (!screenshots) return;
     fs.mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: path.join(screenshots, `frontend-${name}.png`), fullPage: false });
-  }
-
-  async function signUp(page: Page, handle: string, name: string): Promise<void> {
-    await page.goto("/signup");
-    await page.getByLabel("Handle").fill(handle);
-    await page.getByLabel("Display name").fill(name);
-    await page.getByRole("button", { name: "Sign up" }).click();
-    await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
-    await page.getByRole("link", { name: `@${handle}` }).waitFor();
   }
 
   test("sign-up: a taken handle shows the API's message; then both people are signed in", async () => {
@@ -181,55 +147,17 @@ describe("the web frontend in chromium, traced from the click through the real C
     const page = alice.page;
     await page.reload();
     await page.getByRole("article").filter({ hasText: "(#25)" }).waitFor();
-    await page.getByLabel("What's happening?").fill(postText);
-    await page.getByLabel("Expires after").selectOption("1-day");
-    await page.getByRole("button", { name: "Post" }).click();
-    const first = page.getByRole("article").first();
-    await first.getByText(postText, { exact: false }).waitFor();
-    assert.match(await first.innerText(), /expires in (23h|1d)/);
-    assert.equal(await page.getByLabel("What's happening?").inputValue(), "", "the form is cleared");
-    // The mention is a link to bob's profile.
-    assert.equal(await first.getByRole("link", { name: `@${bobHandle}` }).getAttribute("href"), `/@${bobHandle}`);
-    await checkA11y(page, "home (signed in)");
+    await postWithMention(app, page, postText, bobHandle);
     await screenshot(page, "home");
   });
 
   test("bob sees the mention, opens the post, replies and likes it", async () => {
-    const page = bob.page;
-    await page.reload();
-    await page.getByRole("link", { name: "Notifications, 1 unread" }).waitFor();
-    await page.getByRole("link", { name: /^Notifications/ }).click();
-    const mention = page.getByRole("listitem").filter({ hasText: "mentioned you" });
-    await mention.waitFor();
-    assert.match(await mention.innerText(), new RegExp(`@${aliceHandle} mentioned you`));
-    await mention.getByRole("link", { name: /Traced from the click/ }).click();
-
-    await page.getByRole("heading", { level: 1, name: "Post" }).waitFor();
-    await page.getByRole("article").first().getByText(postText).waitFor();
-    await checkA11y(page, "activity");
-    await page.getByLabel("Your reply").fill(replyText);
-    await page.getByRole("button", { name: "Reply", exact: true }).click();
-    await page.getByRole("heading", { name: "Replies (1)" }).waitFor();
-    await page.getByRole("article").filter({ hasText: replyText }).waitFor();
-
-    const like = page.getByRole("article").first().getByRole("button", { name: /^Like/ });
-    await like.click();
-    await page.getByRole("article").first().getByRole("button", { name: "Like, 1 like" }).waitFor();
-    assert.equal(await page.getByRole("article").first().getByRole("button", { name: /^Like/ }).getAttribute("aria-pressed"), "true");
+    await replyAndLike(app, bob.page, aliceHandle, postText, replyText);
   });
 
   test("alice reads her notifications: bob's reply and like, then the unread count is gone", async () => {
-    const page = alice.page;
-    await page.reload();
-    await page.getByRole("link", { name: "Notifications, 2 unread" }).waitFor({ timeout: 20_000 });
-    await page.getByRole("link", { name: /^Notifications/ }).click();
-    await page.getByRole("listitem").filter({ hasText: "replied to your post" }).waitFor();
-    await page.getByRole("listitem").filter({ hasText: "liked your post" }).waitFor();
-    const items = await page.getByRole("listitem").filter({ hasText: `@${bobHandle}` }).allInnerTexts();
-    assert.equal(items.length, 2, `two notifications from bob, got ${JSON.stringify(items)}`);
-    await page.getByRole("link", { name: "Notifications", exact: true }).waitFor();
-    await checkA11y(page, "notifications");
-    await screenshot(page, "notifications");
+    await readNotifications(app, alice.page, bobHandle);
+    await screenshot(alice.page, "notifications");
   });
 
   test("a profile lists the user's posts; keyboard alone reaches and follows the links", async () => {
@@ -261,7 +189,7 @@ describe("the web frontend in chromium, traced from the click through the real C
   test("an activity disappears from the page once its TTL has run out (the page's clock moved 13 h on)", async () => {
     // A context of its own: playwright's fake clock applies to a whole context. Carol is signed in through
     // the same localStorage entry the sign-up page writes.
-    const context = await browser.newContext({ viewport: PHONE, baseURL: frontend.url });
+    const context = await app.browser.newContext({ viewport: PHONE, baseURL: frontend.url });
     try {
       context.setDefaultTimeout(15_000);
       const account = JSON.stringify({ token: carolToken, handle: `carol_${run}`, displayName: "Carol Crud" });
@@ -286,17 +214,11 @@ describe("the web frontend in chromium, traced from the click through the real C
   });
 
   test("no serious or critical accessibility violation on any screen (axe-core)", () => {
-    assert.ok(Object.keys(axeFindings).length >= 5, `screens checked: ${Object.keys(axeFindings).join(", ")}`);
-    const failing = Object.entries(axeFindings).filter(([, v]) => v.length > 0);
-    assert.deepEqual(failing, [], failing.map(([screen, v]) => `${screen}:\n  ${v.join("\n  ")}`).join("\n"));
+    app.assertAccessible(5);
   });
 
   test("every /api fetch carried traceparent and baggage with the session id", () => {
-    assert.ok(apiRequests.length >= 8, `api requests seen: ${apiRequests.length}`);
-    for (const r of apiRequests) {
-      assert.match(r.headers.traceparent ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/, `traceparent on ${r.url}`);
-      assert.match(r.headers.baggage ?? "", /(^|,)\s*session\.id=[0-9a-f]{32}/, `baggage on ${r.url}`);
-    }
+    app.assertPropagated(8);
   });
 
   test("one trace: alice's click → fetch → frontend server → api → activities → stream → notifications", { timeout: 60_000 }, async () => {

@@ -1,4 +1,4 @@
-// tools: cluster-packages docker collector fluent-bit skaffold kubernetes etcd containerd coredns pause
+// tools: cluster-packages chromium docker collector fluent-bit skaffold helm kubernetes etcd containerd coredns pause kube-router
 // The golden path on a real Kubernetes: scripts/cluster.sh brings up a one-node cluster built from upstream
 // sources (etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, containerd, CoreDNS), then
 // the real `skaffold run -m tracemesh` (Docker builds, images loaded into the node's containerd), every workload
@@ -6,8 +6,10 @@
 // runs to its SLO verdict, the on-cluster verifier judges what the Collector and the Honeycomb/X-Ray stand-in
 // received, the footprint is read from the kubelet, a failure scenario is switched with `tracemesh fault
 // --context` (the flags ConfigMap, no rollout), faults are injected, and `down` must leave the machine
-// exactly as it was. The logs part (Fluent Bit → CloudWatch Logs, Rollbar) is k8s-cluster-logs.ts. scripts/test.sh
-// runs this file alone, after all others (it shares dockerd).
+// exactly as it was. The logs part (Fluent Bit → CloudWatch Logs, Rollbar) is k8s-cluster-logs.ts;
+// k8s-cluster-golden.ts holds the checks of the golden path as users live it: NetworkPolicies enforced (kube-router),
+// `skaffold dev`'s edit loop, and the Helm chart installed; k8s-cluster-faults.ts the seven named faults — all
+// called from the describe block below. scripts/test.sh runs this file alone, after all others (it shares dockerd).
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -18,6 +20,8 @@ import { after, before, describe, test } from "node:test";
 import { spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
 import { ROOT, run, runStatus, tool } from "./k8s-helpers.js";
 import { armFaults, exactlyOnce, traceToLogs, type ClusterLogsContext, type LogFaults } from "./k8s-cluster-logs.js";
+import { namedFaults } from "./k8s-cluster-faults.js";
+import { helmInstall, networkPoliciesEnforced, skaffoldDevLoop, webAppOnCluster, type ClusterKit } from "./k8s-cluster-golden.js";
 
 const CACHE = process.env.TRACEMESH_CACHE ?? path.join(os.homedir(), ".cache", "tracemesh");
 const CLUSTER_BIN = path.join(CACHE, "cluster", "bin");
@@ -68,6 +72,7 @@ function machineSnapshot(): Record<string, string> {
     iptables: sh("iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sort"),
     ip6tables: sh("ip6tables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sort"),
     mounts: sh("findmnt -rn -o TARGET | sort"),
+    ipsets: sh("ipset list -n | sort"),
     sysctls: sh("sysctl vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet"),
     paths: sh("for p in /var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/netns /etc/cni /var/lib/tracemesh-ci /run/tracemesh-ci; do [ -e $p ] && echo $p; done; true"),
   };
@@ -164,6 +169,23 @@ const logsContext = (): ClusterLogsContext => ({
 describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", { timeout: 45 * 60_000 }, () => {
   let machineBefore: Record<string, string>;
   const timings: Record<string, number> = {};
+  const figures: Record<string, number> = {};
+  const kit: ClusterKit = {
+    root: ROOT,
+    context: CONTEXT,
+    ns: NS,
+    clusterBin: CLUSTER_BIN,
+    exportedSpans: EXPORTED_SPANS,
+    env,
+    kubectl,
+    until,
+    api,
+    signUp,
+    portForward,
+    figure: (name, value) => {
+      figures[name] = value;
+    },
+  };
   const timed = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
     const started = Date.now();
     try {
@@ -184,6 +206,7 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     for (const child of portForwards) child.kill("SIGTERM");
     const down = runStatus("bash", [CLUSTER_SH, "down"], { timeoutMs: 5 * 60_000 });
     console.log(`cluster part timings (s): ${JSON.stringify(timings)}`);
+    console.log(`cluster part figures: ${JSON.stringify(figures)}`);
     assert.equal(down.status, 0, `cluster.sh down failed:\n${down.stderr}`);
     // The machine exactly as it was before `up`.
     const machineAfter = machineSnapshot();
@@ -200,12 +223,10 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
   });
 
   test("skaffold run -m tracemesh: every Deployment, StatefulSet and DaemonSet rolls out", { timeout: 30 * 60_000 }, async () => {
-    const printed = run("bash", [path.join(ROOT, "scripts", "docker-base-image.sh"), "--print"], { timeoutMs: 30_000 });
-    const images = Object.fromEntries(printed.trim().split("\n").map((l) => l.split("=") as [string, string]));
-    process.env.TRACEMESH_NODE_IMAGE = images.NODE_IMAGE;
-    process.env.TRACEMESH_BUILD_IMAGE = images.BUILD_IMAGE;
+    // As a user runs it: the ci profile finds (or builds) the local base images itself, and the deploy loads every
+    // image into the node whether skaffold built it now or found it in its cache.
     await timed("skaffold run -m tracemesh", () =>
-      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "tracemesh", "--kube-context", CONTEXT, "--status-check=true", "--cache-artifacts=false"], { env: env(), timeoutMs: 25 * 60_000 }),
+      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "tracemesh", "--kube-context", CONTEXT, "--status-check=true"], { env: env(), timeoutMs: 25 * 60_000 }),
     );
     const ns = kubectlJson<{ metadata: { labels: Record<string, string> } }>(["get", "namespace", NS]);
     assert.equal(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
@@ -284,6 +305,14 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     }
   });
 
+  test("NetworkPolicies enforced by kube-router: every real edge open, forbidden edges refused from inside pods; the delay from applying a policy to its packets dropping", { timeout: 5 * 60_000 }, async () => {
+    await timed("network policy probes", () => networkPoliciesEnforced(kit));
+  });
+
+  test("the web app in Chromium through the frontend Service: the flows and axe-core, the browser's spans joined to the server side", { timeout: 4 * 60_000 }, async () => {
+    await timed("web app in chromium", () => webAppOnCluster(kit));
+  });
+
   test("logs: a post's own traceparent is in CloudWatch Logs lines of ≥ 2 services; a post failed by activities-errors has its error lines and Rollbar item (tracemesh trace)", { timeout: 8 * 60_000 }, async () => {
     await timed("logs: trace to logs", () => traceToLogs(logsContext()));
   });
@@ -295,7 +324,7 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
 
   test("skaffold run -m loadgen: the Indexed Job completes and its exit status is the SLO verdict", { timeout: 15 * 60_000 }, async () => {
     await timed("skaffold run -m loadgen", () =>
-      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "loadgen", "--kube-context", CONTEXT, "--status-check=false", "--cache-artifacts=false"], { env: env(), timeoutMs: 10 * 60_000 }),
+      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "loadgen", "--kube-context", CONTEXT, "--status-check=false"], { env: env(), timeoutMs: 10 * 60_000 }),
     );
     const verdict = await until("the loadgen Job to finish", 5 * 60_000, async () => {
       const job = kubectlJson<{ status: { succeeded?: number; failed?: number; conditions?: Array<{ type: string; status: string }> } }>(["-n", NS, "get", "job", "loadgen"]);
@@ -315,7 +344,7 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
 
   test("skaffold run -m verify: the on-cluster verifier passes on what the Collector and the Honeycomb/X-Ray stand-in got", { timeout: 10 * 60_000 }, async () => {
     await timed("skaffold run -m verify", () =>
-      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "verify", "--kube-context", CONTEXT, "--status-check=false", "--cache-artifacts=false"], { env: env(), timeoutMs: 8 * 60_000 }),
+      run(tool("skaffold", "33-skaffold.sh"), ["run", "-m", "verify", "--kube-context", CONTEXT, "--status-check=false"], { env: env(), timeoutMs: 8 * 60_000 }),
     );
     const verdict = await until("the verify Job to finish", 4 * 60_000, async () => {
       const job = kubectlJson<{ status: { conditions?: Array<{ type: string; status: string }> } }>(["-n", "tracemesh-system", "get", "job", "verify"]);
@@ -327,9 +356,9 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     assert.match(output, /^verdict: PASS \(\d+ checks\)$/m);
     // Every check ran: the five flows (error traces included, judged on what Honeycomb received), the Kubernetes
     // attributes, both X-Ray checks (edges, no stray inferred node, every judged trace's segments; agreement with
-    // Honeycomb), Honeycomb's two (every span of every judged trace; the RED metrics of every edge), and the three
-    // on logs (verify-logs.ts).
-    assert.equal(output.match(/^PASS {2}/gm)?.length, 13, output);
+    // Honeycomb), Honeycomb's two (every span of every judged trace; the RED metrics of every edge), the three on
+    // logs (verify-logs.ts) and the browser's spans joined to api's (--browser, verify-web.ts).
+    assert.equal(output.match(/^PASS {2}/gm)?.length, 14, output);
   });
 
   test("footprint after the load (kubelet /stats/summary): the mesh fits a 2-CPU / 4-GiB node", { timeout: 60_000 }, () => {
@@ -403,6 +432,10 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
         // the test has already failed; its own error says why
       }
     }
+  });
+
+  test("the seven named faults, switched on and off with tracemesh fault --context: status codes, latency, spans, RED metrics, loadgen's rate", { timeout: 8 * 60_000 }, async () => {
+    await timed("named faults", () => namedFaults(kit));
   });
 
   test("fault: the notifications pod deleted while posts stream in — no notification lost or doubled", { timeout: 180_000 }, async () => {
@@ -516,5 +549,14 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
     }
     const feed = await api(base, "GET", "/api/activities/@frank?limit=50");
     assert.equal((feed.body.activities as unknown[]).length, acknowledged.length);
+  });
+
+  test("skaffold dev -m tracemesh as a user runs it: port-forwards, an api edit served by a new pod (only its image rebuilt), SIGINT removes the deployment", { timeout: 25 * 60_000 }, async () => {
+    await timed("skaffold dev loop", () => skaffoldDevLoop(kit));
+  });
+
+  test("helm install of charts/tracemesh: rolls out under restricted with its NetworkPolicies, the HTTP flow, helm upgrade rolls only what changed, helm uninstall leaves nothing", { timeout: 15 * 60_000 }, async () => {
+    for (const child of portForwards.splice(0)) child.kill("SIGTERM");
+    await timed("helm install/upgrade/uninstall", () => helmInstall(kit));
   });
 });

@@ -141,7 +141,7 @@ export function kustomize(dir: string): K8sObject[] {
   return parseYamlStream(run("kubectl", ["kustomize", path.resolve(ROOT, dir)]));
 }
 
-/** The kind overlay with the optional NetworkPolicy component added (through a throw-away kustomization). */
+/** An overlay with an optional component added (through a throw-away kustomization). */
 export function kustomizeWithComponent(overlay: string, component: string): K8sObject[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-kustomize-"));
   try {

@@ -2,8 +2,9 @@
 // The Helm chart and the kustomize manifests must describe the same cluster: same objects (kind,
 // namespace, name) and the same content, after removing only what legitimately differs — Helm's
 // bookkeeping labels, its checksum annotations, and kustomize's hash suffix on generated ConfigMaps.
-// Compared: defaults ↔ kind overlay + load Job; NetworkPolicies on ↔ kind + component; X-Ray OTLP path ↔ kind +
-// component; moderation on OpenTelemetry ↔ kind + component; IRSA ↔ eks.
+// Compared: defaults ↔ kind overlay + load Job (NetworkPolicies on in both); networkPolicies.enabled=false ↔ the kind
+// overlay without the component's policies; X-Ray OTLP path ↔ kind + component; moderation on OpenTelemetry ↔ kind +
+// component; IRSA ↔ eks.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { helmTemplate, id, kustomize, kustomizeWithComponent, type K8sObject } from "./k8s-helpers.js";
@@ -44,8 +45,9 @@ describe("Helm ↔ kustomize parity", { timeout: 120_000 }, () => {
     assertSame(helmTemplate({ "loadgen.enabled": "true" }), [...kustomize("deploy/k8s/overlays/kind"), ...kustomize("deploy/k8s/loadgen")]);
   });
 
-  test("networkPolicies.enabled = the network-policies component", { timeout: 60_000 }, () => {
-    assertSame(helmTemplate({ "networkPolicies.enabled": "true" }), kustomizeWithComponent("kind", "network-policies"));
+  test("networkPolicies.enabled=false = the kind overlay without the network-policies component", { timeout: 60_000 }, () => {
+    const withoutPolicies = kustomize("deploy/k8s/overlays/kind").filter((o) => o.kind !== "NetworkPolicy");
+    assertSame(helmTemplate({ "networkPolicies.enabled": "false" }), withoutPolicies);
   });
 
   test("collector.xrayExporter=otlp_http/xray = the xray-otlp component", { timeout: 60_000 }, () => {

@@ -14,7 +14,6 @@ import {
   SCHEMA_DIR,
   helmTemplate,
   kustomize,
-  kustomizeWithComponent,
   run,
   runStatus,
   tool,
@@ -87,10 +86,10 @@ describe("kustomize renders and validates", { timeout: 180_000 }, () => {
     });
   }
 
-  test("kind overlay + the network-policies component", { timeout: 60_000 }, () => {
-    const objects = kustomizeWithComponent("kind", "network-policies");
-    assertValid("kind-netpol", objects);
-    assert.ok(objects.filter((o) => o.kind === "NetworkPolicy").length >= 3);
+  test("the network-policies component is in the kind, minikube, eks and ci overlays", { timeout: 60_000 }, () => {
+    for (const overlay of [...OVERLAYS, "ci"]) {
+      assert.ok(kustomize(`deploy/k8s/overlays/${overlay}`).filter((o) => o.kind === "NetworkPolicy").length >= 4, overlay);
+    }
   });
 
   test("the load Job on its own", { timeout: 60_000 }, () => {

@@ -48,6 +48,14 @@ function render(args: string[], context?: string): string {
   return fs.readFileSync(out, "utf8");
 }
 
+/** `skaffold diagnose --yaml-only -m MODULE`: the effective config of MODULE. */
+function diagnose(module: string, args: string[] = [], context?: string): unknown {
+  const configs = parseYamlStream(skaffold(["diagnose", "--yaml-only", "-m", module, ...args], context)) as unknown as Array<{ metadata: { name: string } }>;
+  const own = configs.find((c) => c.metadata.name === module);
+  assert.ok(own, `skaffold diagnose printed no config named ${module}`);
+  return own;
+}
+
 function byId(objects: K8sObject[]): Map<string, K8sObject> {
   return new Map(objects.map((o) => [id(o), o]));
 }
@@ -68,7 +76,7 @@ describe("skaffold", { timeout: 240_000 }, () => {
     for (const profile of ["none", "kind", "minikube"]) {
       test(`diagnose + render: module ${module}, profile ${profile}`, { timeout: 60_000 }, () => {
         const selection = ["-m", module, ...(profile === "none" ? [] : ["-p", profile])];
-        const effective = parseYamlStream(skaffold(["diagnose", "--yaml-only", ...selection]))[0] as unknown as {
+        const effective = diagnose(module, profile === "none" ? [] : ["-p", profile]) as {
           build: { local: { push: boolean }; artifacts: Array<{ image: string }> };
           manifests: { kustomize: { paths: string[] } };
           deploy: { kubectl?: object };
@@ -91,22 +99,43 @@ describe("skaffold", { timeout: 240_000 }, () => {
   }
 
   test("module verify (CI cluster only): the verifier Job, built from the cli image, activated by the tracemesh-ci context", { timeout: 60_000 }, () => {
-    const effective = parseYamlStream(skaffold(["diagnose", "--yaml-only", "-m", "verify"], "tracemesh-ci"))[0] as unknown as {
-      build: { artifacts: Array<{ image: string; hooks?: { after?: Array<{ command: string[] }> } }> };
+    const effective = diagnose("verify", [], "tracemesh-ci") as {
+      build: { artifacts: Array<{ image: string }> };
       manifests: { kustomize: { paths: string[] } };
     };
     assert.deepEqual(effective.manifests.kustomize.paths, [path.join(ROOT, "deploy/k8s/overlays/ci/verify")]);
     assert.deepEqual(effective.build.artifacts.map((a) => a.image), ["tracemesh/cli"]);
-    assert.match(effective.build.artifacts[0]!.hooks?.after?.[0]?.command.join(" ") ?? "", /cluster\.sh import/, "the image is loaded into the node's containerd");
     const rendered = parseYamlStream(render(["--digest-source=none", "-m", "verify"], "tracemesh-ci"));
     const job = rendered.find((o) => o.kind === "Job" && o.metadata.name === "verify");
     assert.ok(job, "the verify Job is rendered");
     assert.deepEqual(rendered.map(id).sort(), kustomize("deploy/k8s/overlays/ci/verify").map(id).sort());
   });
 
+  test("the ci profile, in every module: Node images FROM the local bases, tags NAME:latest, loads the manifests' images into the node before each deploy", { timeout: 120_000 }, () => {
+    type Effective = {
+      build: { tagPolicy?: { sha256?: object }; artifacts: Array<{ image: string; docker?: { buildArgs?: Record<string, string> } }> };
+      manifests?: { kustomize?: { paths: string[] } };
+      deploy?: { kubectl?: { hooks?: { before?: Array<{ host?: { command: string[] } }> } } };
+    };
+    for (const [module, dir] of [["tracemesh", "deploy/k8s/overlays/ci"], ["loadgen", "deploy/k8s/loadgen"], ["verify", "deploy/k8s/overlays/ci/verify"]] as const) {
+      const own = diagnose(module, [], "tracemesh-ci") as Effective;
+      assert.ok(own.build.tagPolicy?.sha256, `${module}: tagPolicy sha256 (images are NAME:latest)`);
+      for (const a of own.build.artifacts.filter((x) => x.docker)) {
+        for (const arg of ["NODE_IMAGE", "BUILD_IMAGE"]) {
+          assert.equal(a.docker?.buildArgs?.[arg], `{{cmd "bash" "scripts/ci-base-image.sh" "${arg}"}}`, `${module}: ${a.image} is built FROM the local ${arg}`);
+        }
+      }
+      assert.deepEqual(own.deploy?.kubectl?.hooks?.before?.map((h) => h.host?.command.join(" ")), [`bash scripts/cluster.sh import-for ${dir}`], `${module}: the deploy loads its images`);
+      if (own.manifests?.kustomize) assert.deepEqual(own.manifests.kustomize.paths, [path.join(ROOT, dir)]);
+    }
+    // Outside the CI cluster, users build FROM the official Node image (the Dockerfile's default).
+    const kind = diagnose("tracemesh", [], "kind-tracemesh") as Effective;
+    assert.deepEqual(kind.build.artifacts.filter((a) => a.docker?.buildArgs?.NODE_IMAGE !== undefined).map((a) => a.image), []);
+  });
+
   test("profiles switch on by kube context", { timeout: 60_000 }, () => {
     for (const [context, overlay] of [["kind-tracemesh", "kind"], ["minikube", "minikube"]]) {
-      const effective = parseYamlStream(skaffold(["diagnose", "--yaml-only", "-m", "tracemesh"], context))[0] as unknown as { manifests: { kustomize: { paths: string[] } } };
+      const effective = diagnose("tracemesh", [], context) as { manifests: { kustomize: { paths: string[] } } };
       assert.deepEqual(effective.manifests.kustomize.paths, [path.join(ROOT, "deploy/k8s/overlays", overlay)], `context ${context}`);
       const rendered = parseYamlStream(render(["--digest-source=none", "-m", "tracemesh"], context));
       const config = rendered.find((o) => o.kind === "ConfigMap" && o.metadata.name === "tracemesh-config")!;

@@ -30,7 +30,6 @@ import {
   find,
   imageName,
   kustomize,
-  kustomizeWithComponent,
   memoryMiB,
   runStatus,
   skaffoldModules,
@@ -43,10 +42,9 @@ const README = fs.readFileSync(path.join(K8S_DIR, "README.md"), "utf8");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-k8s-wiring-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** What a user deploys: each overlay with the load Job beside it. */
+/** What a user deploys: each overlay (each with the NetworkPolicies) with the load Job beside it. */
 const renders: Record<string, () => K8sObject[]> = {
   ...Object.fromEntries(OVERLAYS.map((o) => [o, () => [...kustomize(`deploy/k8s/overlays/${o}`), ...kustomize("deploy/k8s/loadgen")]])),
-  "kind+network-policies": () => [...kustomizeWithComponent("kind", "network-policies"), ...kustomize("deploy/k8s/loadgen")],
   // moderation on OpenTelemetry: its OTLP settings get the checks every other service's get.
   "kind+moderation-otel": () => [...kustomizeWithComponent("kind", "moderation-otel"), ...kustomize("deploy/k8s/loadgen")],
 };
@@ -147,7 +145,7 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
   test("every image is a skaffold artifact built from deploy/docker/Dockerfile", { timeout: 60_000 }, () => {
     const artifacts = new Map<string, { module: string; service: string | undefined; dockerfile: string | undefined; context: string | undefined }>();
     for (const m of skaffoldModules()) {
-      for (const a of m.build.artifacts) artifacts.set(a.image, { module: m.metadata.name, service: a.docker?.buildArgs?.SERVICE, dockerfile: a.docker?.dockerfile, context: a.context });
+      for (const a of m.build?.artifacts ?? []) artifacts.set(a.image, { module: m.metadata.name, service: a.docker?.buildArgs?.SERVICE, dockerfile: a.docker?.dockerfile, context: a.context });
     }
     // cli: the CI cluster's verifier and Honeycomb/X-Ray stand-in (ci overlay only).
     assert.deepEqual([...artifacts.keys()].sort(), ["tracemesh/activities", "tracemesh/api", "tracemesh/cli", "tracemesh/frontend", "tracemesh/loadgen", "tracemesh/moderation", "tracemesh/notifications", "tracemesh/users"]);
@@ -176,13 +174,26 @@ describe("wiring of the rendered manifests", { timeout: 240_000 }, () => {
   });
 
   test("NetworkPolicies allow exactly the mesh's real edges", { timeout: 60_000 }, () => {
-    const objects = renders["kind+network-policies"]();
+    for (const overlay of OVERLAYS) {
+      const policies = renders[overlay]().filter((o) => o.kind === "NetworkPolicy").map((o) => o.metadata.name);
+      assert.ok(policies.includes("default-deny-all") && policies.includes("allow-rollbar-egress"), `${overlay} includes the network-policies component`);
+    }
+    const objects = renders.kind();
     const real = [...new Set(addressEdges(objects).edges.map(edgeKey))].sort();
     const { egress, ingress } = policyEdges(objects);
     assert.deepEqual([...new Set(egress.map(edgeKey))].sort(), real, "egress rules ≠ the edges the address variables create");
     assert.deepEqual([...new Set(ingress.map(edgeKey))].sort(), real, "ingress rules ≠ the edges the address variables create");
     const names = objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.metadata.name);
-    for (const required of ["default-deny-all", "allow-dns-egress", "allow-otlp-to-node-collector"]) assert.ok(names.includes(required), required);
+    for (const required of ["default-deny-all", "allow-dns-egress", "allow-otlp-to-node-collector", "allow-rollbar-egress"]) assert.ok(names.includes(required), required);
+    // Rollbar: HTTPS out of the cluster from exactly the services that read ROLLBAR_ACCESS_TOKEN; on the CI cluster,
+    // its stand-in in tracemesh-system instead (the only ci difference).
+    const reporters = workloads(objects).filter((w) => allContainers(w.pod).some((c) => c.env?.some((e) => e.name === "ROLLBAR_ACCESS_TOKEN"))).map((w) => w.object.metadata.name).sort();
+    const rollbar = find(objects, "NetworkPolicy", "allow-rollbar-egress")!.spec as { podSelector: { matchExpressions: Array<{ values: string[] }> }; egress: Array<{ to: Array<{ ipBlock?: { cidr: string } }>; ports?: Array<{ port: number }> }> };
+    assert.deepEqual([...rollbar.podSelector.matchExpressions[0]!.values].sort(), reporters);
+    assert.equal(rollbar.egress[0]!.to[0]!.ipBlock?.cidr, "0.0.0.0/0");
+    assert.deepEqual(rollbar.egress[0]!.ports?.map((p) => p.port), [443]);
+    const ciRollbar = find(kustomize("deploy/k8s/overlays/ci"), "NetworkPolicy", "allow-rollbar-egress")!.spec as { egress: Array<{ to: Array<{ podSelector?: { matchLabels: Record<string, string> } }> }> };
+    assert.equal(ciRollbar.egress[0]!.to[0]!.podSelector?.matchLabels["app.kubernetes.io/name"], "saas-stand-in");
     const deny = find(objects, "NetworkPolicy", "default-deny-all")!.spec as { podSelector: object; policyTypes: string[] };
     assert.deepEqual(deny.podSelector, {});
     assert.deepEqual([...deny.policyTypes].sort(), ["Egress", "Ingress"]);

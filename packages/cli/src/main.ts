@@ -61,17 +61,18 @@ const COMPARE_USAGE = `usage:
 `;
 
 const SETUP_HONEYCOMB_USAGE = `usage:
-  tracemesh setup honeycomb [--dry-run] [--dataset SLUG]
-      saved queries + board; HONEYCOMB_API_KEY, HONEYCOMB_API_URL (default ${DEFAULT_HONEYCOMB_API_URL};
+  tracemesh setup honeycomb [--apply] [--dataset SLUG]
+      saved queries + board (prints them unless --apply, as every setup target does); HONEYCOMB_API_KEY, HONEYCOMB_API_URL (default ${DEFAULT_HONEYCOMB_API_URL};
       EU: https://api.eu1.honeycomb.io), dataset default ${ALL_DATASETS} (all services of the environment)
 `;
 
 const SETUP_XRAY_USAGE = `usage:
-  tracemesh setup xray [--dry-run] [--group-name NAME] [--services a,b,c] [--xray-endpoint URL] [--region R]
-      an X-Ray group (services with fault or error) and one sampling rule per service (reservoir 5, rate 0.1)
-  tracemesh setup xray --transaction-search [--apply] [--dry-run] [--xray-endpoint URL] [--region R]
-      Transaction Search, for the OTLP path into X-Ray: reads the trace segment destination and, only with
-      --apply, sets it to CloudWatchLogs (account-wide; docs/xray-migration.md); --dry-run: the calls, offline
+  tracemesh setup xray [--apply] [--group-name NAME] [--services a,b,c] [--xray-endpoint URL] [--region R]
+      an X-Ray group (services with fault or error) and one sampling rule per service (reservoir 5, rate 0.1);
+      prints them unless --apply
+  tracemesh setup xray --transaction-search [--apply] [--xray-endpoint URL] [--region R]
+      Transaction Search, for the OTLP path into X-Ray: prints the calls unless --apply, which reads the trace
+      segment destination and sets it to CloudWatchLogs when it is not (account-wide; docs/xray-migration.md)
 `;
 
 const SETUP_CLOUDWATCH_USAGE = `usage:
@@ -100,6 +101,7 @@ const MARKER_USAGE = `usage:
 const VERIFY_USAGE = `usage:
   tracemesh verify --otlp FILE... --xray-segments FILE... [--honeycomb-spans FILE...] [--honeycomb-exports FILE]
                    [--honeycomb-metrics FILE] [--namespace NS --node NAME] [--cloudwatch-logs FILE [--rollbar-items FILE]]
+                   [--browser]
       asserts the mesh told one story: each loadgen flow one whole trace (api → … → the stream hop; error traces
       too), judged on what Honeycomb received (--honeycomb-spans: a stand-in's record; else the --otlp export),
       the X-Ray map with every edge of Honeycomb's and no inferred node but redis, every judged trace's X-Ray
@@ -108,6 +110,7 @@ const VERIFY_USAGE = `usage:
       metrics of every mesh edge (--honeycomb-metrics: the stand-in's record of the servicegraph connector's edges);
       with --cloudwatch-logs JOURNAL (the CloudWatch Logs stand-in's) and --rollbar-items FILE: every service's pods
       logged, 99 % of request lines carry an exported trace's id, an error trace has its error line and Rollbar item;
+      with --browser (the web app was used): the browser's frontend-web spans joined to api's in the same traces;
       --grace D (default 10s): traces that started this close to the end of the capture are not judged;
       --tolerance R (default 0.1). Exit 0 when every check passes, 1 when one fails
 `;
@@ -333,11 +336,12 @@ async function setupCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args: args.slice(1),
     options: {
+      // Every setup target only prints its plan (offline) unless --apply; --dry-run says so explicitly.
+      apply: { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
       dataset: { type: "string" },
       "group-name": { type: "string", default: "tracemesh" },
       "transaction-search": { type: "boolean", default: false },
-      apply: { type: "boolean", default: false },
       services: { type: "string", default: MESH_SERVICES.join(",") },
       "xray-endpoint": { type: "string" },
       "timeout-ms": { type: "string", default: "10000" },
@@ -348,8 +352,10 @@ async function setupCommand(args: string[]): Promise<void> {
   });
   if (values.help) throw new HelpRequested(target === "honeycomb" ? SETUP_HONEYCOMB_USAGE : target === "xray" ? SETUP_XRAY_USAGE : target === "cloudwatch" ? SETUP_CLOUDWATCH_USAGE : SETUP_USAGE);
   const timeoutMs = Number(values["timeout-ms"]);
+  if (values.apply && values["dry-run"]) throw new UsageError("setup: --apply and --dry-run contradict each other");
+  const planOnly = !values.apply;
   if (target === "honeycomb") {
-    if (values["dry-run"]) {
+    if (planOnly) {
       out(JSON.stringify({ dataset: values.dataset ?? ALL_DATASETS, queries: savedQueries() }, null, 2) + "\n", undefined);
       return;
     }
@@ -357,9 +363,8 @@ async function setupCommand(args: string[]): Promise<void> {
     out(JSON.stringify(result, null, 2) + "\n", undefined);
     return;
   }
-  if (values.apply && !values["transaction-search"]) throw new UsageError("--apply goes with setup xray --transaction-search");
   if (target === "xray" && values["transaction-search"]) {
-    if (values["dry-run"]) {
+    if (planOnly) {
       out(JSON.stringify(transactionSearchPlan(), null, 2) + "\n", undefined);
       return;
     }
@@ -367,7 +372,6 @@ async function setupCommand(args: string[]): Promise<void> {
       region: values.region,
       endpoint: values["xray-endpoint"] ?? process.env.XRAY_ENDPOINT,
       timeoutMs,
-      apply: values.apply,
       log: (line) => process.stderr.write(line + "\n"),
     });
     out(JSON.stringify(result, null, 2) + "\n", undefined);
@@ -377,7 +381,7 @@ async function setupCommand(args: string[]): Promise<void> {
     const services = values.services.split(",").map((s) => s.trim()).filter(Boolean);
     if (services.length === 0) throw new UsageError("--services: at least one service name");
     const plan = xraySetupPlan(values["group-name"], services);
-    if (values["dry-run"]) {
+    if (planOnly) {
       out(JSON.stringify(plan, null, 2) + "\n", undefined);
       return;
     }
@@ -392,8 +396,7 @@ async function setupCommand(args: string[]): Promise<void> {
   }
   if (target === "cloudwatch") {
     const plan = cloudWatchSetupPlan(logGroupOf(values));
-    // Dry-run unless --apply: it prints what PutQueryDefinition would be given.
-    if (!values.apply || values["dry-run"]) {
+    if (planOnly) {
       out(JSON.stringify({ dryRun: true, queryDefinition: plan }, null, 2) + "\n", undefined);
       return;
     }
@@ -465,6 +468,7 @@ function verifyCommand(args: string[]): number {
       node: { type: "string" },
       "cloudwatch-logs": { type: "string" },
       "rollbar-items": { type: "string" },
+      browser: { type: "boolean", default: false },
       grace: { type: "string", default: "10s" },
       tolerance: { type: "string", default: "0.1" },
     },
@@ -491,6 +495,7 @@ function verifyCommand(args: string[]): number {
     honeycombTraceIds,
     honeycombMetricEdges,
     kubernetes: values.namespace && values.node ? { namespace: values.namespace, node: values.node } : undefined,
+    browser: values.browser,
     graceMs,
     tolerance,
   };

@@ -3,9 +3,10 @@
 // error traces (4xx and 5xx roots) whole too, judged on the spans Honeycomb received; Kubernetes attributes on the
 // OpenTelemetry services' spans; the X-Ray map with the same nodes and edges as Honeycomb's, no inferred node but
 // the mesh's dependencies, and every judged trace's segments in X-Ray; Honeycomb having received every span of
-// every judged trace. CI runs it as a Job on the cluster after the load (deploy/k8s/overlays/ci/verify); its exit
+// every judged trace; with --browser, the web app's spans joined to api's. CI runs it as a Job on the cluster after the load (deploy/k8s/overlays/ci/verify); its exit
 // status is the verdict.
 import { compareGraphs, graphFromSpans, renderTable, xrayTraceId, type ServiceGraph, type Span, type XraySegment } from "@tracemesh/trace-model";
+import { browserChecks, isBrowserSpan, pageLoadEdges } from "./verify-web.js";
 
 export interface VerifyCheck {
   name: string;
@@ -70,6 +71,8 @@ export interface VerifyInput {
   honeycombMetricEdges?: ReadonlySet<string>;
   /** Where the pods run: every OpenTelemetry span must say so. */
   kubernetes?: { namespace: string; node: string };
+  /** The web app was used in a browser: its spans must be joined to api's (verify-web.ts). */
+  browser?: boolean;
   /** Traces whose root started this close to the end of the capture may still be arriving: not judged. */
   graceMs?: number;
   tolerance?: number;
@@ -169,8 +172,9 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
   if (input.kubernetes) {
     const { namespace, node } = input.kubernetes;
     // moderation on the X-Ray SDK (MODERATION_TRACING=xray-sdk, the default) sends segments over UDP with no pod
-    // resource: only OpenTelemetry spans are judged (with MODERATION_TRACING=otel, moderation's too).
-    const otel = intake.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry");
+    // resource: only OpenTelemetry spans are judged (with MODERATION_TRACING=otel, moderation's too); neither are
+    // the browser's spans (frontend-web), made outside the cluster.
+    const otel = intake.filter((s) => s.resource["telemetry.sdk.name"] === "opentelemetry" && !isBrowserSpan(s));
     const wrong: string[] = [];
     for (const s of otel) {
       const r = s.resource;
@@ -222,14 +226,18 @@ export function verifyExports(input: VerifyInput): VerifyCheck[] {
     ok: xrayProblems.length === 0 && (!input.xraySegments || judged.length > 0),
     detail: xrayProblems.length === 0 ? `${MESH_EDGES.length} edges in both${segmentsChecked}` : xrayProblems.join("; "),
   });
-  const onlyOne = comparison.summary["only-xray"] + comparison.summary["only-otlp"];
+  const pageLoads = input.browser ? pageLoadEdges(comparison, intake) : [];
+  const onlyOne = comparison.summary["only-xray"] + comparison.summary["only-otlp"] - pageLoads.length;
   checks.push({
     name: `X-Ray and ${intakeName} agree edge by edge (tracemesh compare, tolerance ${comparison.tolerance})`,
     ok: onlyOne === 0 && comparison.summary.differing === 0,
     detail:
       `${comparison.summary.both} same, ${comparison.summary.renamed} renamed, ${comparison.summary.explained} explained, ` +
-      `${comparison.summary.differing} differing, ${comparison.summary["only-xray"]} only in X-Ray, ${comparison.summary["only-otlp"]} only in ${intakeName}`,
+      `${comparison.summary.differing} differing, ${comparison.summary["only-xray"]} only in X-Ray, ${comparison.summary["only-otlp"]} only in ${intakeName}` +
+      (pageLoads.length > 0 ? ` (of which a page load continuing the server's span, X-Ray only: ${pageLoads.join(", ")})` : ""),
   });
+
+  if (input.browser) checks.push(...browserChecks(intake));
 
   if (input.honeycombSpans) {
     // Span by span: everything the Collector exported for a judged trace reached Honeycomb.

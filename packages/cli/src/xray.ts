@@ -157,8 +157,8 @@ export async function setupXray(plan: XraySetupPlan, options: XrayOptions): Prom
 /**
  * Transaction Search, as AWS's "Enable transaction search" page does it through the API: X-Ray's trace segment
  * destination set to CloudWatchLogs (spans then land in the log group `aws/spans`, and X-Ray's OTLP endpoint
- * accepts spans). Account-wide and billed differently, so `setup xray --transaction-search` only plans unless
- * told to apply. The CloudWatch Logs resource policy that lets X-Ray write there is a prerequisite this does not
+ * accepts spans). Account-wide and billed differently: like every `setup` target, `setup xray --transaction-search`
+ * only prints its plan unless told to apply. The CloudWatch Logs resource policy that lets X-Ray write there is a prerequisite this does not
  * create (docs/xray-migration.md shows it).
  */
 export const TRANSACTION_SEARCH_DESTINATION = "CloudWatchLogs";
@@ -185,14 +185,14 @@ export interface TraceSegmentDestinationState {
 
 export interface TransactionSearchResult {
   before: TraceSegmentDestinationState;
-  /** "unchanged": already on; "planned": not applied (no --apply); "updated": UpdateTraceSegmentDestination called. */
-  action: "unchanged" | "planned" | "updated";
+  /** "unchanged": already on; "updated": UpdateTraceSegmentDestination called. */
+  action: "unchanged" | "updated";
   /** GetTraceSegmentDestination after the update. */
   after?: TraceSegmentDestinationState;
 }
 
-/** Reads the destination and, with `apply`, switches it to CloudWatchLogs, then reads it again. */
-export async function setupTransactionSearch(options: XrayOptions & { apply: boolean }): Promise<TransactionSearchResult> {
+/** Reads the destination and, unless it is CloudWatchLogs already, switches it there and reads it again. */
+export async function setupTransactionSearch(options: XrayOptions): Promise<TransactionSearchResult> {
   const client = makeXrayClient(options);
   const log = options.log ?? (() => undefined);
   const read = async (): Promise<TraceSegmentDestinationState> => {
@@ -205,10 +205,6 @@ export async function setupTransactionSearch(options: XrayOptions & { apply: boo
     if (before.destination === TRANSACTION_SEARCH_DESTINATION) {
       log("Transaction Search: already on");
       return { before, action: "unchanged" };
-    }
-    if (!options.apply) {
-      log(`Transaction Search: off; --apply calls UpdateTraceSegmentDestination Destination=${TRANSACTION_SEARCH_DESTINATION} (account-wide; prerequisite: ${transactionSearchPlan().prerequisite})`);
-      return { before, action: "planned" };
     }
     const updated = await client.send(new UpdateTraceSegmentDestinationCommand({ Destination: TRANSACTION_SEARCH_DESTINATION }), callOptions(options));
     log(`UpdateTraceSegmentDestination: ${updated.Destination ?? "?"} (${updated.Status ?? "?"})`);

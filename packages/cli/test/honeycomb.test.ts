@@ -237,20 +237,23 @@ describe("setup honeycomb", { timeout: 60_000 }, () => {
     assert.ok(specMatches(savedQueries()[3].spec, fake.queries.get(String(annotation.query_id)) ?? {}));
   });
 
-  test("the command: --dry-run needs no key and no network; a wrong key fails with exit 1", { timeout: 30_000 }, async () => {
+  test("the command: the plan (default, or --dry-run) needs no key and no network; a wrong key fails with exit 1", { timeout: 30_000 }, async () => {
     const before = fake.requests.length;
     const dry = await runCli(["setup", "honeycomb", "--dry-run"], { HONEYCOMB_API_KEY: "", HONEYCOMB_API_URL: fake.url });
     assert.equal(dry.code, 0, dry.stderr);
     const printed = JSON.parse(dry.stdout) as { queries: { name: string }[] };
     assert.equal(printed.queries.length, 7);
     assert.equal(fake.requests.length, before);
-    const noKey = await runCli(["setup", "honeycomb"], { HONEYCOMB_API_KEY: "" });
+    const plain = await runCli(["setup", "honeycomb"], { HONEYCOMB_API_KEY: "", HONEYCOMB_API_URL: fake.url });
+    assert.deepEqual(JSON.parse(plain.stdout), printed, "without --apply: the same plan, offline");
+    assert.equal(fake.requests.length, before);
+    const noKey = await runCli(["setup", "honeycomb", "--apply"], { HONEYCOMB_API_KEY: "" });
     assert.equal(noKey.code, 2);
     assert.match(noKey.stderr, /HONEYCOMB_API_KEY is not set/);
-    const wrong = await runCli(["setup", "honeycomb"], { HONEYCOMB_API_KEY: "wrong", HONEYCOMB_API_URL: fake.url });
+    const wrong = await runCli(["setup", "honeycomb", "--apply"], { HONEYCOMB_API_KEY: "wrong", HONEYCOMB_API_URL: fake.url });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /HTTP 401/);
-    const ok = await runCli(["setup", "honeycomb"], { HONEYCOMB_API_KEY: KEY, HONEYCOMB_API_URL: fake.url });
+    const ok = await runCli(["setup", "honeycomb", "--apply"], { HONEYCOMB_API_KEY: KEY, HONEYCOMB_API_URL: fake.url });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(fake.annotations.length, 7);
   });

@@ -41,21 +41,19 @@ describe("setup xray --transaction-search (X-Ray stand-in)", { timeout: 90_000 }
 
   const operations = () => xray.traceSegmentDestination.calls().map((c) => c.operation);
 
-  test("--dry-run prints the calls offline; without --apply it only reads the destination", { timeout: 30_000 }, async () => {
-    const dry = await runCli(["setup", "xray", "--transaction-search", "--dry-run"], env);
-    assert.equal(dry.code, 0, dry.stderr);
-    const plan = JSON.parse(dry.stdout) as { check: string; update: { operation: string; body: { Destination: string } }; prerequisite: string };
-    assert.deepEqual(plan.update, { operation: "UpdateTraceSegmentDestination", body: { Destination: "CloudWatchLogs" } });
-    assert.equal(plan.check, "GetTraceSegmentDestination");
-    assert.match(plan.prerequisite, /aws\/spans/);
-    assert.deepEqual(operations(), [], "the dry run called nothing");
-
-    const planned = await runCli(["setup", "xray", "--transaction-search"], env);
-    assert.equal(planned.code, 0, planned.stderr);
-    assert.deepEqual(JSON.parse(planned.stdout), { before: { destination: "XRay", status: "ACTIVE" }, action: "planned" });
-    assert.match(planned.stderr, /--apply calls UpdateTraceSegmentDestination Destination=CloudWatchLogs/);
-    assert.deepEqual(operations(), ["GetTraceSegmentDestination"], "read, nothing changed");
+  test("without --apply (or with --dry-run) it prints the calls offline and calls nothing", { timeout: 30_000 }, async () => {
+    for (const args of [["setup", "xray", "--transaction-search"], ["setup", "xray", "--transaction-search", "--dry-run"]]) {
+      const dry = await runCli(args, env);
+      assert.equal(dry.code, 0, dry.stderr);
+      const plan = JSON.parse(dry.stdout) as { check: string; update: { operation: string; body: { Destination: string } }; prerequisite: string };
+      assert.deepEqual(plan.update, { operation: "UpdateTraceSegmentDestination", body: { Destination: "CloudWatchLogs" } });
+      assert.equal(plan.check, "GetTraceSegmentDestination");
+      assert.match(plan.prerequisite, /aws\/spans/);
+    }
+    assert.deepEqual(operations(), [], "a plan calls nothing");
     assert.equal(xray.traceSegmentDestination.state().destination, "XRay");
+    const both = await runCli(["setup", "xray", "--transaction-search", "--apply", "--dry-run"], env);
+    assert.equal(both.code, 2, "--apply with --dry-run is a usage error");
   });
 
   test("--apply switches the destination to CloudWatchLogs and checks it; a second run changes nothing", { timeout: 30_000 }, async () => {

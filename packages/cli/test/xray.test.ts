@@ -199,7 +199,7 @@ describe("setup xray", { timeout: 60_000 }, () => {
     assert.ok(fake.calls.some((c) => c.path === "/UpdateSamplingRule"));
   });
 
-  test("the command: --dry-run prints the plan offline; XRAY_ENDPOINT is honoured", { timeout: 30_000 }, async () => {
+  test("the command: the plan offline unless --apply; XRAY_ENDPOINT is honoured", { timeout: 30_000 }, async () => {
     const callsBefore = fake.calls.length;
     const dry = await runCli(["setup", "xray", "--dry-run", "--services", "api,users"], { XRAY_ENDPOINT: fake.url });
     assert.equal(dry.code, 0, dry.stderr);
@@ -207,10 +207,13 @@ describe("setup xray", { timeout: 60_000 }, () => {
     assert.equal(plan.group.GroupName, "tracemesh");
     assert.deepEqual(plan.samplingRules.map((r) => r.RuleName), ["tracemesh-api", "tracemesh-users"]);
     assert.equal(fake.calls.length, callsBefore);
-    const run = await runCli(["setup", "xray"], { XRAY_ENDPOINT: fake.url });
+    const plain = await runCli(["setup", "xray", "--services", "api,users"], { XRAY_ENDPOINT: fake.url });
+    assert.deepEqual(JSON.parse(plain.stdout), plan, "without --apply: the same plan, offline");
+    assert.equal(fake.calls.length, callsBefore);
+    const run = await runCli(["setup", "xray", "--apply"], { XRAY_ENDPOINT: fake.url });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /group "tracemesh": unchanged/);
-    const noRegion = await runCli(["setup", "xray"], { XRAY_ENDPOINT: fake.url, AWS_REGION: "", AWS_DEFAULT_REGION: "" });
+    const noRegion = await runCli(["setup", "xray", "--apply"], { XRAY_ENDPOINT: fake.url, AWS_REGION: "", AWS_DEFAULT_REGION: "" });
     assert.equal(noRegion.code, 1);
     assert.match(noRegion.stderr, /no AWS region/);
   });
