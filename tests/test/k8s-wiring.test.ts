@@ -31,6 +31,7 @@ import {
   find,
   imageName,
   kustomize,
+  kustomizeWithComponent,
   memoryMiB,
   runStatus,
   skaffoldModules,
