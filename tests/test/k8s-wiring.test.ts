@@ -30,6 +30,7 @@ import {
   find,
   imageName,
   kustomize,
+  kustomizeWithComponent,
   memoryMiB,
   runStatus,
   skaffoldModules,
