@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import { graphFromXrayFiles, graphFromXraySegments, spansFromOtlpFiles, type Span } from "@tracemesh/trace-model";
 import { verifyExports } from "../src/verify.js";
 
-const FIXTURES = path.join(__dirname, "..", "..", "test", "fixtures");
+const FIXTURES = path.join(path.dirname(require.resolve("@tracemesh/trace-model/package.json")), "test", "fixtures");
 const xray = graphFromXrayFiles([path.join(FIXTURES, "xray-segments.jsonl")]);
 const WEB = { "telemetry.sdk.language": "webjs", "telemetry.sdk.name": "opentelemetry", "service.name": "frontend-web" };
 
