@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo command (README: `npm run demo`): installs dependencies (bootstrapping pnpm if needed),
-# builds, makes sure Redis and the tracing tools are available, then runs `tracemesh demo` (packages/cli):
+# builds, makes sure Redis and the tracing tools are available, then runs `tracemesh demo` (tools/cli):
 # the real OpenTelemetry Collector, every service as a local process exporting to it, demo data,
 # loadgen for a bounded time (default 30 s), its summary, one trace as a waterfall and the service
 # map (X-Ray segments vs OTLP spans), every log line shipped by Fluent Bit to CloudWatch Logs (stand-in) and one
@@ -41,4 +41,4 @@ fi
 
 log "workspace ready in $((SECONDS - started)) s"
 cd "$ROOT"
-exec node packages/cli/dist/src/main.js demo "$@"
+exec node tools/cli/dist/src/main.js demo "$@"

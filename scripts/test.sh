@@ -6,12 +6,13 @@
 #   bash scripts/test.sh runtime k8s-   only the test files whose path contains one of the arguments; builds
 #                                    only their packages (and what those depend on) and installs only the
 #                                    tools those files name on their `// tools: …` line
-# Test files are <package>/test/*.test.ts, compiled to <package>/dist/test/*.test.js.
+# Test files are <package>/test/**/*.test.ts, compiled to <package>/dist/test/**/*.test.js (tests/test/ groups its
+# files by concern in subfolders: e2e, k8s, reliability, deploy, repo — tests/README.md).
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
 # Node 24 (the images' major) into the cache first when the machine's is older: the tests run on it.
 ensure_node
-# The CI cluster (tests/test/k8s-cluster.e2e.test.ts) tears itself down in an after hook; this is the backstop when
+# The CI cluster (tests/test/k8s/k8s-cluster.e2e.test.ts) tears itself down in an after hook; this is the backstop when
 # the run is interrupted — only in a run that selected that test, so another run's cluster is left alone.
 runs_cluster=0
 on_exit() {
@@ -21,7 +22,7 @@ on_exit() {
 trap on_exit EXIT
 cd "$ROOT"
 
-mapfile -t sources < <(find packages services tests -path '*/node_modules' -prune -o -path '*/dist' -prune -o \
+mapfile -t sources < <(find packages services tools tests -path '*/node_modules' -prune -o -path '*/dist' -prune -o \
   -path '*/test/*.test.ts' -print 2>/dev/null | sort)
 if [ $# -gt 0 ]; then
   selected=()
@@ -34,8 +35,8 @@ if [ $# -eq 0 ]; then
   bootstrap_workspace
   bash "$ROOT/scripts/install-tools.sh"
 else
-  # The package folder of each test file (…/test/x.test.ts → …), once.
-  mapfile -t packages < <(for f in "${sources[@]}"; do dirname "$(dirname "$f")"; done | sort -u)
+  # The package folder of each test file (…/test/[group/]x.test.ts → …), once.
+  mapfile -t packages < <(for f in "${sources[@]}"; do echo "${f%%/test/*}"; done | sort -u)
   mapfile -t tools < <(sed -n 's|^// tools:||p' "${sources[@]}" | tr ' ' '\n' | grep -v '^$' | sort -u)
   bootstrap_workspace "${packages[@]}"
   if [ ${#tools[@]} -gt 0 ]; then bash "$ROOT/scripts/install-tools.sh" "${tools[@]}"; fi
@@ -43,7 +44,8 @@ fi
 
 files=()
 for f in "${sources[@]}"; do
-  js="$(dirname "$(dirname "$f")")/dist/test/$(basename "${f%.ts}").js"
+  js="${f%%/test/*}/dist/test/${f#*/test/}"
+  js="${js%.ts}.js"
   [ -f "$js" ] || die "$f was not compiled to $js"
   files+=("$js")
 done

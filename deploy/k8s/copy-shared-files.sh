@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies the files the Kubernetes packaging shares with local runs to the two places that package them: the
 # kustomize base and the Helm chart. Neither tool may read files outside its own folder, hence copies;
-# tests/test/k8s-wiring.test.ts fails whenever a copy differs from its source. The shared files:
+# tests/test/k8s/k8s-wiring.test.ts fails whenever a copy differs from its source. The shared files:
 #   - the one Collector configuration: deploy/collector/config.yaml + its k8s.yaml and xray-otlp.yaml overlays;
 #   - the failure scenarios' flag file deploy/flags/flags.json (the ConfigMap tracemesh-flags).
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real browser for the frontend's browser test (tests/test/frontend.browser.test.ts): Debian's
+# A real browser for the frontend's browser test (tests/test/e2e/frontend.browser.test.ts): Debian's
 # chromium, driven by playwright-core (no browser download). Named 10-* so it runs with the other apt
 # installs, before the lanes (apt holds one lock). fonts-dejavu-core: without any font the screenshots
 # would show boxes.

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bash bench/baseline.sh REF: the project as it was at REF, installed and built once in the cache
+# bash tools/bench/baseline.sh REF: the project as it was at REF, installed and built once in the cache
 # ($TRACEMESH_CACHE/bench-baseline/<commit>/), with the Collector its builder.yaml describes; prints the folder.
 # Benchmark 1 runs its mesh and Collector beside this checkout's (the before/after of an upgrade, in one run).
-source "$(dirname "$0")/../scripts/lib.sh"
-ref="${1:?usage: bench/baseline.sh REF}"
-commit="$(git -C "$ROOT" rev-parse --verify "$ref^{commit}")" || die "bench/baseline.sh: no commit $ref in this repository"
+source "$(dirname "$0")/../../scripts/lib.sh"
+ref="${1:?usage: tools/bench/baseline.sh REF}"
+commit="$(git -C "$ROOT" rev-parse --verify "$ref^{commit}")" || die "tools/bench/baseline.sh: no commit $ref in this repository"
 dir="$TRACEMESH_CACHE/bench-baseline/$commit"
 if [ ! -f "$dir/.ready" ]; then
   log "preparing the baseline $ref ($commit) in $dir: install and build, once"

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Startup time and idle RSS of one service (users) under two builds of the repo, runs alternated
 // (A, B, A, B…) so that load from other processes on the machine falls on both alike; medians.
-//   node bench/instrumentation-startup.mjs --before /path/to/old/tree --after /path/to/this/tree [--runs 7] [--idle-ms 3000]
+//   node tools/bench/instrumentation-startup.mjs --before /path/to/old/tree --after /path/to/this/tree [--runs 7] [--idle-ms 3000]
 // Startup = spawn → the service's `listening` log line (node --require <tree>/packages/telemetry/dist/src/register.js
 // <tree>/services/users/dist/src/main.js, exporting to a closed port: an idle process sends nothing). Idle
 // RSS = VmRSS from /proc after idle-ms more. Startup CPU = the process's user+system time when it logged

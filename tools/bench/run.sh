@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The benchmarks (npm run bench): installs what they need like the test script does (workspace,
-# redis-server, the Collector, wrk), then runs packages/bench. Arguments pass through:
-#   bash bench/run.sh              all eight, 3 repetitions, writes docs/benchmarks.md (~30 min on 2 cores; the first
-#                                  run also installs and builds the "before" baseline, bench/baseline.sh)
-#   bash bench/run.sh --quick      a smoke run in seconds; writes nothing unless --out FILE
-#   bash bench/run.sh --only 1,4   some of them
-#   bash bench/run.sh --only 6 --out /tmp/runtimes.md   Node 20 vs 24 vs 24 without AsyncContextFrame (~10 min);
+# redis-server, the Collector, wrk), then runs tools/bench. Arguments pass through:
+#   bash tools/bench/run.sh              all eight, 3 repetitions, writes docs/benchmarks.md (~30 min on 2 cores; the first
+#                                  run also installs and builds the "before" baseline, tools/bench/baseline.sh)
+#   bash tools/bench/run.sh --quick      a smoke run in seconds; writes nothing unless --out FILE
+#   bash tools/bench/run.sh --only 1,4   some of them
+#   bash tools/bench/run.sh --only 6 --out /tmp/runtimes.md   Node 20 vs 24 vs 24 without AsyncContextFrame (~10 min);
 #                                  --runtimes node20,node24-no-acf,node24 names them (default: those found)
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../../scripts/lib.sh"
 # The benchmarks run on the images' Node (24); benchmark 6 also runs the mesh on the machine's (TRACEMESH_MACHINE_NODE).
 ensure_node
 bootstrap_workspace
@@ -18,4 +18,4 @@ bash "$ROOT/scripts/tools/32-vegeta.sh"
 # Benchmark 4 runs the demo, whose X-Ray stand-in is moto.
 bash "$ROOT/scripts/tools/25-moto.sh"
 cd "$ROOT"
-exec node packages/bench/dist/src/main.js "$@"
+exec node tools/bench/dist/src/main.js "$@"

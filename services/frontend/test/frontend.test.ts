@@ -2,7 +2,7 @@
 // their cache headers, the SPA fallback, the /api and /otlp proxies — including what happens when the
 // upstream is down, hangs or is sent too much — and config errors. The upstreams here are small local
 // HTTP servers that record what reached them (a hung or closed one is the point of some cases); the
-// real api and Collector behind this server are covered by tests/test/frontend.browser.test.ts.
+// real api and Collector behind this server are covered by tests/test/e2e/frontend.browser.test.ts.
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";

@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { grpcServing, httpStatus, waitFor } from "@tracemesh/devkit";
 
-const ROOT = path.resolve(__dirname, "..", "..", "..");
+const ROOT = path.resolve(__dirname, "..", "..", "..", "..");
 const DOCKERFILE = path.join(ROOT, "deploy", "docker", "Dockerfile");
 const MAX_IMAGE_BYTES = 200 * 1000 * 1000;
 const SERVICES = ["api", "users", "activities", "notifications", "loadgen", "frontend"] as const;

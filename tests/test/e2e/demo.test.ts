@@ -170,7 +170,7 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
       const env: NodeJS.ProcessEnv = { ...process.env };
       delete env[FLAG_FILE_ENV];
       delete env.HONEYCOMB_API_KEY;
-      return spawnSync(process.execPath, [path.join(repoRoot(), "packages/cli/dist/src/main.js"), "fault", ...args], { encoding: "utf8", timeout: 30_000, env });
+      return spawnSync(process.execPath, [path.join(repoRoot(), "tools/cli/dist/src/main.js"), "fault", ...args], { encoding: "utf8", timeout: 30_000, env });
     };
     const faultRuns: Array<{ args: string; status: number | null; stdout: string; usersSlow: number | undefined }> = [];
     const flags: DemoExtension = {
@@ -281,7 +281,7 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     assert.match(printed, new RegExp(`pnpm tracemesh compare --otlp ${files.traces} --xray-segments ${files.xraySegments}`));
     const compare = spawnSync(
       process.execPath,
-      [path.join(repoRoot(), "packages/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments],
+      [path.join(repoRoot(), "tools/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments],
       { encoding: "utf8", timeout: 30_000 },
     );
     assert.equal(compare.status, 0, compare.stderr);
@@ -289,7 +289,7 @@ describe("demo end to end (real Collector, stand-in sinks, 5 s load)", { timeout
     assert.match(printed, / --servicegraph \S+red-metrics\.prom/);
     const third = spawnSync(
       process.execPath,
-      [path.join(repoRoot(), "packages/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments, "--servicegraph", path.join(path.dirname(files.traces), "red-metrics.prom")],
+      [path.join(repoRoot(), "tools/cli/dist/src/main.js"), "compare", "--otlp", files.traces, "--xray-segments", files.xraySegments, "--servicegraph", path.join(path.dirname(files.traces), "red-metrics.prom")],
       { encoding: "utf8", timeout: 30_000 },
     );
     assert.equal(third.status, 0, third.stderr);

@@ -38,10 +38,10 @@ import {
   type Span,
   type XraySegment,
 } from "@tracemesh/trace-model";
-import { request, rssMiB, signUp, type HttpResult, type RequestOptions, type SignedUp } from "./reliability-helpers.js";
+import { request, rssMiB, signUp, type HttpResult, type RequestOptions, type SignedUp } from "../reliability/reliability-helpers.js";
 
 const CLI = require.resolve("@tracemesh/cli/main");
-const REPO_FLAGS = path.join(path.resolve(__dirname, "..", "..", ".."), "deploy", "flags", "flags.json");
+const REPO_FLAGS = path.join(path.resolve(__dirname, "..", "..", "..", ".."), "deploy", "flags", "flags.json");
 const HONEYCOMB_KEY = "faults-honeycomb-key";
 /** A switch reaches the services within the provider's 5 s file poll; this bounds every wait for it. */
 const SWITCH_TIMEOUT_MS = 15_000;

@@ -1,5 +1,5 @@
 // Checks over rendered manifests, as pure functions (so the tests can also prove each one catches a
-// deliberately broken object). Used by tests/test/k8s-wiring.test.ts.
+// deliberately broken object). Used by tests/test/k8s/k8s-wiring.test.ts.
 import {
   allContainers,
   id,

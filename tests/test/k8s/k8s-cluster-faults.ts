@@ -65,7 +65,7 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
   assert.deepEqual(Object.keys(VALUES).sort(), SCENARIOS.map((s) => s.name).sort(), "every named scenario is exercised");
   const cli = (args: string[]) =>
     new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(kit.root, "packages", "cli", "dist", "src", "main.js"), "fault", ...args, "--context", kit.context], { env: { ...kit.env(), HONEYCOMB_API_KEY: "" } });
+      const child = spawn(process.execPath, [path.join(kit.root, "tools", "cli", "dist", "src", "main.js"), "fault", ...args, "--context", kit.context], { env: { ...kit.env(), HONEYCOMB_API_KEY: "" } });
       let out = "";
       child.stdout.on("data", (c: Buffer) => (out += c.toString()));
       child.stderr.on("data", (c: Buffer) => (out += c.toString()));

@@ -1,4 +1,4 @@
-// The golden path as users live it, on the CI cluster (tests/test/k8s-cluster.e2e.test.ts brings it up once and calls
+// The golden path as users live it, on the CI cluster (tests/test/k8s/k8s-cluster.e2e.test.ts brings it up once and calls
 // these from its one describe block): the NetworkPolicies enforced by kube-router (real edges open, forbidden edges
 // refused from inside real pods, and how long after a policy is applied its packets drop); the web app in Chromium
 // through the frontend Service (frontend-flows.ts: the local browser test's flows), its spans joined to the
@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { startProcess, type ManagedProcess } from "@tracemesh/devkit";
 import { SPAN_KIND, spansFromOtlpFiles } from "@tracemesh/trace-model";
-import { WebApp, postWithMention, readNotifications, replyAndLike, signUp } from "./frontend-flows.js";
+import { WebApp, postWithMention, readNotifications, replyAndLike, signUp } from "../e2e/frontend-flows.js";
 import { tool } from "./k8s-helpers.js";
 
 /** What the cluster test file gives these checks: its cluster, its kubectl and its request helpers. */

@@ -1,4 +1,4 @@
-// The logs part of the golden path (tests/test/k8s-cluster.e2e.test.ts calls these, in its one cluster): the real
+// The logs part of the golden path (tests/test/k8s/k8s-cluster.e2e.test.ts calls these, in its one cluster): the real
 // Fluent Bit DaemonSet ships every pod's log to the CloudWatch Logs stand-in, which checks each call as AWS does
 // (HTTPS, SigV4 for `logs`, the JSON 1.1 API) and journals what it accepted on the node.
 //   - traceToLogs: a post with its own traceparent (its client spans exported too, so the trace is whole) is found
@@ -49,7 +49,7 @@ async function traceCommandFor(ctx: ClusterLogsContext): Promise<(traceId: strin
   return (traceId) => JSON.parse(run(
     process.execPath,
     [
-      path.join(ROOT, "packages", "cli", "dist", "src", "main.js"),
+      path.join(ROOT, "tools", "cli", "dist", "src", "main.js"),
       "trace",
       traceId,
       "--otlp",
@@ -160,7 +160,7 @@ export async function traceToLogs(ctx: ClusterLogsContext): Promise<void> {
   for (const line of found.logs) assert.equal(line.record?.trace_id ?? (line.record?.xray_trace_id as string | undefined)?.replace(/^1-|-/g, ""), ok.traceId, line.message);
 
   const cli = (args: string[]) =>
-    run(process.execPath, [path.join(ROOT, "packages", "cli", "dist", "src", "main.js"), "fault", ...args, "--context", "tracemesh-ci"], { env: { ...ctx.env(), HONEYCOMB_API_KEY: "" }, timeoutMs: 60_000 });
+    run(process.execPath, [path.join(ROOT, "tools", "cli", "dist", "src", "main.js"), "fault", ...args, "--context", "tracemesh-ci"], { env: { ...ctx.env(), HONEYCOMB_API_KEY: "" }, timeoutMs: 60_000 });
   let failed: { traceId: string } | undefined;
   try {
     cli(["on", "activities-errors", "--value", "100"]);

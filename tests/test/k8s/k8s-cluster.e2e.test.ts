@@ -397,7 +397,7 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
   test("tracemesh fault --context: activities-errors switched in the ConfigMap reaches the running pod (no rollout) and goes off again", { timeout: 6 * 60_000 }, async () => {
     // The real CLI, with the cluster's kubectl first on PATH (env()); no Honeycomb key, so no marker.
     const cli = (args: string[]) =>
-      run(process.execPath, [path.join(ROOT, "packages", "cli", "dist", "src", "main.js"), "fault", ...args, "--context", CONTEXT], { env: { ...env(), HONEYCOMB_API_KEY: "" }, timeoutMs: 60_000 });
+      run(process.execPath, [path.join(ROOT, "tools", "cli", "dist", "src", "main.js"), "fault", ...args, "--context", CONTEXT], { env: { ...env(), HONEYCOMB_API_KEY: "" }, timeoutMs: 60_000 });
     const activitiesPod = () => kubectl(["-n", NS, "get", "pod", "-l", "app.kubernetes.io/name=activities", "-o", "jsonpath={.items[*].metadata.name} {.items[*].status.containerStatuses[*].restartCount}"]).trim();
     const podBefore = activitiesPod();
     const base = await portForward("api", 8080);

@@ -8,8 +8,8 @@ import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { TOOL_BIN, TOOL_CACHE } from "@tracemesh/devkit";
 
-/** The repository root (this file runs from tests/dist/test/). */
-export const ROOT = path.resolve(__dirname, "..", "..", "..");
+/** The repository root (this file runs from tests/dist/test/k8s/). */
+export const ROOT = path.resolve(__dirname, "..", "..", "..", "..");
 export const K8S_DIR = path.join(ROOT, "deploy", "k8s");
 export const CHART_DIR = path.join(ROOT, "charts", "tracemesh");
 export const OVERLAYS = ["kind", "minikube", "eks"] as const;

@@ -215,7 +215,7 @@ describe("reliability: abuse at the edge", { timeout: 180_000 }, () => {
   });
 
   test("no secret compared with ===/!== in the product's source", () => {
-    const roots = ["services", "packages"].map((d) => path.join(repoRoot(), d));
+    const roots = ["services", "packages", "tools"].map((d) => path.join(repoRoot(), d));
     const offenders: string[] = [];
     const secretCompare = /\b\w*(token|secret|password|apikey|api_key|accesskey)\w*\s*[!=]==|[!=]==\s*\w*(token|secret|password|apikey|api_key|accesskey)\w*\b/i;
     let files = 0;

@@ -1,4 +1,4 @@
-// `node packages/bench/dist/src/ab.js --route post --config untraced --config ours --config otel-demo [--rounds 5]
+// `node tools/bench/dist/src/ab.js --route post --config untraced --config ours --config otel-demo [--rounds 5]
 //  [--rate 100] [--duration 8]`: CPU per request of whole meshes side by side, for A/B experiments.
 // Every configuration is a mesh of its own, all up at once and exporting to one Collector; each round drives
 // every mesh in turn with open-loop loadgen at the same fixed rate (well below saturation, so the figures are

@@ -204,7 +204,7 @@ export async function seedPair(pair: MeshPair): Promise<void> {
 }
 
 /**
- * The project as it was before a change (bench/baseline.sh prepared it): its own mesh, telemetry and Collector
+ * The project as it was before a change (tools/bench/baseline.sh prepared it): its own mesh, telemetry and Collector
  * (its builder.yaml's build, its config.yaml + local.yaml without the file exporter, as ours runs), beside ours.
  * Its processes get heaps sized from the pods' limits too (one set of flags for all: its startMesh takes one), so
  * only the change differs.
@@ -212,7 +212,7 @@ export async function seedPair(pair: MeshPair): Promise<void> {
 export async function startBaselineMesh(stops: Stops, dir: string, sinkUrl: string, opts: { sampleRatio: number }): Promise<{ mesh: Mesh; collector: LocalCollector }> {
   const hash = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, "deploy", "collector", "builder.yaml"))).digest("hex").slice(0, 16);
   const binary = path.join(TOOL_CACHE, "collector", hash, "otelcol-tracemesh");
-  if (!fs.existsSync(binary)) throw new Error(`the baseline's Collector is not built (${binary}): bash bench/baseline.sh REF builds it`);
+  if (!fs.existsSync(binary)) throw new Error(`the baseline's Collector is not built (${binary}): bash tools/bench/baseline.sh REF builds it`);
   const configDir = path.join(dir, "deploy", "collector");
   const local = fs.readFileSync(path.join(configDir, "local.yaml"), "utf8");
   const configs = [path.join(configDir, "config.yaml"), path.join(configDir, "local.yaml")];
@@ -226,7 +226,10 @@ export async function startBaselineMesh(stops: Stops, dir: string, sinkUrl: stri
   }
   const collector = await startCollector({ configs, binary, env: collectorEnv(sinkUrl) });
   stops.add(collector.stop);
-  const { startMesh: startBaseline } = require(path.join(dir, "packages", "mesh", "dist", "src", "index.js")) as { startMesh: typeof startMesh };
+  // Its mesh package where its layout kept it: tools/mesh since the layers were split, packages/mesh before.
+  const meshEntry = ["tools", "packages"].map((top) => path.join(dir, top, "mesh", "dist", "src", "index.js")).find((f) => fs.existsSync(f));
+  if (!meshEntry) throw new Error(`the baseline ${dir} has no built mesh (tools/mesh or packages/mesh)`);
+  const { startMesh: startBaseline } = require(meshEntry) as { startMesh: typeof startMesh };
   const mesh = await startBaseline({
     env: { LOG_LEVEL: "warn" },
     node: { execPath: process.execPath, execArgv: v8HeapArgs(POD_MEMORY_LIMIT_MIB.users) },
@@ -240,7 +243,7 @@ export async function startBenchEnv(opts: {
   seed: boolean;
   sampleRatio: number;
   extras: readonly ExtraKind[];
-  /** The folder of the "before" configuration (bench/baseline.sh), when extras has it. */
+  /** The folder of the "before" configuration (tools/bench/baseline.sh), when extras has it. */
   baselineDir?: string;
   log: (line: string) => void;
 }): Promise<BenchEnv> {
@@ -254,7 +257,7 @@ export async function startBenchEnv(opts: {
       if (kind === "sampled") extra[kind] = { mesh: await startTracedMesh(stops, backend, { sampleRatio: SAMPLED_RATIO }) };
       if (kind === "machine-heaps") extra[kind] = { mesh: await startTracedMesh(stops, backend, { sampleRatio: opts.sampleRatio, heaps: "machine" }) };
       if (kind === "before") {
-        if (!opts.baselineDir) throw new Error("the before configuration needs a baseline folder (bench/baseline.sh)");
+        if (!opts.baselineDir) throw new Error("the before configuration needs a baseline folder (tools/bench/baseline.sh)");
         extra[kind] = await startBaselineMesh(stops, opts.baselineDir, `http://127.0.0.1:${backend.sink.port}`, { sampleRatio: opts.sampleRatio });
       }
     }

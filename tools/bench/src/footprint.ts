@@ -116,11 +116,11 @@ export interface DemoFootprint {
 }
 
 /**
- * `tracemesh demo --rate R --duration D` (packages/cli, the same program `npm run demo` runs) with the sum of the
+ * `tracemesh demo --rate R --duration D` (tools/cli, the same program `npm run demo` runs) with the sum of the
  * resident memory of every process it started (mesh, Redis, Collector, stand-ins, loadgen…) sampled every 250 ms.
  */
 export async function runDemoFootprint(opts: { rate: number; duration: string }, log: (line: string) => void): Promise<DemoFootprint> {
-  const cli = path.join(repoRoot(), "packages", "cli", "dist", "src", "main.js");
+  const cli = path.join(repoRoot(), "tools", "cli", "dist", "src", "main.js");
   const child = spawn(process.execPath, [cli, "demo", "--rate", String(opts.rate), "--duration", opts.duration], {
     cwd: repoRoot(),
     env: { ...process.env, LOG_LEVEL: "warn" },

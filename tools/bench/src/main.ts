@@ -1,10 +1,10 @@
-// `npm run bench` (bash bench/run.sh → this file): runs the eight benchmarks, prints each table with
+// `npm run bench` (bash tools/bench/run.sh → this file): runs the eight benchmarks, prints each table with
 // the machine's description, and writes docs/benchmarks.md.
 //   --quick          a smoke run in seconds (1 repetition, 1 s runs); writes the doc only with --out
 //   --only 1,3       run only these benchmarks
 //   --baseline REF   benchmark 1's "before" configuration: the project at REF (default BASELINE_REF, the last
 //                    commit before the OpenTelemetry 0.301 / Collector 0.152 upgrade), prepared by
-//                    bench/baseline.sh; "none" leaves it out (a quick run leaves it out unless named)
+//                    tools/bench/baseline.sh; "none" leaves it out (a quick run leaves it out unless named)
 //   --runtimes LIST  benchmark 6's Node runtimes, e.g. node20,node24-no-acf,node24 (the default: those of
 //                    them found on this machine; named here, each must be found)
 //   --reps N         repetitions (default 3; quick 1)
@@ -178,7 +178,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   machine.loadAtEnd = loadAverage();
   const goals = sections.flatMap((x) => x.goals);
   print(`\n## Goals\n${machineLine(machine)}\n\n${goalsTable(goals)}\n`);
-  const analysisFile = path.join(repoRoot(), "bench", "analysis.md");
+  const analysisFile = path.join(repoRoot(), "tools", "bench", "analysis.md");
   const markdown = document({
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     machine,
@@ -202,12 +202,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   return { sections, markdown };
 }
 
-/** Installs and builds the project at `ref` once (bench/baseline.sh), with its Collector; returns its folder. */
+/** Installs and builds the project at `ref` once (tools/bench/baseline.sh), with its Collector; returns its folder. */
 function prepareBaseline(ref: string, log: (line: string) => void): string {
-  log(`the "before" configuration: the project at ${ref} (bench/baseline.sh)`);
-  const r = spawnSync("bash", [path.join(repoRoot(), "bench", "baseline.sh"), ref], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 1_800_000 });
+  log(`the "before" configuration: the project at ${ref} (tools/bench/baseline.sh)`);
+  const r = spawnSync("bash", [path.join(repoRoot(), "tools", "bench", "baseline.sh"), ref], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 1_800_000 });
   const dir = r.stdout?.trim().split("\n").pop();
-  if (r.status !== 0 || !dir) throw new Error(`bench/baseline.sh ${ref} failed (exit ${r.status})`);
+  if (r.status !== 0 || !dir) throw new Error(`tools/bench/baseline.sh ${ref} failed (exit ${r.status})`);
   return dir;
 }
 
@@ -257,7 +257,7 @@ function parseCli(argv: string[]): BenchOptions {
   });
   if (values.help) {
     process.stdout.write(
-      `usage: bash bench/run.sh [--quick] [--only 1,2,3,4,5,6,7,8] [--reps N] [--out FILE|-] [--sample-ratio R] [--baseline REF|none] [--runtimes ${DEFAULT_RUNTIMES.join(",")}]\n`,
+      `usage: bash tools/bench/run.sh [--quick] [--only 1,2,3,4,5,6,7,8] [--reps N] [--out FILE|-] [--sample-ratio R] [--baseline REF|none] [--runtimes ${DEFAULT_RUNTIMES.join(",")}]\n`,
     );
     process.exit(0);
   }

@@ -1,4 +1,4 @@
-// `node packages/bench/dist/src/profile.js --route home|post [--duration S] [--untraced] [--no-profile] [--sample-ratio R] [--heaps machine]`:
+// `node tools/bench/dist/src/profile.js --route home|post [--duration S] [--untraced] [--no-profile] [--sample-ratio R] [--heaps machine]`:
 // where the traced mesh spends its CPU (with --sample-ratio 0.1: what the requests sampling leaves out still cost).
 // Starts the traced mesh with a CPU profiler (cpu-profile-preload.js through NODE_OPTIONS) on every service, drives one route
 // at saturation with autocannon, stops the mesh (profiles are written on exit) and prints the top

@@ -151,7 +151,7 @@ export function overheadSection(r: OverheadResult<OverheadKind>, s: OverheadSett
   const body = [
     `- ${MAX_RATE_DEFINITION(s)}`,
     `- ${HALF_LOAD_DEFINITION(s)}`,
-    `- ${s.reps} repetition(s), the configurations alternating within each; the meshes run side by side (each its own redis-server), every process with V8 heaps sized from its pod's memory limit (@tracemesh/mesh heaps.ts: 256 MiB of old space, semi-spaces of 1/16 of the limit, 16 MiB for 256 MiB) except where the configuration says otherwise. Ours preloads \`@tracemesh/telemetry/register\` (five instrumentations with their options, X-Ray ids, our span processors); the OpenTelemetry Demo's way preloads \`@opentelemetry/auto-instrumentations-node/register\` (the metapackage's default set, the SDK's defaults, OTEL_SERVICE_NAME per service). All export OTLP/HTTP protobuf to the real Collector (otelcol-tracemesh, config.yaml + local.yaml: memory_limiter, batch, Honeycomb and X-Ray exporters to a local sink, the span_metrics and service_graph connectors; no file exporter). "Before the upgrade" is the project at ${baseline ?? "the baseline commit"} (bench/baseline.sh) with its own SDK and its own Collector build and config (the same components, its file exporter left out).`,
+    `- ${s.reps} repetition(s), the configurations alternating within each; the meshes run side by side (each its own redis-server), every process with V8 heaps sized from its pod's memory limit (@tracemesh/mesh heaps.ts: 256 MiB of old space, semi-spaces of 1/16 of the limit, 16 MiB for 256 MiB) except where the configuration says otherwise. Ours preloads \`@tracemesh/telemetry/register\` (five instrumentations with their options, X-Ray ids, our span processors); the OpenTelemetry Demo's way preloads \`@opentelemetry/auto-instrumentations-node/register\` (the metapackage's default set, the SDK's defaults, OTEL_SERVICE_NAME per service). All export OTLP/HTTP protobuf to the real Collector (otelcol-tracemesh, config.yaml + local.yaml: memory_limiter, batch, Honeycomb and X-Ray exporters to a local sink, the span_metrics and service_graph connectors; no file exporter). "Before the upgrade" is the project at ${baseline ?? "the baseline commit"} (tools/bench/baseline.sh) with its own SDK and its own Collector build and config (the same components, its file exporter left out).`,
     `- ${SPREAD_NOTE}`,
     "",
     table(["route", "configuration", "max rate (req/s)", "half-load rate", "achieved (req/s)", "p50 (ms)", "p99 (ms)"], rows),
@@ -462,7 +462,7 @@ export function document(opts: { date: string; machine: Machine; quick: boolean;
   return [
     "# Benchmarks",
     "",
-    `Measured ${opts.date} with \`npm run bench\` (\`bash bench/run.sh\`${opts.quick ? " --quick" : ""}; ${Math.round(opts.durationS)} s in all). ${machineMarkdown(opts.machine)}`,
+    `Measured ${opts.date} with \`npm run bench\` (\`bash tools/bench/run.sh\`${opts.quick ? " --quick" : ""}; ${Math.round(opts.durationS)} s in all). ${machineMarkdown(opts.machine)}`,
     "",
     "Everything runs on this one machine: the mesh (users, activities, notifications, api — real processes, real redis-server), the Collector, and the load generators share its cores, so rates are what this machine sustains with the generator on board, not a cluster's capacity.",
     "",

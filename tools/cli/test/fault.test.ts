@@ -3,7 +3,7 @@
 // --context with --file), and posts a Honeycomb marker only when a key is set. With --context it goes through
 // `kubectl`: here a fake one first on PATH, which records its arguments and input and answers as kubectl does —
 // enough for the arguments and the flow (resourceVersion kept, one retry on a conflict, a missing ConfigMap);
-// tests/test/k8s-cluster.e2e.test.ts switches a fault on a real cluster.
+// tests/test/k8s/k8s-cluster.e2e.test.ts switches a fault on a real cluster.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import type http from "node:http";

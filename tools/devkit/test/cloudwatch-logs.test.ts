@@ -1,6 +1,6 @@
 // The CloudWatch Logs stand-in answers as CloudWatch does: over HTTPS with its own CA, SigV4 for `logs` recomputed,
 // X-Amz-Target routing, PutLogEvents' rules, FilterLogEvents' patterns, and an outage as 503s. Driven with signed
-// requests like an AWS client's (the real Fluent Bit's calls are in tests/test/logs.e2e.test.ts).
+// requests like an AWS client's (the real Fluent Bit's calls are in tests/test/e2e/logs.e2e.test.ts).
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import https from "node:https";
