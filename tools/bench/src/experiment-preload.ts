@@ -24,18 +24,19 @@ const PARTS: Record<string, Array<[module: string, className: string, method: st
     ["@opentelemetry/propagator-aws-xray", "AWSXRayPropagator", "fields", () => []],
   ],
   "span-processors": [
-    ["@tracemesh/telemetry/dist/src/peer-service.js", "PeerServiceSpanProcessor", "onStart", () => undefined],
-    ["@tracemesh/telemetry/dist/src/xray-naming.js", "XrayNamingSpanProcessor", "onStart", () => undefined],
-    ["@tracemesh/telemetry/dist/src/baggage-attributes.js", "BaggageAttributesSpanProcessor", "onStart", () => undefined],
+    ["@tracemesh/telemetry", "PeerServiceSpanProcessor", "onStart", () => undefined],
+    ["@tracemesh/telemetry", "XrayNamingSpanProcessor", "onStart", () => undefined],
+    ["@tracemesh/telemetry", "BaggageAttributesSpanProcessor", "onStart", () => undefined],
   ],
 };
 // moderation has no OpenTelemetry (the X-Ray SDK only): nothing to turn off there.
 const telemetryPkg = resolveOrUndefined("@tracemesh/telemetry/package.json", process.cwd());
 if (telemetryPkg && (skip.length || parts.length)) {
-  // Resolve the copies the telemetry package loads.
+  // Resolve the copies the telemetry package loads (the span processors through its public exports: the root
+  // index re-exports the very classes its register module uses, so patching their prototypes reaches them).
   const telemetryDir = path.dirname(telemetryPkg);
   const load = (module: string) =>
-    require(module.startsWith("@tracemesh/telemetry/") ? path.join(telemetryDir, module.slice("@tracemesh/telemetry/".length)) : require.resolve(module, { paths: [telemetryDir] })) as Record<string, { prototype: Prototype }>;
+    require(require.resolve(module, { paths: [module === "@tracemesh/telemetry" ? process.cwd() : telemetryDir] })) as Record<string, { prototype: Prototype }>;
   for (const name of skip) {
     const entry = INSTRUMENTATIONS[name];
     if (!entry) throw new Error(`BENCH_SKIP_INSTRUMENTATIONS: unknown "${name}" (known: ${Object.keys(INSTRUMENTATIONS).join(", ")})`);
