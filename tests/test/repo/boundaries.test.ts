@@ -1,6 +1,7 @@
 // The package boundaries are enforced, not just kept: scripts/check-boundaries.mjs passes on the repo and
-// fails, naming each problem, on a workspace that breaks every rule; and TypeScript itself refuses an import
-// of another package's dist/ (the exports maps with moduleResolution Node16).
+// fails, naming each problem, on a workspace that breaks every rule (exports maps, dist imports, cycles, and the
+// direction of the layers: libraries ← services ← tools, a package's tests allowed the devkit harness); and
+// TypeScript itself refuses an import of another package's dist/ (the exports maps with moduleResolution Node16).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -29,7 +30,7 @@ describe("package boundaries", { timeout: 120_000 }, () => {
   test("the repository keeps them", () => {
     const res = check(repoRoot());
     assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stdout, /no dist imports, no cycles/);
+    assert.match(res.stdout, /no dist imports, no cycles, imports run libraries ← services ← tools/);
   });
 
   test("a workspace that breaks each rule is refused, each problem named", () => {
@@ -54,12 +55,65 @@ describe("package boundaries", { timeout: 120_000 }, () => {
     assert.match(res.stderr, /package dependency cycle: @tracemesh\/a → @tracemesh\/b → @tracemesh\/a/);
   });
 
+  test("a workspace whose imports run upward is refused, each offender named; a package's tests may use devkit", () => {
+    const layered = path.join(scratch, "layered");
+    const pkg = (name: string, deps: Record<string, string[]> = {}, exports: Record<string, string> = { ".": "./dist/src/index.js" }) =>
+      JSON.stringify({
+        name: `@tracemesh/${name}`,
+        exports,
+        ...Object.fromEntries(Object.entries(deps).map(([field, names]) => [field, Object.fromEntries(names.map((n) => [`@tracemesh/${n}`, "workspace:*"]))])),
+      });
+    write(layered, {
+      "pnpm-workspace.yaml": "packages:\n  - packages/*\n  - services/*\n  - tools/*\n",
+      // A library whose source reaches up to a service and a tool; its test using devkit is allowed.
+      "packages/lib/package.json": pkg("lib", { dependencies: ["svc"], devDependencies: ["devkit"] }),
+      "packages/lib/src/index.ts": imports("{ handle }", "@tracemesh/svc") + imports("{ run }", "@tracemesh/mesh") + "export const lib = handle + run;\n",
+      "packages/lib/test/lib.test.ts": imports("{ freePort }", "@tracemesh/devkit") + "export const port = freePort;\n",
+      // A service whose source uses the test harness (only its tests may), and whose test uses another tool.
+      "services/svc/package.json": pkg("svc", { dependencies: ["devkit"], devDependencies: ["mesh"] }),
+      "services/svc/src/index.ts": imports("{ freePort }", "@tracemesh/devkit") + "export const handle = freePort;\n",
+      "services/svc/test/svc.test.ts": imports("{ run }", "@tracemesh/mesh") + "export const r = run;\n",
+      // Tools: every layer is theirs to use, but through the exports map only (an import, or a string handed to require).
+      "tools/devkit/package.json": pkg("devkit"),
+      "tools/devkit/src/index.ts": "export const freePort = 0;\n",
+      "tools/mesh/package.json": pkg("mesh", { dependencies: ["svc", "lib", "devkit"] }, { ".": "./dist/src/index.js", "./main": "./dist/src/main.js" }),
+      "tools/mesh/src/index.ts":
+        imports("{ lib }", "@tracemesh/lib") +
+        imports("{ handle }", "@tracemesh/svc") +
+        imports("{ freePort }", "@tracemesh/devkit") +
+        imports("{ inner }", "@tracemesh/svc/src/inner.js") +
+        // (Joined, like the probe below: this file names no subpath itself, real or not.)
+        `export const run = lib + handle + freePort + inner;\nexport const load = ${JSON.stringify([["@tracemesh/lib", "dist/src/index.js"].join("/"), ["@tracemesh/mesh", "main"].join("/")])};\n`,
+    });
+    const res = check(layered);
+    assert.equal(res.status, 1, res.stdout);
+    const lines = res.stderr.trim().split("\n");
+    const named = (pattern: RegExp) => assert.ok(lines.some((l) => pattern.test(l)), `no line matches ${pattern}:\n${res.stderr}`);
+    named(/packages\/lib\/src\/index.ts: imports "@tracemesh\/svc": a library \(packages\/lib\) uses a service \(services\/svc\)/);
+    named(/packages\/lib\/src\/index.ts: imports "@tracemesh\/mesh": a library \(packages\/lib\) uses a tool \(tools\/mesh\)/);
+    named(/packages\/lib\/package.json: dependencies @tracemesh\/svc: a library \(packages\/lib\) uses a service/);
+    named(/services\/svc\/src\/index.ts: imports "@tracemesh\/devkit": a service \(services\/svc\) uses a tool \(tools\/devkit\)/);
+    named(/services\/svc\/package.json: dependencies @tracemesh\/devkit: a service \(services\/svc\) uses a tool/);
+    named(/services\/svc\/test\/svc.test.ts: imports "@tracemesh\/mesh": a service \(services\/svc\) uses a tool \(tools\/mesh\)/);
+    named(/services\/svc\/package.json: devDependencies @tracemesh\/mesh: a service \(services\/svc\) uses a tool/);
+    named(/tools\/mesh\/src\/index.ts: names "@tracemesh\/svc\/src\/inner.js", which is not in services\/svc's exports map/);
+    named(/tools\/mesh\/src\/index.ts: names "@tracemesh\/lib\/dist\/src\/index.js", which is not in packages\/lib's exports map/);
+    // What is allowed stays unnamed: devkit in a library's tests and devDependencies, the tools' own imports
+    // down the layers, and a subpath the exports map has.
+    assert.ok(!lines.some((l) => l.includes("packages/lib/test/")), res.stderr);
+    assert.ok(!lines.some((l) => /devDependencies @tracemesh\/devkit/.test(l)), res.stderr);
+    assert.ok(!lines.some((l) => /tools\/mesh\/src\/index.ts: imports/.test(l)), res.stderr);
+    assert.ok(!lines.some((l) => l.includes("mesh/main")), res.stderr);
+    assert.equal(lines.length, 9, res.stderr);
+  });
+
   test("TypeScript refuses an import of another package's dist/", () => {
     // Inside tests/ so @tracemesh/api resolves as it does for the real tests.
     const probe = fs.mkdtempSync(path.join(repoRoot(), "tests", ".boundary-probe-"));
     try {
       write(probe, {
-        "probe.ts": imports("{ apiRoutes }", "@tracemesh/api/dist/src/handlers.js") + "export const n = apiRoutes().length;\n",
+        // The specifier is joined so that this file does not name a dist/ path itself (the checker reads strings too).
+        "probe.ts": imports("{ apiRoutes }", ["@tracemesh/api", "dist/src/handlers.js"].join("/")) + "export const n = apiRoutes().length;\n",
         "tsconfig.json": JSON.stringify({ extends: "../../tsconfig.base.json", compilerOptions: { noEmit: true }, files: ["probe.ts"] }),
       });
       const tsc = require.resolve("typescript/bin/tsc", { paths: [repoRoot()] });
