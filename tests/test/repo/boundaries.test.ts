@@ -67,15 +67,17 @@ describe("package boundaries", { timeout: 120_000 }, () => {
       "pnpm-workspace.yaml": "packages:\n  - packages/*\n  - services/*\n  - tools/*\n",
       // A library whose source reaches up to a service and a tool; its test using devkit is allowed.
       "packages/lib/package.json": pkg("lib", { dependencies: ["svc"], devDependencies: ["devkit"] }),
-      "packages/lib/src/index.ts": imports("{ handle }", "@tracemesh/svc") + imports("{ run }", "@tracemesh/mesh") + "export const lib = handle + run;\n",
+      "packages/lib/src/index.ts": imports("{ bench }", "@tracemesh/bench") + imports("{ handle }", "@tracemesh/svc") + "export const lib = handle + bench;\n",
       "packages/lib/test/lib.test.ts": imports("{ freePort }", "@tracemesh/devkit") + "export const port = freePort;\n",
       // A service whose source uses the test harness (only its tests may), and whose test uses another tool.
-      "services/svc/package.json": pkg("svc", { dependencies: ["devkit"], devDependencies: ["mesh"] }),
+      "services/svc/package.json": pkg("svc", { dependencies: ["devkit"], devDependencies: ["bench"] }),
       "services/svc/src/index.ts": imports("{ freePort }", "@tracemesh/devkit") + "export const handle = freePort;\n",
-      "services/svc/test/svc.test.ts": imports("{ run }", "@tracemesh/mesh") + "export const r = run;\n",
+      "services/svc/test/svc.test.ts": imports("{ bench }", "@tracemesh/bench") + "export const b = bench;\n",
       // Tools: every layer is theirs to use, but through the exports map only (an import, or a string handed to require).
       "tools/devkit/package.json": pkg("devkit"),
       "tools/devkit/src/index.ts": "export const freePort = 0;\n",
+      "tools/bench/package.json": pkg("bench"),
+      "tools/bench/src/index.ts": "export const bench = 1;\n",
       "tools/mesh/package.json": pkg("mesh", { dependencies: ["svc", "lib", "devkit"] }, { ".": "./dist/src/index.js", "./main": "./dist/src/main.js" }),
       "tools/mesh/src/index.ts":
         imports("{ lib }", "@tracemesh/lib") +
@@ -90,12 +92,12 @@ describe("package boundaries", { timeout: 120_000 }, () => {
     const lines = res.stderr.trim().split("\n");
     const named = (pattern: RegExp) => assert.ok(lines.some((l) => pattern.test(l)), `no line matches ${pattern}:\n${res.stderr}`);
     named(/packages\/lib\/src\/index.ts: imports "@tracemesh\/svc": a library \(packages\/lib\) uses a service \(services\/svc\)/);
-    named(/packages\/lib\/src\/index.ts: imports "@tracemesh\/mesh": a library \(packages\/lib\) uses a tool \(tools\/mesh\)/);
+    named(/packages\/lib\/src\/index.ts: imports "@tracemesh\/bench": a library \(packages\/lib\) uses a tool \(tools\/bench\)/);
     named(/packages\/lib\/package.json: dependencies @tracemesh\/svc: a library \(packages\/lib\) uses a service/);
     named(/services\/svc\/src\/index.ts: imports "@tracemesh\/devkit": a service \(services\/svc\) uses a tool \(tools\/devkit\)/);
     named(/services\/svc\/package.json: dependencies @tracemesh\/devkit: a service \(services\/svc\) uses a tool/);
-    named(/services\/svc\/test\/svc.test.ts: imports "@tracemesh\/mesh": a service \(services\/svc\) uses a tool \(tools\/mesh\)/);
-    named(/services\/svc\/package.json: devDependencies @tracemesh\/mesh: a service \(services\/svc\) uses a tool/);
+    named(/services\/svc\/test\/svc.test.ts: imports "@tracemesh\/bench": a service \(services\/svc\) uses a tool \(tools\/bench\)/);
+    named(/services\/svc\/package.json: devDependencies @tracemesh\/bench: a service \(services\/svc\) uses a tool/);
     named(/tools\/mesh\/src\/index.ts: names "@tracemesh\/svc\/src\/inner.js", which is not in services\/svc's exports map/);
     named(/tools\/mesh\/src\/index.ts: names "@tracemesh\/lib\/dist\/src\/index.js", which is not in packages\/lib's exports map/);
     // What is allowed stays unnamed: devkit in a library's tests and devDependencies, the tools' own imports
@@ -104,6 +106,7 @@ describe("package boundaries", { timeout: 120_000 }, () => {
     assert.ok(!lines.some((l) => /devDependencies @tracemesh\/devkit/.test(l)), res.stderr);
     assert.ok(!lines.some((l) => /tools\/mesh\/src\/index.ts: imports/.test(l)), res.stderr);
     assert.ok(!lines.some((l) => l.includes("mesh/main")), res.stderr);
+    assert.ok(!lines.some((l) => l.includes("cycle")), res.stderr);
     assert.equal(lines.length, 9, res.stderr);
   });
 
