@@ -50,9 +50,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe("mesh end to end (processes, real Redis, HTTP API)", { timeout: 180_000 }, () => {
   let mesh: Mesh;
-  const tokens: Record<string, string> = {};
-  let post: ActivityJson;
-  let reply: ActivityJson;
+  // Each step of the story runs once, on first use, by whichever test needs it first: a test asks for the steps
+  // it reads (so each one stands alone, e.g. under --test-name-pattern) rather than reading another test's leftovers.
+  let signUpOnce: Promise<Record<string, string>> | undefined;
+  let postOnce: Promise<{ tokens: Record<string, string>; post: ActivityJson; reply: ActivityJson }> | undefined;
+  /** alice, bob and carol signed up: their tokens. */
+  const signedUp = () => (signUpOnce ??= signUpThree());
+  /** alice's post with an @mention, bob's reply and carol's like (twice). */
+  const posted = () => (postOnce ??= signedUp().then(postReplyLike));
 
   before(async () => {
     mesh = await startMesh();
@@ -61,7 +66,8 @@ describe("mesh end to end (processes, real Redis, HTTP API)", { timeout: 180_000
     await mesh?.stop();
   });
 
-  test("sign-up of three users; a taken handle is 409", { timeout: 20_000 }, async () => {
+  async function signUpThree(): Promise<Record<string, string>> {
+    const tokens: Record<string, string> = {};
     for (const [handle, name] of [["alice", "Alice A"], ["bob", "Bob B"], ["carol", "Carol C"]]) {
       const res = await call(mesh, "POST", "/api/users", { body: { handle, display_name: name } });
       assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -72,18 +78,13 @@ describe("mesh end to end (processes, real Redis, HTTP API)", { timeout: 180_000
       assert.equal(typeof res.body.token, "string");
       tokens[handle!] = res.body.token as string;
     }
-    const again = await call(mesh, "POST", "/api/users", { body: { handle: "alice", display_name: "Other" } });
-    assert.equal(again.status, 409);
-    assert.equal(again.body.error?.code, "already_exists");
-    const profile = await call(mesh, "GET", "/api/users/@bob");
-    assert.equal(profile.status, 200);
-    assert.equal((profile.body.user as { display_name: string }).display_name, "Bob B");
-  });
+    return tokens;
+  }
 
-  test("post with an @mention, a reply and an idempotent like", { timeout: 20_000 }, async () => {
+  async function postReplyLike(tokens: Record<string, string>): Promise<{ tokens: Record<string, string>; post: ActivityJson; reply: ActivityJson }> {
     const created = await call(mesh, "POST", "/api/activities", { token: tokens.alice, body: { message: "tracing the mesh with @bob", ttl: "1-day" } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    post = created.body as unknown as ActivityJson;
+    const post = created.body as unknown as ActivityJson;
     assert.match(post.uuid, UUID);
     assert.equal(post.handle, "alice");
     assert.equal(post.display_name, "Alice A");
@@ -97,7 +98,7 @@ describe("mesh end to end (processes, real Redis, HTTP API)", { timeout: 180_000
 
     const replied = await call(mesh, "POST", `/api/activities/${post.uuid}/replies`, { token: tokens.bob, body: { message: "nice, cc @carol" } });
     assert.equal(replied.status, 201, JSON.stringify(replied.body));
-    reply = replied.body as unknown as ActivityJson;
+    const reply = replied.body as unknown as ActivityJson;
     assert.equal(reply.handle, "bob");
     assert.equal(reply.reply_to_activity_uuid, post.uuid);
 
@@ -109,9 +110,25 @@ describe("mesh end to end (processes, real Redis, HTTP API)", { timeout: 180_000
     assert.equal(likedAgain.status, 200);
     assert.equal(likedAgain.body.newly_liked, false, "liking twice counts once");
     assert.equal((likedAgain.body.activity as ActivityJson).likes_count, 1);
+    return { tokens, post, reply };
+  }
+
+  test("sign-up of three users; a taken handle is 409", { timeout: 20_000 }, async () => {
+    await signedUp();
+    const again = await call(mesh, "POST", "/api/users", { body: { handle: "alice", display_name: "Other" } });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error?.code, "already_exists");
+    const profile = await call(mesh, "GET", "/api/users/@bob");
+    assert.equal(profile.status, 200);
+    assert.equal((profile.body.user as { display_name: string }).display_name, "Bob B");
   });
 
-  test("GET activity shows its reply; home and user feeds contain the post", { timeout: 20_000 }, async () => {
+  test("post with an @mention, a reply and an idempotent like", { timeout: 40_000 }, async () => {
+    await posted();
+  });
+
+  test("GET activity shows its reply; home and user feeds contain the post", { timeout: 60_000 }, async () => {
+    const { post, reply } = await posted();
     const got = await call(mesh, "GET", `/api/activities/${post.uuid}`);
     assert.equal(got.status, 200);
     const activity = got.body as unknown as ActivityJson;
@@ -132,7 +149,8 @@ describe("mesh end to end (processes, real Redis, HTTP API)", { timeout: 180_000
     assert.deepEqual((feed.body.activities as ActivityJson[]).map((a) => a.uuid), [post.uuid]);
   });
 
-  test("notifications reach the right users with the right kinds and actors", { timeout: 30_000 }, async () => {
+  test("notifications reach the right users with the right kinds and actors", { timeout: 70_000 }, async () => {
+    const { tokens, post, reply } = await posted();
     // The event travels activities → Redis Stream → notifications asynchronously: poll, bounded.
     const notificationsOf = async (handle: string) => {
       const res = await call(mesh, "GET", "/api/notifications", { token: tokens[handle] });

@@ -89,9 +89,14 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
   let mesh: Mesh;
   const artifacts = process.env.TRACEMESH_E2E_ARTIFACTS;
 
-  /** The post flow's trace (every span), found once the flows ran. */
-  let postTrace: Span[] = [];
-  let postTraceId = "";
+  // What the tests read is collected on first use, once, by whichever test needs it first: each test asks for
+  // it (so each one stands alone, e.g. under --test-name-pattern), none reads what another test left behind.
+  let postFlowOnce: Promise<Span[]> | undefined;
+  let settledOnce: Promise<void> | undefined;
+  /** loadgen's five flows, run once; the post flow's trace (every span) once it is complete. */
+  const postFlowTrace = (): Promise<Span[]> => (postFlowOnce ??= runFlowsAndFindPostTrace());
+  /** The flows' capture settled: every span in the Collector's file has its X-Ray document, neither growing. */
+  const settledCapture = (): Promise<void> => (settledOnce ??= postFlowTrace().then(waitForSettledCapture));
 
   before(async () => {
     [honeycomb, xray, rollbar] = await Promise.all([
@@ -151,12 +156,12 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     assert.match(proc.output(), /errors|requests|route/i, "loadgen printed its summary");
   }
 
-  test("loadgen drives sign-up → post with @mentions → reply → like → notifications → home feed", { timeout: 60_000 }, async () => {
+  async function runFlowsAndFindPostTrace(): Promise<Span[]> {
     // Each run signs up its own 3 users first (loadgen's sign-up), then runs one flow.
     for (const flow of ["post", "reply", "like", "read_notifications", "browse_home"]) await runLoadgenFlow(flow);
 
     // The post flow's trace is complete once the consumer's span and its Redis writes arrived.
-    postTrace = await waitFor(
+    return await waitFor(
       "the post flow's trace, through the stream to notifications, in the Collector's file",
       () => {
         const spans = collector.fileSpans();
@@ -174,11 +179,39 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
       },
       { timeoutMs: 20_000, intervalMs: 200 },
     );
-    postTraceId = postTrace[0]!.traceId;
+  }
+
+  async function waitForSettledCapture(): Promise<void> {
+    // Both exporters get the same batches: settled once every span in the file has its X-Ray document
+    // and neither capture grew since the previous poll (the traffic is over; the last batch is out).
+    let lastCounts = "";
+    await waitFor(
+      "an X-Ray document for every span in the Collector's file, both captures settled",
+      () => {
+        const docs = allDocs(xray.segments());
+        const ids = new Set(docs.map((d) => d.id));
+        const spans = collector.fileSpans();
+        const counts = `${spans.length}/${docs.length}`;
+        const settled = counts === lastCounts;
+        lastCounts = counts;
+        return spans.length > 0 && spans.every((s) => ids.has(s.spanId)) && settled ? true : undefined;
+      },
+      // Longer than the Collector's batch timeout (1 s), so "unchanged" means no batch was pending.
+      { timeoutMs: 15_000, intervalMs: 1_200 },
+    );
+  }
+
+  // The flows take up to ~40 s on a loaded machine: every test that reads them has the time to run them itself.
+  const FLOWS_MS = 60_000;
+
+  test("loadgen drives sign-up → post with @mentions → reply → like → notifications → home feed", { timeout: FLOWS_MS }, async () => {
+    await postFlowTrace();
   });
 
-  test("(1) one trace covers loadgen, api, activities, users and notifications with the right links, kinds and statuses", { timeout: 10_000 }, () => {
+  test("(1) one trace covers loadgen, api, activities, users and notifications with the right links, kinds and statuses", { timeout: FLOWS_MS + 10_000 }, async () => {
+    const postTrace = await postFlowTrace();
     assert.ok(postTrace.length > 0, "the post flow ran");
+    const postTraceId = postTrace[0]!.traceId;
     const byId = new Map(postTrace.map((s) => [s.spanId, s]));
     const parentOf = (s: Span) => byId.get(s.parentSpanId);
     assert.deepEqual(
@@ -295,7 +328,9 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     process.stderr.write(renderWaterfall(postTrace.map(waterfallSpan), { width: 130 }));
   });
 
-  test("(2) the same spans reached the Honeycomb stand-in with the team header", { timeout: 15_000 }, async () => {
+  test("(2) the same spans reached the Honeycomb stand-in with the team header", { timeout: FLOWS_MS + 15_000 }, async () => {
+    const postTrace = await postFlowTrace();
+    const postTraceId = postTrace[0]!.traceId;
     const wanted = new Set(postTrace.map((s) => s.spanId));
     await waitFor(
       "the post trace at the Honeycomb stand-in",
@@ -312,7 +347,9 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     assert.equal(service(consumer), "notifications", "dataset = service.name");
   });
 
-  test("(3) X-Ray segments: same trace id in X-Ray form, peer-named subsegments, the service graph", { timeout: 20_000 }, async () => {
+  test("(3) X-Ray segments: same trace id in X-Ray form, peer-named subsegments, the service graph", { timeout: FLOWS_MS + 20_000 }, async () => {
+    const postTrace = await postFlowTrace();
+    const postTraceId = postTrace[0]!.traceId;
     const xrayId = xrayTraceId(postTraceId);
     const wantedSegments = ["loadgen", "api", "activities", "users", "notifications", "moderation"];
     const traceDocs = await waitFor(
@@ -419,24 +456,11 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     assert.equal(line.span_id, span.spanId);
   });
 
-  test("compare CLI: the X-Ray and OTLP maps agree on every required edge", { timeout: 20_000 }, async () => {
-    // Both exporters get the same batches; compare once every span in the file has its X-Ray document
-    // and neither capture grew since the previous poll (the traffic is over; the last batch is out).
-    let lastCounts = "";
-    await waitFor(
-      "an X-Ray document for every span in the Collector's file, both captures settled",
-      () => {
-        const docs = allDocs(xray.segments());
-        const ids = new Set(docs.map((d) => d.id));
-        const spans = collector.fileSpans();
-        const counts = `${spans.length}/${docs.length}`;
-        const settled = counts === lastCounts;
-        lastCounts = counts;
-        return spans.length > 0 && spans.every((s) => ids.has(s.spanId)) && settled ? true : undefined;
-      },
-      // Longer than the Collector's batch timeout (1 s), so "unchanged" means no batch was pending.
-      { timeoutMs: 15_000, intervalMs: 1_200 },
-    );
+  test("compare CLI: the X-Ray and OTLP maps agree on every required edge", { timeout: FLOWS_MS + 20_000 }, async () => {
+    const postTrace = await postFlowTrace();
+    const postTraceId = postTrace[0]!.traceId;
+    // Compare once the flows' capture settled in both exporters.
+    await settledCapture();
     const docs = xray.segments();
     const dir = artifacts ?? fs.mkdtempSync(path.join(collector.tracesFile, "..", "compare-"));
     fs.mkdirSync(dir, { recursive: true });
@@ -486,8 +510,9 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     assert.ok(spansFromOtlpFiles([collector.tracesFile]).length >= postTrace.length);
   });
 
-  test("(5) span times a waterfall can trust: sub-millisecond starts, same-service children inside their parent", { timeout: 10_000 }, () => {
-    // Every span of every flow (the compare test above waited for the capture to settle).
+  test("(5) span times a waterfall can trust: sub-millisecond starts, same-service children inside their parent", { timeout: FLOWS_MS + 20_000 }, async () => {
+    // Every span of every flow, once the capture settled.
+    await settledCapture();
     const spans = collector.fileSpans();
     const report = timingReport(spans);
     process.stderr.write(`\n${renderTimingReport(report, 20)}`);
