@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# helm, built from the Go module proxy (helm lint / helm template in tests/test/k8s-*.test.ts).
+# helm, built from the Go module proxy (helm lint / helm template in tests/test/k8s/k8s-*.test.ts).
 source "$(dirname "$0")/../lib.sh"
 HELM_VERSION="v3.22.0"
 if stamp_ok helm "$HELM_VERSION" && [ -x "$TRACEMESH_BIN/helm" ]; then exit 0; fi

@@ -3,7 +3,7 @@ import { unary, type GrpcService, type Logger, type Redis } from "@tracemesh/run
 import { NotificationsHandlers } from "./handlers.js";
 import { NotificationsStore } from "./store.js";
 
-// For tests that look at what the consumer stored (tests/test/reliability-consumer).
+// For tests that look at what the consumer stored (tests/test/reliability/reliability-consumer).
 export { EVENTS_DEAD_LETTER_STREAM, keys as notificationsKeys } from "./store.js";
 
 export interface NotificationsDeps {

@@ -1,4 +1,4 @@
-// Shared by tests/test/k8s-*.test.ts: renders the manifests with the real tools (kubectl kustomize, helm,
+// Shared by tests/test/k8s/k8s-*.test.ts: renders the manifests with the real tools (kubectl kustomize, helm,
 // skaffold, kubeconform — installed by scripts/tools/3*.sh into $TRACEMESH_BIN) and gives typed access to
 // the rendered objects. No cluster is involved: everything here is offline.
 import { spawnSync } from "node:child_process";

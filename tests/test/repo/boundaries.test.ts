@@ -110,6 +110,14 @@ describe("package boundaries", { timeout: 120_000 }, () => {
     assert.equal(lines.length, 9, res.stderr);
   });
 
+  test("the README's structure picture is the one scripts/package-graph.mjs draws from the workspace", () => {
+    const res = spawnSync(process.execPath, [path.join(repoRoot(), "scripts", "package-graph.mjs")], { encoding: "utf8", timeout: 30_000 });
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /subgraph tools\["tools\/"\][\s\S]*subgraph services[\s\S]*subgraph packages/, "tools above services above libraries");
+    const readme = fs.readFileSync(path.join(repoRoot(), "README.md"), "utf8");
+    assert.ok(readme.includes(res.stdout), `README.md's picture differs; paste the output of node scripts/package-graph.mjs:\n${res.stdout}`);
+  });
+
   test("TypeScript refuses an import of another package's dist/", () => {
     // Inside tests/ so @tracemesh/api resolves as it does for the real tests.
     const probe = fs.mkdtempSync(path.join(repoRoot(), "tests", ".boundary-probe-"));
