@@ -15,23 +15,10 @@
 // Usage: node scripts/check-boundaries.mjs [ROOT]   (exit 1 and one line per problem when any is found)
 import fs from "node:fs";
 import path from "node:path";
+import { packageDirs } from "./workspace.mjs";
 
 const root = path.resolve(process.argv[2] ?? path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), ".."));
 const problems = [];
-
-function packageDirs() {
-  const yaml = fs.readFileSync(path.join(root, "pnpm-workspace.yaml"), "utf8");
-  const globs = [...yaml.matchAll(/^\s+-\s+["']?([^"'\s]+)["']?\s*$/gm)].map((m) => m[1]);
-  return globs.flatMap((glob) => {
-    if (!glob.endsWith("/*")) return fs.existsSync(path.join(root, glob, "package.json")) ? [glob] : [];
-    const parent = glob.slice(0, -2);
-    if (!fs.existsSync(path.join(root, parent))) return [];
-    return fs
-      .readdirSync(path.join(root, parent))
-      .map((name) => `${parent}/${name}`)
-      .filter((dir) => fs.existsSync(path.join(root, dir, "package.json")));
-  });
-}
 
 function sourceFiles(dir) {
   const out = [];
@@ -64,7 +51,7 @@ function resolveRelative(from, spec) {
 }
 
 const rel = (file) => path.relative(root, file);
-const packages = packageDirs().map((dir) => ({ dir, json: JSON.parse(fs.readFileSync(path.join(root, dir, "package.json"), "utf8")) }));
+const packages = packageDirs(root).map((dir) => ({ dir, json: JSON.parse(fs.readFileSync(path.join(root, dir, "package.json"), "utf8")) }));
 const graph = new Map();
 
 // The layer a package sits in, from its folder; tests/ (the cross-service tests) sits on top.

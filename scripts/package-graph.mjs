@@ -6,26 +6,11 @@
 // Usage: node scripts/package-graph.mjs [ROOT]   (prints the ```mermaid block)
 import fs from "node:fs";
 import path from "node:path";
+import { packageDirs } from "./workspace.mjs";
 
 const root = path.resolve(process.argv[2] ?? path.join(import.meta.dirname, ".."));
 
-/** The workspace's package folders, in pnpm-workspace.yaml's order (a glob `x/*` is every folder of x with a package.json). */
-function packageDirs() {
-  const yaml = fs.readFileSync(path.join(root, "pnpm-workspace.yaml"), "utf8");
-  const globs = [...yaml.matchAll(/^\s+-\s+["']?([^"'\s]+)["']?\s*$/gm)].map((m) => m[1]);
-  return globs.flatMap((glob) => {
-    if (!glob.endsWith("/*")) return fs.existsSync(path.join(root, glob, "package.json")) ? [glob] : [];
-    const parent = glob.slice(0, -2);
-    if (!fs.existsSync(path.join(root, parent))) return [];
-    return fs
-      .readdirSync(path.join(root, parent))
-      .sort()
-      .map((name) => `${parent}/${name}`)
-      .filter((dir) => fs.existsSync(path.join(root, dir, "package.json")));
-  });
-}
-
-const packages = packageDirs()
+const packages = packageDirs(root)
   .filter((dir) => dir !== "tests") // the cross-service tests use everything; they are not a layer of the product
   .map((dir) => ({ dir, json: JSON.parse(fs.readFileSync(path.join(root, dir, "package.json"), "utf8")) }));
 const byName = new Map(packages.map((p) => [p.json.name, p]));
