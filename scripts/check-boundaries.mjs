@@ -59,14 +59,15 @@ const LAYERS = { packages: "library", services: "service", tools: "tool", tests:
 const RANK = { library: 0, service: 1, tool: 2, tests: 3 };
 /** The one tool a package's tests (and devDependencies) may use below the tools layer. */
 const TEST_HARNESS = "@tracemesh/devkit";
-const layerOf = (dir) => LAYERS[dir.split("/")[0]] ?? "tests";
+const layerOf = (dir) => LAYERS[dir.split("/")[0]];
 const pkgByName = new Map(packages.map((p) => [p.json.name, p]));
+for (const p of packages) if (!layerOf(p.dir)) problems.push(`${p.dir}: in no layer (a package lives in ${Object.keys(LAYERS).join("/, ")})`);
 
 /** Why `from` may not use `to` (both packages), or undefined when it may. */
 function directionProblem(from, to, forTests) {
   const a = layerOf(from.dir);
   const b = layerOf(to.dir);
-  if (RANK[b] <= RANK[a] || RANK[a] >= RANK.tool) return undefined;
+  if (!a || !b || RANK[b] <= RANK[a] || RANK[a] >= RANK.tool) return undefined; // no layer: reported once above
   if (forTests && to.json.name === TEST_HARNESS) return undefined;
   return `a ${a} (${from.dir}) uses a ${b} (${to.dir}): imports run libraries ← services ← tools`;
 }

@@ -64,7 +64,10 @@ describe("package boundaries", { timeout: 120_000 }, () => {
         ...Object.fromEntries(Object.entries(deps).map(([field, names]) => [field, Object.fromEntries(names.map((n) => [`@tracemesh/${n}`, "workspace:*"]))])),
       });
     write(layered, {
-      "pnpm-workspace.yaml": "packages:\n  - packages/*\n  - services/*\n  - tools/*\n",
+      "pnpm-workspace.yaml": "packages:\n  - packages/*\n  - services/*\n  - tools/*\n  - apps/*\n",
+      // A package in a folder that is no layer.
+      "apps/stray/package.json": pkg("stray"),
+      "apps/stray/src/index.ts": "export const stray = 1;\n",
       // A library whose source reaches up to a service and a tool; its test using devkit is allowed.
       "packages/lib/package.json": pkg("lib", { dependencies: ["svc"], devDependencies: ["devkit"] }),
       "packages/lib/src/index.ts": imports("{ bench }", "@tracemesh/bench") + imports("{ handle }", "@tracemesh/svc") + "export const lib = handle + bench;\n",
@@ -100,6 +103,7 @@ describe("package boundaries", { timeout: 120_000 }, () => {
     named(/services\/svc\/package.json: devDependencies @tracemesh\/bench: a service \(services\/svc\) uses a tool/);
     named(/tools\/mesh\/src\/index.ts: names "@tracemesh\/svc\/src\/inner.js", which is not in services\/svc's exports map/);
     named(/tools\/mesh\/src\/index.ts: names "@tracemesh\/lib\/dist\/src\/index.js", which is not in packages\/lib's exports map/);
+    named(/apps\/stray: in no layer/);
     // What is allowed stays unnamed: devkit in a library's tests and devDependencies, the tools' own imports
     // down the layers, and a subpath the exports map has.
     assert.ok(!lines.some((l) => l.includes("packages/lib/test/")), res.stderr);
@@ -107,7 +111,7 @@ describe("package boundaries", { timeout: 120_000 }, () => {
     assert.ok(!lines.some((l) => /tools\/mesh\/src\/index.ts: imports/.test(l)), res.stderr);
     assert.ok(!lines.some((l) => l.includes("mesh/main")), res.stderr);
     assert.ok(!lines.some((l) => l.includes("cycle")), res.stderr);
-    assert.equal(lines.length, 9, res.stderr);
+    assert.equal(lines.length, 10, res.stderr);
   });
 
   test("the README's structure picture is the one scripts/package-graph.mjs draws from the workspace", () => {
