@@ -71,7 +71,6 @@ describe("the web frontend in chromium, traced from the click through the real C
   const aliceHandle = `alice_${run}`;
   const bobHandle = `bob_${run}`;
   const postText = `Traced from the click: hello @${bobHandle}!`;
-  let carolToken = "";
   const replyText = `Replying from the second browser, ${run}`;
   const screenshots = process.env.TRACEMESH_SCREENSHOTS ? path.resolve(repoRoot(), process.env.TRACEMESH_SCREENSHOTS) : undefined;
   const artifacts = process.env.TRACEMESH_E2E_ARTIFACTS;
@@ -103,7 +102,13 @@ describe("the web frontend in chromium, traced from the click through the real C
     await page.screenshot({ path: path.join(screenshots, `frontend-${name}.png`), fullPage: false });
   }
 
-  test("sign-up: a taken handle shows the API's message; then both people are signed in", async () => {
+  // The story's steps, each run once, on first use, by whichever test needs it first: a test awaits the steps it
+  // reads (so each one stands alone, e.g. under --test-name-pattern); in file order they run as the story goes.
+  const once = <T>(step: () => Promise<T>): (() => Promise<T>) => {
+    let done: Promise<T> | undefined;
+    return () => (done ??= step());
+  };
+  const signedUp = once(async () => {
     await bob.page.goto("/signup");
     await checkA11y(bob.page, "sign up");
     // Bad input: the API's own message, in an alert, not a blank page.
@@ -117,13 +122,12 @@ describe("the web frontend in chromium, traced from the click through the real C
     const stored = await alice.page.evaluate<string | null>('localStorage.getItem("tracemesh.account")');
     assert.match(stored ?? "", new RegExp(`"handle":"${aliceHandle}"`), "the token and handle are kept in localStorage");
   });
-
-  test("the home feed scrolls on by cursor: the next page loads when the end of the list comes into view", async () => {
+  /** carol, signed up through the frontend's /api proxy, with 25 posts (more than one page): her token. */
+  const carolPosted = once(async (): Promise<string> => {
     // Another person's posts, straight through the frontend's /api proxy: more than one page (20).
     const signup = await fetch(`${frontend.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ handle: `carol_${run}`, display_name: "Carol Crud" }) });
     assert.equal(signup.status, 201);
     const { token } = (await signup.json()) as { token: string };
-    carolToken = token;
     const lines = ["Shipping the frontend today", "Spans from the browser, finally", "Who else reads waterfalls for fun?", "Redis Streams carry the context", "Latency budget: 100 ms, spent 12"];
     for (let i = 0; i < 25; i++) {
       const res = await fetch(`${frontend.url}/api/activities`, {
@@ -133,6 +137,11 @@ describe("the web frontend in chromium, traced from the click through the real C
       });
       assert.equal(res.status, 201);
     }
+    return token;
+  });
+  const feedScrolled = once(async () => {
+    await signedUp();
+    await carolPosted();
     const page = bob.page;
     await page.reload();
     await page.getByRole("article").first().waitFor();
@@ -142,25 +151,26 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.ok((await page.getByRole("article").filter({ hasText: "(#1)" }).count()) === 1, "the oldest post arrived");
     await checkA11y(page, "home (signed in, long feed)");
   });
-
-  test("alice posts with an @mention: the post tops her home feed, with the TTL she chose", async () => {
+  const alicePosted = once(async () => {
+    await signedUp();
+    await carolPosted();
     const page = alice.page;
     await page.reload();
     await page.getByRole("article").filter({ hasText: "(#25)" }).waitFor();
     await postWithMention(app, page, postText, bobHandle);
     await screenshot(page, "home");
   });
-
-  test("bob sees the mention, opens the post, replies and likes it", async () => {
+  const bobReplied = once(async () => {
+    await alicePosted();
     await replyAndLike(app, bob.page, aliceHandle, postText, replyText);
   });
-
-  test("alice reads her notifications: bob's reply and like, then the unread count is gone", async () => {
+  const aliceRead = once(async () => {
+    await bobReplied();
     await readNotifications(app, alice.page, bobHandle);
     await screenshot(alice.page, "notifications");
   });
-
-  test("a profile lists the user's posts; keyboard alone reaches and follows the links", async () => {
+  const profileBrowsed = once(async () => {
+    await alicePosted();
     const page = alice.page;
     await page.goto(`/@${aliceHandle}`);
     await page.getByRole("heading", { level: 1, name: "Alice Browser" }).waitFor();
@@ -179,6 +189,34 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.equal(await page.evaluate<string | undefined>("document.activeElement?.tagName"), "H1", "focus moves to the new page's heading");
     await checkA11y(page, "home after keyboard navigation");
   });
+  /** Every screen of the story, in its order. */
+  const wholeStory = async () => {
+    for (const step of [signedUp, feedScrolled, alicePosted, bobReplied, aliceRead, profileBrowsed]) await step();
+  };
+
+  test("sign-up: a taken handle shows the API's message; then both people are signed in", async () => {
+    await signedUp();
+  });
+
+  test("the home feed scrolls on by cursor: the next page loads when the end of the list comes into view", async () => {
+    await feedScrolled();
+  });
+
+  test("alice posts with an @mention: the post tops her home feed, with the TTL she chose", async () => {
+    await alicePosted();
+  });
+
+  test("bob sees the mention, opens the post, replies and likes it", async () => {
+    await bobReplied();
+  });
+
+  test("alice reads her notifications: bob's reply and like, then the unread count is gone", async () => {
+    await aliceRead();
+  });
+
+  test("a profile lists the user's posts; keyboard alone reaches and follows the links", async () => {
+    await profileBrowsed();
+  });
 
   test("an unknown activity shows the API's message, not a blank page", async () => {
     const page = bob.page;
@@ -192,6 +230,7 @@ describe("the web frontend in chromium, traced from the click through the real C
     const context = await app.browser.newContext({ viewport: PHONE, baseURL: frontend.url });
     try {
       context.setDefaultTimeout(15_000);
+      const carolToken = await carolPosted();
       const account = JSON.stringify({ token: carolToken, handle: `carol_${run}`, displayName: "Carol Crud" });
       await context.addInitScript(`localStorage.setItem("tracemesh.account", ${JSON.stringify(account)})`);
       await context.clock.install();
@@ -213,15 +252,18 @@ describe("the web frontend in chromium, traced from the click through the real C
     }
   });
 
-  test("no serious or critical accessibility violation on any screen (axe-core)", () => {
+  test("no serious or critical accessibility violation on any screen (axe-core)", async () => {
+    await wholeStory();
     app.assertAccessible(5);
   });
 
-  test("every /api fetch carried traceparent and baggage with the session id", () => {
+  test("every /api fetch carried traceparent and baggage with the session id", async () => {
+    await wholeStory();
     app.assertPropagated(8);
   });
 
   test("one trace: alice's click → fetch → frontend server → api → activities → stream → notifications", { timeout: 60_000 }, async () => {
+    await alicePosted();
     const trace = await waitFor(
       "the post click's trace with the notifications consumer in the Collector's file",
       () => {
