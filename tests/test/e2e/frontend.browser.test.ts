@@ -25,6 +25,7 @@ import {
   startHoneycombStandIn,
   startProcess,
   startXrayStandIn,
+  sharedStep,
   waitFor,
   type HoneycombStandIn,
   type LocalCollector,
@@ -104,11 +105,7 @@ describe("the web frontend in chromium, traced from the click through the real C
 
   // The story's steps, each run once, on first use, by whichever test needs it first: a test awaits the steps it
   // reads (so each one stands alone, e.g. under --test-name-pattern); in file order they run as the story goes.
-  const once = <T>(step: () => Promise<T>): (() => Promise<T>) => {
-    let done: Promise<T> | undefined;
-    return () => (done ??= step());
-  };
-  const signedUp = once(async () => {
+  const signedUp = sharedStep(async () => {
     await bob.page.goto("/signup");
     await checkA11y(bob.page, "sign up");
     // Bad input: the API's own message, in an alert, not a blank page.
@@ -123,7 +120,7 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.match(stored ?? "", new RegExp(`"handle":"${aliceHandle}"`), "the token and handle are kept in localStorage");
   });
   /** carol, signed up through the frontend's /api proxy, with 25 posts (more than one page): her token. */
-  const carolPosted = once(async (): Promise<string> => {
+  const carolPosted = sharedStep(async (): Promise<string> => {
     // Another person's posts, straight through the frontend's /api proxy: more than one page (20).
     const signup = await fetch(`${frontend.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ handle: `carol_${run}`, display_name: "Carol Crud" }) });
     assert.equal(signup.status, 201);
@@ -139,7 +136,7 @@ describe("the web frontend in chromium, traced from the click through the real C
     }
     return token;
   });
-  const feedScrolled = once(async () => {
+  const feedScrolled = sharedStep(async () => {
     await signedUp();
     await carolPosted();
     const page = bob.page;
@@ -151,7 +148,7 @@ describe("the web frontend in chromium, traced from the click through the real C
     assert.ok((await page.getByRole("article").filter({ hasText: "(#1)" }).count()) === 1, "the oldest post arrived");
     await checkA11y(page, "home (signed in, long feed)");
   });
-  const alicePosted = once(async () => {
+  const alicePosted = sharedStep(async () => {
     await signedUp();
     await carolPosted();
     const page = alice.page;
@@ -160,16 +157,16 @@ describe("the web frontend in chromium, traced from the click through the real C
     await postWithMention(app, page, postText, bobHandle);
     await screenshot(page, "home");
   });
-  const bobReplied = once(async () => {
+  const bobReplied = sharedStep(async () => {
     await alicePosted();
     await replyAndLike(app, bob.page, aliceHandle, postText, replyText);
   });
-  const aliceRead = once(async () => {
+  const aliceRead = sharedStep(async () => {
     await bobReplied();
     await readNotifications(app, alice.page, bobHandle);
     await screenshot(alice.page, "notifications");
   });
-  const profileBrowsed = once(async () => {
+  const profileBrowsed = sharedStep(async () => {
     await alicePosted();
     const page = alice.page;
     await page.goto(`/@${aliceHandle}`);

@@ -3,7 +3,7 @@
 // through the HTTP API: sign-up → post with an @mention → reply → like → notifications.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { waitFor } from "@tracemesh/devkit";
+import { sharedStep, waitFor } from "@tracemesh/devkit";
 import { startMesh, type Mesh } from "@tracemesh/mesh";
 
 interface ApiResponse {
@@ -52,12 +52,10 @@ describe("mesh end to end (processes, real Redis, HTTP API)", { timeout: 180_000
   let mesh: Mesh;
   // Each step of the story runs once, on first use, by whichever test needs it first: a test asks for the steps
   // it reads (so each one stands alone, e.g. under --test-name-pattern) rather than reading another test's leftovers.
-  let signUpOnce: Promise<Record<string, string>> | undefined;
-  let postOnce: Promise<{ tokens: Record<string, string>; post: ActivityJson; reply: ActivityJson }> | undefined;
   /** alice, bob and carol signed up: their tokens. */
-  const signedUp = () => (signUpOnce ??= signUpThree());
+  const signedUp = sharedStep(signUpThree);
   /** alice's post with an @mention, bob's reply and carol's like (twice). */
-  const posted = () => (postOnce ??= signedUp().then(postReplyLike));
+  const posted = sharedStep(() => signedUp().then(postReplyLike));
 
   before(async () => {
     mesh = await startMesh();

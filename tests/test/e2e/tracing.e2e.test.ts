@@ -22,6 +22,7 @@ import {
   startProcess,
   startRollbarStandIn,
   startXrayStandIn,
+  sharedStep,
   waitFor,
   type HoneycombStandIn,
   type LocalCollector,
@@ -91,12 +92,10 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
 
   // What the tests read is collected on first use, once, by whichever test needs it first: each test asks for
   // it (so each one stands alone, e.g. under --test-name-pattern), none reads what another test left behind.
-  let postFlowOnce: Promise<Span[]> | undefined;
-  let settledOnce: Promise<void> | undefined;
   /** loadgen's five flows, run once; the post flow's trace (every span) once it is complete. */
-  const postFlowTrace = (): Promise<Span[]> => (postFlowOnce ??= runFlowsAndFindPostTrace());
+  const postFlowTrace = sharedStep(runFlowsAndFindPostTrace);
   /** The flows' capture settled: every span in the Collector's file has its X-Ray document, neither growing. */
-  const settledCapture = (): Promise<void> => (settledOnce ??= postFlowTrace().then(waitForSettledCapture));
+  const settledCapture = sharedStep(() => postFlowTrace().then(waitForSettledCapture));
 
   before(async () => {
     [honeycomb, xray, rollbar] = await Promise.all([

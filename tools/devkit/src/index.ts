@@ -4,6 +4,7 @@
 export * from "./paths.js";
 export * from "./ports.js";
 export * from "./wait.js";
+export * from "./steps.js";
 export * from "./process.js";
 export * from "./redis-server.js";
 export * from "./grpc-health.js";
