@@ -20,7 +20,7 @@ import {
   type XrayExporter,
   type XrayStandIn,
 } from "@tracemesh/devkit";
-import type { Mesh, MeshOtelOptions, MeshService } from "@tracemesh/mesh";
+import type { Mesh, MeshOtelOptions } from "@tracemesh/mesh";
 import {
   compareGraphs,
   graphFromServiceGraphMetrics,
@@ -43,7 +43,7 @@ import {
   type Span,
   type XraySegment,
 } from "@tracemesh/trace-model";
-import type { DemoExtension, DemoOptions } from "./demo.js";
+import type { DemoExtension } from "./demo.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Which sinks are real
@@ -198,7 +198,7 @@ export const DEFAULT_DEMO_OUT = path.join(os.tmpdir(), "tracemesh-demo");
 
 export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo {
   const env = options.env ?? process.env;
-  const run: TelemetryRun = {
+  const step: TracingStep = {
     options,
     env,
     plan: planSinks(env),
@@ -211,19 +211,19 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
   };
   return {
     name: "collector",
-    stopped: () => ({ ...run.statuses }),
-    files: () => ({ traces: run.files.traces, xraySegments: run.files.xraySegments }),
-    beforeMesh: (_opts: DemoOptions) => startSinksAndCollector(run),
-    urls: (mesh: Mesh) => collectorUrls(run, mesh),
+    stopped: () => ({ ...step.statuses }),
+    files: () => ({ traces: step.files.traces, xraySegments: step.files.xraySegments }),
+    beforeMesh: () => startSinksAndCollector(step),
+    urls: (mesh: Mesh) => collectorUrls(step, mesh),
     async beforeLoad(): Promise<void> {
-      if (run.collector) run.redBefore = await scrapeRed(run);
-      run.loadStartNs = BigInt(Date.now()) * 1_000_000n;
+      if (step.collector) step.redBefore = await scrapeRed(step);
+      step.loadStartNs = BigInt(Date.now()) * 1_000_000n;
     },
     async afterLoad(): Promise<void> {
-      run.loadEndMs = Date.now();
+      step.loadEndMs = Date.now();
     },
-    afterMesh: (_stopped: Partial<Record<MeshService, ExitStatus>>, _opts: DemoOptions) => reportLoad(run),
-    stop: () => stopTelemetry(run),
+    afterMesh: () => reportLoad(step),
+    stop: () => stopSinksAndCollector(step),
   };
 }
 
@@ -247,8 +247,8 @@ function demoFiles(outDir: string): DemoFiles {
   };
 }
 
-/** The tracing step's state, shared by its hooks: what it chose, started and measured. */
-interface TelemetryRun {
+/** The tracing step of one demo, shared by its hooks: what it chose, started and measured. */
+interface TracingStep {
   options: TelemetryDemoOptions;
   env: NodeJS.ProcessEnv;
   plan: SinkPlan;
@@ -270,26 +270,26 @@ function say(line: string): void {
 }
 
 /** Clears the out dir's files, starts a stand-in for each sink that is not real, then the Collector between them. */
-async function startSinksAndCollector(run: TelemetryRun): Promise<MeshOtelOptions> {
-  const { plan, files, options } = run;
+async function startSinksAndCollector(step: TracingStep): Promise<MeshOtelOptions> {
+  const { plan, files, options } = step;
   fs.mkdirSync(files.dir, { recursive: true });
   for (const f of [files.traces, files.xraySegments, files.redMetrics]) fs.rmSync(f, { force: true });
   if (plan.honeycomb.real) {
     say(`Honeycomb: REAL — ${plan.honeycomb.endpoint} with HONEYCOMB_API_KEY (datasets = service names)`);
   } else {
-    run.honeycomb = await startHoneycombStandIn({ apiKey: STAND_IN_TEAM_KEY });
-    say(`Honeycomb: local stand-in ${run.honeycomb.url} (no HONEYCOMB_API_KEY; it checks x-honeycomb-team like the real API)`);
+    step.honeycomb = await startHoneycombStandIn({ apiKey: STAND_IN_TEAM_KEY });
+    say(`Honeycomb: local stand-in ${step.honeycomb.url} (no HONEYCOMB_API_KEY; it checks x-honeycomb-team like the real API)`);
   }
   if (plan.xray.real) {
     say(`X-Ray:     REAL — region ${plan.xray.region}, credentials from ${plan.xray.credentials}`);
   } else {
-    run.xray = await startXrayStandIn({ echo: options.echo });
-    say(`X-Ray:     local stand-in ${run.xray.endpoint} (moto; no AWS_REGION + credentials)`);
+    step.xray = await startXrayStandIn({ echo: options.echo });
+    say(`X-Ray:     local stand-in ${step.xray.endpoint} (moto; no AWS_REGION + credentials)`);
   }
-  const collectorEnv = sinkCollectorEnv(plan, run.env, { honeycombUrl: run.honeycomb?.url, xrayEndpoint: run.xray?.endpoint });
-  const collector = await startCollector({ env: collectorEnv, tracesFile: files.traces, echo: options.echo, xrayExporter: run.xrayExporter });
-  run.collector = collector;
-  if (run.xrayExporter !== "awsxray") say(`X-Ray path: ${run.xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
+  const collectorEnv = sinkCollectorEnv(plan, step.env, { honeycombUrl: step.honeycomb?.url, xrayEndpoint: step.xray?.endpoint });
+  const collector = await startCollector({ env: collectorEnv, tracesFile: files.traces, echo: options.echo, xrayExporter: step.xrayExporter });
+  step.collector = collector;
+  if (step.xrayExporter !== "awsxray") say(`X-Ray path: ${step.xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
   say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${files.traces}`);
   // Spans reach the Collector within a second, so the demo need not wait out the default 5 s batches.
   // moderation on the X-Ray SDK (MODERATION_TRACING=xray-sdk) sends its segments to the Collector's awsxray
@@ -298,13 +298,13 @@ async function startSinksAndCollector(run: TelemetryRun): Promise<MeshOtelOption
 }
 
 /** The Collector's, the stand-ins' addresses and the command for a traced load, for the demo's list of URLs. */
-function collectorUrls(run: TelemetryRun, mesh: Mesh): string[] {
-  const { collector, honeycomb, xray } = run;
+function collectorUrls(step: TracingStep, mesh: Mesh): string[] {
+  const { collector, honeycomb, xray } = step;
   if (!collector) return [];
   return [
     `  collector      OTLP/HTTP ${collector.otlpHttpUrl}   OTLP/gRPC ${collector.otlpGrpcAddress}   health ${collector.healthUrl}`,
     `                 RED metrics (Prometheus) ${collector.metricsUrl}`,
-    `                 X-Ray daemon UDP 127.0.0.1:${collector.xrayUdpPort}   traces file ${run.files.traces}`,
+    `                 X-Ray daemon UDP 127.0.0.1:${collector.xrayUdpPort}   traces file ${step.files.traces}`,
     ...(honeycomb ? [`  honeycomb      stand-in ${honeycomb.url}`] : []),
     ...(xray ? [`  x-ray          stand-in ${xray.endpoint}`] : []),
     `traced load:   OTEL_SERVICE_NAME=loadgen OTEL_EXPORTER_OTLP_ENDPOINT=${collector.otlpHttpUrl} ` +
@@ -315,10 +315,10 @@ function collectorUrls(run: TelemetryRun, mesh: Mesh): string[] {
 }
 
 /** A settled scrape of the Collector's RED metrics, saved to the out dir, or undefined (with one line saying why). */
-async function scrapeRed(run: TelemetryRun): Promise<PromSample[] | undefined> {
+async function scrapeRed(step: TracingStep): Promise<PromSample[] | undefined> {
   try {
-    const text = await run.collector!.settledMetrics();
-    fs.writeFileSync(run.files.redMetrics, text);
+    const text = await step.collector!.settledMetrics();
+    fs.writeFileSync(step.files.redMetrics, text);
     return parsePrometheusText(text);
   } catch (err) {
     say(`RED metrics unavailable: ${(err as Error).message}`);
@@ -327,53 +327,53 @@ async function scrapeRed(run: TelemetryRun): Promise<PromSample[] | undefined> {
 }
 
 /** Stops the Collector once (it flushes its batches and exporter queues) and keeps its exit status. */
-async function stopCollector(run: TelemetryRun): Promise<void> {
-  if (!run.collector || run.statuses.otelcol) return;
-  await run.collector.stop();
-  run.statuses.otelcol = await run.collector.process.exited;
+async function stopCollector(step: TracingStep): Promise<void> {
+  if (!step.collector || step.statuses.otelcol) return;
+  await step.collector.stop();
+  step.statuses.otelcol = await step.collector.process.exited;
 }
 
 /**
  * After the mesh stopped: the load's RED, the Collector stopped and its export failures told, then what the files and
  * the stand-ins hold, and the report — one trace, span times, the service map, RED per edge, where to look.
  */
-async function reportLoad(run: TelemetryRun): Promise<void> {
-  const collector = run.collector;
+async function reportLoad(step: TracingStep): Promise<void> {
+  const collector = step.collector;
   if (!collector) return;
-  const red = await redDuringLoad(run);
+  const red = await redDuringLoad(step);
   // Stopping the Collector flushes its batches and exporter queues: every span is in the file and the sinks.
-  await stopCollector(run);
+  await stopCollector(step);
   for (const [exporter, f] of exportFailures(collector.process.output())) {
     say(`WARNING: the Collector's ${exporter} exporter failed ${f.count} times; last error: ${f.lastError.slice(0, 300)}`);
   }
-  const allSpans = readExportedSpans(run.files.traces);
+  const allSpans = readExportedSpans(step.files.traces);
   const traceCount = new Set(allSpans.map((s) => s.traceId)).size;
-  say(`Collector wrote ${allSpans.length} spans in ${traceCount} traces to ${run.files.traces}`);
-  const { honeycomb } = run;
+  say(`Collector wrote ${allSpans.length} spans in ${traceCount} traces to ${step.files.traces}`);
+  const { honeycomb } = step;
   if (honeycomb) say(`Honeycomb stand-in accepted ${honeycomb.spans().length} spans in ${honeycomb.requests().length} requests (${honeycomb.rejected()} refused)`);
-  const allSegments = xraySegmentsReceived(run);
+  const allSegments = xraySegmentsReceived(step);
   // The map describes the load; seeding (service "seed") ran before it and stays in the files only.
-  const { spans, segments, leftOut } = loadWindow(allSpans, allSegments, run.loadStartNs);
+  const { spans, segments, leftOut } = loadWindow(allSpans, allSegments, step.loadStartNs);
   if (leftOut > 0) say(`showing the ${traceCount - leftOut} traces of the load (${leftOut} seeding traces left out)`);
 
   const example = pickExampleTrace(spans);
-  const width = run.options.width ?? Math.min(140, process.stdout.columns || 120);
+  const width = step.options.width ?? Math.min(140, process.stdout.columns || 120);
   const out: string[] = [
     ...exampleTraceSection(example, width),
     ...spanTimesSection(spans),
-    ...serviceMapSection(run, spans, segments, red),
-    ...redSection(run, collector, red),
-    ...whereToLookSection(run, example[0]?.traceId, red),
+    ...serviceMapSection(step, spans, segments, red),
+    ...redSection(step, collector, red),
+    ...whereToLookSection(step, example[0]?.traceId, red),
   ];
-  const write = run.options.write ?? ((text: string) => void process.stdout.write(text));
+  const write = step.options.write ?? ((text: string) => void process.stdout.write(text));
   write(out.join("\n") + "\n");
 }
 
 /** The RED the Collector's servicegraph connector counted during the load (the scrape now minus the one before it). */
-async function redDuringLoad(run: TelemetryRun): Promise<ServiceGraph | undefined> {
+async function redDuringLoad(step: TracingStep): Promise<ServiceGraph | undefined> {
   // Every service flushed its spans when it stopped: once the connectors counted them, the load's RED is final.
-  const redAfter = run.redBefore ? await scrapeRed(run) : undefined;
-  return run.redBefore && redAfter ? graphFromServiceGraphMetrics(samplesBetween(run.redBefore, redAfter)) : undefined;
+  const redAfter = step.redBefore ? await scrapeRed(step) : undefined;
+  return step.redBefore && redAfter ? graphFromServiceGraphMetrics(samplesBetween(step.redBefore, redAfter)) : undefined;
 }
 
 /** Every span the Collector's file exporter wrote; none (with one line saying why) when the file cannot be read. */
@@ -387,11 +387,11 @@ function readExportedSpans(tracesFile: string): Span[] {
 }
 
 /**
- * The X-Ray segments of the run: what the stand-in received, or on the OTLP path the segments X-Ray makes of the
+ * The X-Ray segments of the demo: what the stand-in received, or on the OTLP path the segments X-Ray makes of the
  * spans it received; written to the segments file with a line saying what the stand-in accepted. None for real X-Ray.
  */
-function xraySegmentsReceived(run: TelemetryRun): XraySegment[] {
-  const { xray, xrayExporter, files } = run;
+function xraySegmentsReceived(step: TracingStep): XraySegment[] {
+  const { xray, xrayExporter, files } = step;
   const segments = xrayExporter === "otlp_http/xray" ? segmentDocumentsFromSpans(xray?.otlpSpans() ?? []) : (xray?.segments() ?? []);
   if (xray) {
     fs.writeFileSync(files.xraySegments, segments.map((s) => JSON.stringify(s)).join("\n") + (segments.length ? "\n" : ""));
@@ -425,9 +425,9 @@ function spanTimesSection(spans: Span[]): string[] {
 }
 
 /** The service map: X-Ray's segments beside the OTLP spans and the servicegraph connector's RED (`tracemesh compare`). */
-function serviceMapSection(run: TelemetryRun, spans: Span[], segments: XraySegment[], red: ServiceGraph | undefined): string[] {
+function serviceMapSection(step: TracingStep, spans: Span[], segments: XraySegment[], red: ServiceGraph | undefined): string[] {
   const otlpGraph = graphFromSpans(spans);
-  if (!run.xray) return ["── Service map from the OTLP spans (the X-Ray side is in the console)", "", renderEdgeTable(otlpGraph)];
+  if (!step.xray) return ["── Service map from the OTLP spans (the X-Ray side is in the console)", "", renderEdgeTable(otlpGraph)];
   const xrayGraph = graphFromXraySegments(segments);
   return [
     "── Service map: X-Ray segments (stand-in) vs OTLP spans (what Honeycomb got) vs the Collector's servicegraph connector — `tracemesh compare`",
@@ -437,9 +437,9 @@ function serviceMapSection(run: TelemetryRun, spans: Span[], segments: XraySegme
 }
 
 /** Rate, errors and duration per edge over the load's window. */
-function redSection(run: TelemetryRun, collector: LocalCollector, red: ServiceGraph | undefined): string[] {
+function redSection(step: TracingStep, collector: LocalCollector, red: ServiceGraph | undefined): string[] {
   if (!red) return [];
-  const windowS = run.loadEndMs > 0 ? (run.loadEndMs - Number(run.loadStartNs / 1_000_000n)) / 1000 : undefined;
+  const windowS = step.loadEndMs > 0 ? (step.loadEndMs - Number(step.loadStartNs / 1_000_000n)) / 1000 : undefined;
   return [
     `── RED per edge during the load (${windowS ? `${windowS.toFixed(1)} s; ` : ""}the Collector's servicegraph connector, ${collector.metricsUrl})`,
     "",
@@ -448,8 +448,8 @@ function redSection(run: TelemetryRun, collector: LocalCollector, red: ServiceGr
 }
 
 /** Where the traces are: the real backends' UIs, the files, the compare command to run again. */
-function whereToLookSection(run: TelemetryRun, exampleId: string | undefined, red: ServiceGraph | undefined): string[] {
-  const { plan, files, xray } = run;
+function whereToLookSection(step: TracingStep, exampleId: string | undefined, red: ServiceGraph | undefined): string[] {
+  const { plan, files, xray } = step;
   const out = ["── Where to look"];
   if (plan.honeycomb.real) {
     out.push(
@@ -478,9 +478,9 @@ function whereToLookSection(run: TelemetryRun, exampleId: string | undefined, re
 }
 
 /** Stops the Collector (if still running), the X-Ray stand-in's moto and the Honeycomb stand-in, and says so. */
-async function stopTelemetry(run: TelemetryRun): Promise<void> {
-  await stopCollector(run);
-  const { xray, honeycomb, statuses } = run;
+async function stopSinksAndCollector(step: TracingStep): Promise<void> {
+  await stopCollector(step);
+  const { xray, honeycomb, statuses } = step;
   if (xray) {
     await xray.stop();
     statuses.moto = await xray.process.exited;
