@@ -17,9 +17,10 @@ import {
   type ExitStatus,
   type HoneycombStandIn,
   type LocalCollector,
+  type XrayExporter,
   type XrayStandIn,
 } from "@tracemesh/devkit";
-import type { Mesh, MeshOtelOptions, MeshService } from "@tracemesh/mesh";
+import type { Mesh, MeshOtelOptions } from "@tracemesh/mesh";
 import {
   compareGraphs,
   graphFromServiceGraphMetrics,
@@ -42,7 +43,7 @@ import {
   type Span,
   type XraySegment,
 } from "@tracemesh/trace-model";
-import type { DemoExtension, DemoOptions } from "./demo.js";
+import type { DemoExtension } from "./demo.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Which sinks are real
@@ -197,210 +198,294 @@ export const DEFAULT_DEMO_OUT = path.join(os.tmpdir(), "tracemesh-demo");
 
 export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo {
   const env = options.env ?? process.env;
-  const write = options.write ?? ((text: string) => void process.stdout.write(text));
-  const say = (line: string) => process.stderr.write(`\x1b[1;34m[demo]\x1b[0m ${line}\n`);
-  const outDir = options.outDir ?? DEFAULT_DEMO_OUT;
-  const tracesFile = path.join(outDir, "traces.jsonl");
-  const segmentsFile = path.join(outDir, "xray-segments.jsonl");
-  // The last scrape of the Collector's RED metrics (cumulative; `compare --servicegraph` reads it).
-  const metricsFile = path.join(outDir, "red-metrics.prom");
-  const plan = planSinks(env);
-  // XRAY_EXPORTER=otlp_http/xray: X-Ray's OTLP endpoint instead of PutTraceSegments (docs/compare.md).
-  const xrayExporter = xrayExporterFromEnv(env);
-  const statuses: Record<string, ExitStatus> = {};
-  let collector: LocalCollector | undefined;
-  let honeycomb: HoneycombStandIn | undefined;
-  let xray: XrayStandIn | undefined;
-  let loadStartNs = 0n;
-  let loadEndMs = 0;
-  // The RED metrics when the load began: the table shows what happened since (the seeding is not in it).
-  let redBefore: PromSample[] | undefined;
-
-  /** A settled scrape of the Collector's RED metrics, or undefined (with one line saying why) when it fails. */
-  const scrapeRed = async (): Promise<PromSample[] | undefined> => {
-    try {
-      const text = await collector!.settledMetrics();
-      fs.writeFileSync(metricsFile, text);
-      return parsePrometheusText(text);
-    } catch (err) {
-      say(`RED metrics unavailable: ${(err as Error).message}`);
-      return undefined;
-    }
+  const step: TracingStep = {
+    options,
+    env,
+    plan: planSinks(env),
+    // XRAY_EXPORTER=otlp_http/xray: X-Ray's OTLP endpoint instead of PutTraceSegments (docs/compare.md).
+    xrayExporter: xrayExporterFromEnv(env),
+    files: demoFiles(options.outDir ?? DEFAULT_DEMO_OUT),
+    statuses: {},
+    loadStartNs: 0n,
+    loadEndMs: 0,
   };
-
-  const stopCollector = async () => {
-    if (!collector || statuses.otelcol) return;
-    await collector.stop();
-    statuses.otelcol = await collector.process.exited;
-  };
-
   return {
     name: "collector",
-    stopped: () => ({ ...statuses }),
-    files: () => ({ traces: tracesFile, xraySegments: segmentsFile }),
-
-    async beforeMesh(_opts: DemoOptions): Promise<MeshOtelOptions> {
-      fs.mkdirSync(outDir, { recursive: true });
-      for (const f of [tracesFile, segmentsFile, metricsFile]) fs.rmSync(f, { force: true });
-      if (plan.honeycomb.real) {
-        say(`Honeycomb: REAL — ${plan.honeycomb.endpoint} with HONEYCOMB_API_KEY (datasets = service names)`);
-      } else {
-        honeycomb = await startHoneycombStandIn({ apiKey: STAND_IN_TEAM_KEY });
-        say(`Honeycomb: local stand-in ${honeycomb.url} (no HONEYCOMB_API_KEY; it checks x-honeycomb-team like the real API)`);
-      }
-      if (plan.xray.real) {
-        say(`X-Ray:     REAL — region ${plan.xray.region}, credentials from ${plan.xray.credentials}`);
-      } else {
-        xray = await startXrayStandIn({ echo: options.echo });
-        say(`X-Ray:     local stand-in ${xray.endpoint} (moto; no AWS_REGION + credentials)`);
-      }
-      const collectorEnv = sinkCollectorEnv(plan, env, { honeycombUrl: honeycomb?.url, xrayEndpoint: xray?.endpoint });
-      collector = await startCollector({ env: collectorEnv, tracesFile, echo: options.echo, xrayExporter });
-      if (xrayExporter !== "awsxray") say(`X-Ray path: ${xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
-      say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${tracesFile}`);
-      // Spans reach the Collector within a second, so the demo need not wait out the default 5 s batches.
-      // moderation on the X-Ray SDK (MODERATION_TRACING=xray-sdk) sends its segments to the Collector's awsxray
-      // receiver, as to a daemon; with MODERATION_TRACING=otel it exports OTLP like the others.
-      return { endpoint: collector.otlpHttpUrl, env: { OTEL_BSP_SCHEDULE_DELAY: "1000" }, xrayDaemonAddress: `127.0.0.1:${collector.xrayUdpPort}` };
-    },
-
-    urls(mesh: Mesh): string[] {
-      if (!collector) return [];
-      return [
-        `  collector      OTLP/HTTP ${collector.otlpHttpUrl}   OTLP/gRPC ${collector.otlpGrpcAddress}   health ${collector.healthUrl}`,
-        `                 RED metrics (Prometheus) ${collector.metricsUrl}`,
-        `                 X-Ray daemon UDP 127.0.0.1:${collector.xrayUdpPort}   traces file ${tracesFile}`,
-        ...(honeycomb ? [`  honeycomb      stand-in ${honeycomb.url}`] : []),
-        ...(xray ? [`  x-ray          stand-in ${xray.endpoint}`] : []),
-        `traced load:   OTEL_SERVICE_NAME=loadgen OTEL_EXPORTER_OTLP_ENDPOINT=${collector.otlpHttpUrl} ` +
-          `TRACEMESH_HTTP_PEERS=${new URL(mesh.apiUrl).host}=api \\`,
-        `               node --require ./packages/telemetry/dist/src/register.js services/loadgen/dist/src/main.js ` +
-          `--base-url ${mesh.apiUrl} --rate 20 --duration 30s`,
-      ];
-    },
-
+    stopped: () => ({ ...step.statuses }),
+    files: () => ({ traces: step.files.traces, xraySegments: step.files.xraySegments }),
+    beforeMesh: () => startSinksAndCollector(step),
+    urls: (mesh: Mesh) => collectorUrls(step, mesh),
     async beforeLoad(): Promise<void> {
-      if (collector) redBefore = await scrapeRed();
-      loadStartNs = BigInt(Date.now()) * 1_000_000n;
+      if (step.collector) step.redBefore = await scrapeRed(step);
+      step.loadStartNs = BigInt(Date.now()) * 1_000_000n;
     },
-
     async afterLoad(): Promise<void> {
-      loadEndMs = Date.now();
+      step.loadEndMs = Date.now();
     },
-
-    async afterMesh(_stopped: Partial<Record<MeshService, ExitStatus>>, _opts: DemoOptions): Promise<void> {
-      if (!collector) return;
-      // Every service flushed its spans when it stopped: once the connectors counted them, the load's RED is final.
-      const redAfter = redBefore ? await scrapeRed() : undefined;
-      const red: ServiceGraph | undefined = redBefore && redAfter ? graphFromServiceGraphMetrics(samplesBetween(redBefore, redAfter)) : undefined;
-      // Stopping the Collector flushes its batches and exporter queues: every span is in the file and the sinks.
-      await stopCollector();
-      for (const [exporter, f] of exportFailures(collector.process.output())) {
-        say(`WARNING: the Collector's ${exporter} exporter failed ${f.count} times; last error: ${f.lastError.slice(0, 300)}`);
-      }
-
-      let allSpans: Span[] = [];
-      try {
-        allSpans = fs.existsSync(tracesFile) ? spansFromOtlpFiles([tracesFile]) : [];
-      } catch (err) {
-        say(`could not read ${tracesFile}: ${(err as Error).message}`);
-      }
-      const traceCount = new Set(allSpans.map((s) => s.traceId)).size;
-      say(`Collector wrote ${allSpans.length} spans in ${traceCount} traces to ${tracesFile}`);
-      if (honeycomb) say(`Honeycomb stand-in accepted ${honeycomb.spans().length} spans in ${honeycomb.requests().length} requests (${honeycomb.rejected()} refused)`);
-      // On the OTLP path X-Ray receives spans: the map's X-Ray side is the segments X-Ray makes of them.
-      const allSegments =
-        xrayExporter === "otlp_http/xray"
-          ? segmentDocumentsFromSpans(xray?.otlpSpans() ?? [])
-          : (xray?.segments() ?? []);
-      if (xray) {
-        fs.writeFileSync(segmentsFile, allSegments.map((s) => JSON.stringify(s)).join("\n") + (allSegments.length ? "\n" : ""));
-        say(
-          xrayExporter === "otlp_http/xray"
-            ? `X-Ray stand-in accepted ${xray.otlpSpans().length} spans in ${xray.otlpExports().length} signed OTLP exports (${xray.rejected().length} refused); ${segmentsFile}: the segments X-Ray makes of them`
-            : `X-Ray stand-in accepted ${allSegments.length} segment documents in ${xray.puts().length} PutTraceSegments calls (${xray.rejected().length} refused)`,
-        );
-      }
-      // The map describes the load; seeding (service "seed") ran before it and stays in the files only.
-      const { spans, segments, leftOut } = loadWindow(allSpans, allSegments, loadStartNs);
-      if (leftOut > 0) say(`showing the ${traceCount - leftOut} traces of the load (${leftOut} seeding traces left out)`);
-
-      const example = pickExampleTrace(spans);
-      const width = options.width ?? Math.min(140, process.stdout.columns || 120);
-      const out: string[] = [];
-      if (example.length > 0) {
-        const traceId = example[0].traceId;
-        const names = [...new Set(example.map((s) => s.serviceName))].join(", ");
-        out.push(
-          "",
-          `── One trace: ${traceId} (X-Ray ${xrayTraceId(traceId)}) — ${example.length} spans across ${names}`,
-          renderWaterfall(example.map(waterfallSpan), { width, maxSpans: 60 }),
-        );
-      } else {
-        out.push("", "── No spans reached the Collector's file exporter: no trace to show.", "");
-      }
-      if (spans.length > 0) {
-        // Whether the waterfalls can be trusted: sub-millisecond starts (packages/telemetry's anchored clock) and, in
-        // one process, every child inside its parent (docs/span-times.md).
-        out.push("── Span times", "", renderTimingReport(timingReport(spans)));
-      }
-      const otlpGraph = graphFromSpans(spans);
-      if (xray) {
-        const xrayGraph = graphFromXraySegments(segments);
-        out.push(
-          "── Service map: X-Ray segments (stand-in) vs OTLP spans (what Honeycomb got) vs the Collector's servicegraph connector — `tracemesh compare`",
-          "",
-        );
-        out.push(renderTable(compareGraphs(xrayGraph, otlpGraph, { servicegraph: red })));
-      } else {
-        out.push("── Service map from the OTLP spans (the X-Ray side is in the console)", "", renderEdgeTable(otlpGraph));
-      }
-      if (red) {
-        const windowS = loadEndMs > 0 ? (loadEndMs - Number(loadStartNs / 1_000_000n)) / 1000 : undefined;
-        out.push(
-          `── RED per edge during the load (${windowS ? `${windowS.toFixed(1)} s; ` : ""}the Collector's servicegraph connector, ${collector.metricsUrl})`,
-          "",
-          renderRedTable(red, windowS),
-        );
-      }
-
-      out.push("── Where to look");
-      const exampleId = example[0]?.traceId;
-      if (plan.honeycomb.real) {
-        out.push(
-          `  Honeycomb: ${honeycombUi(plan.honeycomb.endpoint)} → dataset api (or loadgen, activities…) → Query, ` +
-            `or search trace.trace_id = ${exampleId ?? "<id>"}; Service Map under Explore (Enterprise plans)`,
-        );
-      }
-      if (plan.xray.real) {
-        const urls = xrayConsoleUrls(plan.xray.region, exampleId);
-        out.push(`  X-Ray trace map: ${urls.map}`);
-        if (urls.trace) out.push(`  X-Ray trace:     ${urls.trace}`);
-      }
-      out.push(`  traces (OTLP JSON lines): ${tracesFile}`);
-      if (xray) out.push(`  X-Ray segments:           ${segmentsFile}`);
-      out.push(
-        `  RED metrics scrape:       ${metricsFile}`,
-        `  compare again:            pnpm tracemesh compare --otlp ${tracesFile}` + (xray ? ` --xray-segments ${segmentsFile}` : "") +
-          (red ? ` --servicegraph ${metricsFile}` : ""),
-        `                            (the files also hold the seeding traffic, as service "seed")`,
-      );
-      if (!plan.honeycomb.real || !plan.xray.real) {
-        out.push(`  real backends:            set HONEYCOMB_API_KEY and AWS_REGION + AWS credentials, then run the demo again`);
-      }
-      out.push("");
-      write(out.join("\n") + "\n");
-    },
-
-    async stop(): Promise<void> {
-      await stopCollector();
-      if (xray) {
-        await xray.stop();
-        statuses.moto = await xray.process.exited;
-      }
-      await honeycomb?.stop();
-      const summary = Object.entries(statuses).map(([n, s]) => `${n} ${s.code !== null ? `exit ${s.code}` : s.signal}`);
-      if (summary.length) say(`stopped ${summary.join(", ")}${honeycomb ? ", Honeycomb stand-in closed" : ""}`);
-    },
+    afterMesh: () => reportLoad(step),
+    stop: () => stopSinksAndCollector(step),
   };
+}
+
+/** The files the demo writes in its out dir (kept after it). */
+interface DemoFiles {
+  dir: string;
+  /** The Collector's file exporter: every span as OTLP JSON lines. */
+  traces: string;
+  /** The X-Ray stand-in's segment documents (or the segments X-Ray makes of the OTLP spans it got). */
+  xraySegments: string;
+  /** The last scrape of the Collector's RED metrics (cumulative; `compare --servicegraph` reads it). */
+  redMetrics: string;
+}
+
+function demoFiles(outDir: string): DemoFiles {
+  return {
+    dir: outDir,
+    traces: path.join(outDir, "traces.jsonl"),
+    xraySegments: path.join(outDir, "xray-segments.jsonl"),
+    redMetrics: path.join(outDir, "red-metrics.prom"),
+  };
+}
+
+/** The tracing step of one demo, shared by its hooks: what it chose, started and measured. */
+interface TracingStep {
+  options: TelemetryDemoOptions;
+  env: NodeJS.ProcessEnv;
+  plan: SinkPlan;
+  xrayExporter: XrayExporter;
+  files: DemoFiles;
+  /** Exit statuses of the processes it started (otelcol, moto), once stopped. */
+  statuses: Record<string, ExitStatus>;
+  collector?: LocalCollector;
+  honeycomb?: HoneycombStandIn;
+  xray?: XrayStandIn;
+  loadStartNs: bigint;
+  loadEndMs: number;
+  /** The RED metrics when the load began: the table shows what happened since (the seeding is not in it). */
+  redBefore?: PromSample[];
+}
+
+function say(line: string): void {
+  process.stderr.write(`\x1b[1;34m[demo]\x1b[0m ${line}\n`);
+}
+
+/** Clears the out dir's files, starts a stand-in for each sink that is not real, then the Collector between them. */
+async function startSinksAndCollector(step: TracingStep): Promise<MeshOtelOptions> {
+  const { plan, files, options } = step;
+  fs.mkdirSync(files.dir, { recursive: true });
+  for (const f of [files.traces, files.xraySegments, files.redMetrics]) fs.rmSync(f, { force: true });
+  if (plan.honeycomb.real) {
+    say(`Honeycomb: REAL — ${plan.honeycomb.endpoint} with HONEYCOMB_API_KEY (datasets = service names)`);
+  } else {
+    step.honeycomb = await startHoneycombStandIn({ apiKey: STAND_IN_TEAM_KEY });
+    say(`Honeycomb: local stand-in ${step.honeycomb.url} (no HONEYCOMB_API_KEY; it checks x-honeycomb-team like the real API)`);
+  }
+  if (plan.xray.real) {
+    say(`X-Ray:     REAL — region ${plan.xray.region}, credentials from ${plan.xray.credentials}`);
+  } else {
+    step.xray = await startXrayStandIn({ echo: options.echo });
+    say(`X-Ray:     local stand-in ${step.xray.endpoint} (moto; no AWS_REGION + credentials)`);
+  }
+  const collectorEnv = sinkCollectorEnv(plan, step.env, { honeycombUrl: step.honeycomb?.url, xrayEndpoint: step.xray?.endpoint });
+  const collector = await startCollector({ env: collectorEnv, tracesFile: files.traces, echo: options.echo, xrayExporter: step.xrayExporter });
+  step.collector = collector;
+  if (step.xrayExporter !== "awsxray") say(`X-Ray path: ${step.xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
+  say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${files.traces}`);
+  // Spans reach the Collector within a second, so the demo need not wait out the default 5 s batches.
+  // moderation on the X-Ray SDK (MODERATION_TRACING=xray-sdk) sends its segments to the Collector's awsxray
+  // receiver, as to a daemon; with MODERATION_TRACING=otel it exports OTLP like the others.
+  return { endpoint: collector.otlpHttpUrl, env: { OTEL_BSP_SCHEDULE_DELAY: "1000" }, xrayDaemonAddress: `127.0.0.1:${collector.xrayUdpPort}` };
+}
+
+/** The Collector's, the stand-ins' addresses and the command for a traced load, for the demo's list of URLs. */
+function collectorUrls(step: TracingStep, mesh: Mesh): string[] {
+  const { collector, honeycomb, xray } = step;
+  if (!collector) return [];
+  return [
+    `  collector      OTLP/HTTP ${collector.otlpHttpUrl}   OTLP/gRPC ${collector.otlpGrpcAddress}   health ${collector.healthUrl}`,
+    `                 RED metrics (Prometheus) ${collector.metricsUrl}`,
+    `                 X-Ray daemon UDP 127.0.0.1:${collector.xrayUdpPort}   traces file ${step.files.traces}`,
+    ...(honeycomb ? [`  honeycomb      stand-in ${honeycomb.url}`] : []),
+    ...(xray ? [`  x-ray          stand-in ${xray.endpoint}`] : []),
+    `traced load:   OTEL_SERVICE_NAME=loadgen OTEL_EXPORTER_OTLP_ENDPOINT=${collector.otlpHttpUrl} ` +
+      `TRACEMESH_HTTP_PEERS=${new URL(mesh.apiUrl).host}=api \\`,
+    `               node --require ./packages/telemetry/dist/src/register.js services/loadgen/dist/src/main.js ` +
+      `--base-url ${mesh.apiUrl} --rate 20 --duration 30s`,
+  ];
+}
+
+/** A settled scrape of the Collector's RED metrics, saved to the out dir, or undefined (with one line saying why). */
+async function scrapeRed(step: TracingStep): Promise<PromSample[] | undefined> {
+  try {
+    const text = await step.collector!.settledMetrics();
+    fs.writeFileSync(step.files.redMetrics, text);
+    return parsePrometheusText(text);
+  } catch (err) {
+    say(`RED metrics unavailable: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Stops the Collector once (it flushes its batches and exporter queues) and keeps its exit status. */
+async function stopCollector(step: TracingStep): Promise<void> {
+  if (!step.collector || step.statuses.otelcol) return;
+  await step.collector.stop();
+  step.statuses.otelcol = await step.collector.process.exited;
+}
+
+/**
+ * After the mesh stopped: the load's RED, the Collector stopped and its export failures told, then what the files and
+ * the stand-ins hold, and the report — one trace, span times, the service map, RED per edge, where to look.
+ */
+async function reportLoad(step: TracingStep): Promise<void> {
+  const collector = step.collector;
+  if (!collector) return;
+  const red = await redDuringLoad(step);
+  // Stopping the Collector flushes its batches and exporter queues: every span is in the file and the sinks.
+  await stopCollector(step);
+  for (const [exporter, f] of exportFailures(collector.process.output())) {
+    say(`WARNING: the Collector's ${exporter} exporter failed ${f.count} times; last error: ${f.lastError.slice(0, 300)}`);
+  }
+  const allSpans = readExportedSpans(step.files.traces);
+  const traceCount = new Set(allSpans.map((s) => s.traceId)).size;
+  say(`Collector wrote ${allSpans.length} spans in ${traceCount} traces to ${step.files.traces}`);
+  const { honeycomb } = step;
+  if (honeycomb) say(`Honeycomb stand-in accepted ${honeycomb.spans().length} spans in ${honeycomb.requests().length} requests (${honeycomb.rejected()} refused)`);
+  const allSegments = xraySegmentsReceived(step);
+  // The map describes the load; seeding (service "seed") ran before it and stays in the files only.
+  const { spans, segments, leftOut } = loadWindow(allSpans, allSegments, step.loadStartNs);
+  if (leftOut > 0) say(`showing the ${traceCount - leftOut} traces of the load (${leftOut} seeding traces left out)`);
+
+  const example = pickExampleTrace(spans);
+  const width = step.options.width ?? Math.min(140, process.stdout.columns || 120);
+  const out: string[] = [
+    ...exampleTraceSection(example, width),
+    ...spanTimesSection(spans),
+    ...serviceMapSection(step, spans, segments, red),
+    ...redSection(step, collector, red),
+    ...whereToLookSection(step, example[0]?.traceId, red),
+  ];
+  const write = step.options.write ?? ((text: string) => void process.stdout.write(text));
+  write(out.join("\n") + "\n");
+}
+
+/** The RED the Collector's servicegraph connector counted during the load (the scrape now minus the one before it). */
+async function redDuringLoad(step: TracingStep): Promise<ServiceGraph | undefined> {
+  // Every service flushed its spans when it stopped: once the connectors counted them, the load's RED is final.
+  const redAfter = step.redBefore ? await scrapeRed(step) : undefined;
+  return step.redBefore && redAfter ? graphFromServiceGraphMetrics(samplesBetween(step.redBefore, redAfter)) : undefined;
+}
+
+/** Every span the Collector's file exporter wrote; none (with one line saying why) when the file cannot be read. */
+function readExportedSpans(tracesFile: string): Span[] {
+  try {
+    return fs.existsSync(tracesFile) ? spansFromOtlpFiles([tracesFile]) : [];
+  } catch (err) {
+    say(`could not read ${tracesFile}: ${(err as Error).message}`);
+    return [];
+  }
+}
+
+/**
+ * The X-Ray segments of the demo: what the stand-in received, or on the OTLP path the segments X-Ray makes of the
+ * spans it received; written to the segments file with a line saying what the stand-in accepted. None for real X-Ray.
+ */
+function xraySegmentsReceived(step: TracingStep): XraySegment[] {
+  const { xray, xrayExporter, files } = step;
+  const segments = xrayExporter === "otlp_http/xray" ? segmentDocumentsFromSpans(xray?.otlpSpans() ?? []) : (xray?.segments() ?? []);
+  if (xray) {
+    fs.writeFileSync(files.xraySegments, segments.map((s) => JSON.stringify(s)).join("\n") + (segments.length ? "\n" : ""));
+    say(
+      xrayExporter === "otlp_http/xray"
+        ? `X-Ray stand-in accepted ${xray.otlpSpans().length} spans in ${xray.otlpExports().length} signed OTLP exports (${xray.rejected().length} refused); ${files.xraySegments}: the segments X-Ray makes of them`
+        : `X-Ray stand-in accepted ${segments.length} segment documents in ${xray.puts().length} PutTraceSegments calls (${xray.rejected().length} refused)`,
+    );
+  }
+  return segments;
+}
+
+/** The example trace as a waterfall, or a line saying there is none. */
+function exampleTraceSection(example: Span[], width: number): string[] {
+  if (example.length === 0) return ["", "── No spans reached the Collector's file exporter: no trace to show.", ""];
+  const traceId = example[0].traceId;
+  const names = [...new Set(example.map((s) => s.serviceName))].join(", ");
+  return [
+    "",
+    `── One trace: ${traceId} (X-Ray ${xrayTraceId(traceId)}) — ${example.length} spans across ${names}`,
+    renderWaterfall(example.map(waterfallSpan), { width, maxSpans: 60 }),
+  ];
+}
+
+/**
+ * Whether the waterfalls can be trusted: sub-millisecond starts (packages/telemetry's anchored clock) and, in one
+ * process, every child inside its parent (docs/span-times.md).
+ */
+function spanTimesSection(spans: Span[]): string[] {
+  return spans.length > 0 ? ["── Span times", "", renderTimingReport(timingReport(spans))] : [];
+}
+
+/** The service map: X-Ray's segments beside the OTLP spans and the servicegraph connector's RED (`tracemesh compare`). */
+function serviceMapSection(step: TracingStep, spans: Span[], segments: XraySegment[], red: ServiceGraph | undefined): string[] {
+  const otlpGraph = graphFromSpans(spans);
+  if (!step.xray) return ["── Service map from the OTLP spans (the X-Ray side is in the console)", "", renderEdgeTable(otlpGraph)];
+  const xrayGraph = graphFromXraySegments(segments);
+  return [
+    "── Service map: X-Ray segments (stand-in) vs OTLP spans (what Honeycomb got) vs the Collector's servicegraph connector — `tracemesh compare`",
+    "",
+    renderTable(compareGraphs(xrayGraph, otlpGraph, { servicegraph: red })),
+  ];
+}
+
+/** Rate, errors and duration per edge over the load's window. */
+function redSection(step: TracingStep, collector: LocalCollector, red: ServiceGraph | undefined): string[] {
+  if (!red) return [];
+  const windowS = step.loadEndMs > 0 ? (step.loadEndMs - Number(step.loadStartNs / 1_000_000n)) / 1000 : undefined;
+  return [
+    `── RED per edge during the load (${windowS ? `${windowS.toFixed(1)} s; ` : ""}the Collector's servicegraph connector, ${collector.metricsUrl})`,
+    "",
+    renderRedTable(red, windowS),
+  ];
+}
+
+/** Where the traces are: the real backends' UIs, the files, the compare command to run again. */
+function whereToLookSection(step: TracingStep, exampleId: string | undefined, red: ServiceGraph | undefined): string[] {
+  const { plan, files, xray } = step;
+  const out = ["── Where to look"];
+  if (plan.honeycomb.real) {
+    out.push(
+      `  Honeycomb: ${honeycombUi(plan.honeycomb.endpoint)} → dataset api (or loadgen, activities…) → Query, ` +
+        `or search trace.trace_id = ${exampleId ?? "<id>"}; Service Map under Explore (Enterprise plans)`,
+    );
+  }
+  if (plan.xray.real) {
+    const urls = xrayConsoleUrls(plan.xray.region, exampleId);
+    out.push(`  X-Ray trace map: ${urls.map}`);
+    if (urls.trace) out.push(`  X-Ray trace:     ${urls.trace}`);
+  }
+  out.push(`  traces (OTLP JSON lines): ${files.traces}`);
+  if (xray) out.push(`  X-Ray segments:           ${files.xraySegments}`);
+  out.push(
+    `  RED metrics scrape:       ${files.redMetrics}`,
+    `  compare again:            pnpm tracemesh compare --otlp ${files.traces}` + (xray ? ` --xray-segments ${files.xraySegments}` : "") +
+      (red ? ` --servicegraph ${files.redMetrics}` : ""),
+    `                            (the files also hold the seeding traffic, as service "seed")`,
+  );
+  if (!plan.honeycomb.real || !plan.xray.real) {
+    out.push(`  real backends:            set HONEYCOMB_API_KEY and AWS_REGION + AWS credentials, then run the demo again`);
+  }
+  out.push("");
+  return out;
+}
+
+/** Stops the Collector (if still running), the X-Ray stand-in's moto and the Honeycomb stand-in, and says so. */
+async function stopSinksAndCollector(step: TracingStep): Promise<void> {
+  await stopCollector(step);
+  const { xray, honeycomb, statuses } = step;
+  if (xray) {
+    await xray.stop();
+    statuses.moto = await xray.process.exited;
+  }
+  await honeycomb?.stop();
+  const summary = Object.entries(statuses).map(([n, s]) => `${n} ${s.code !== null ? `exit ${s.code}` : s.signal}`);
+  if (summary.length) say(`stopped ${summary.join(", ")}${honeycomb ? ", Honeycomb stand-in closed" : ""}`);
 }

@@ -132,142 +132,180 @@ export function findMotoServer(): string {
  * are kept, not forwarded to moto (which has no OTLP API).
  */
 export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<XrayStandIn> {
-  const motoPort = await freePort();
-  const moto: ManagedProcess = startProcess("moto", findMotoServer(), ["-H", "127.0.0.1", "-p", String(motoPort)], {
-    echo: opts.echo,
+  const moto = await startMotoServer(opts.echo);
+  const traffic: XrayTraffic = { puts: [], otlpExports: [], rejected: [] };
+  // moto has no Get/UpdateTraceSegmentDestination: answered here (xray-destination.ts).
+  const destination = traceSegmentDestinationStandIn(verifyXraySignature, (res, status, type, message) =>
+    refuseXrayRequest(traffic, res, status, type, message),
+  );
+  const listener = await listenOnLoopback((req, res) => {
+    handleXrayRequest({ moto, traffic, destination }, req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { message: (err as Error).message });
+    });
   });
-  const motoUrl = `http://127.0.0.1:${motoPort}`;
+  return {
+    endpoint: `http://127.0.0.1:${listener.port}`,
+    port: listener.port,
+    puts: () => [...traffic.puts],
+    segments: () => traffic.puts.flatMap((p) => p.segments),
+    otlpExports: () => [...traffic.otlpExports],
+    otlpSpans: () => traffic.otlpExports.flatMap((e) => e.spans),
+    batchGetTraces: (traceIds) => batchGetTraces(moto.url, traceIds),
+    traceSummaryIds: (windowSeconds = 600) => traceSummaryIds(moto.url, windowSeconds),
+    traceSegmentDestination: destination,
+    rejected: () => [...traffic.rejected],
+    process: moto.process,
+    stop: async () => {
+      await listener.close();
+      await moto.process.stop();
+    },
+  };
+}
+
+/** moto_server on a free loopback port. */
+interface MotoServer {
+  process: ManagedProcess;
+  port: number;
+  url: string;
+}
+
+/** Starts moto_server and waits (30 s at most) until it answers; stops it and throws with its output otherwise. */
+async function startMotoServer(echo: boolean | undefined): Promise<MotoServer> {
+  const port = await freePort();
+  const moto = startProcess("moto", findMotoServer(), ["-H", "127.0.0.1", "-p", String(port)], { echo });
+  const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor("moto_server", async () => (await httpStatus(`${motoUrl}/moto-api/`, 1000)) > 0, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor("moto_server", async () => (await httpStatus(`${url}/moto-api/`, 1000)) > 0, { timeoutMs: 30_000, intervalMs: 200 });
   } catch (err) {
     await moto.stop();
     throw new Error(`${(err as Error).message}\n${moto.output()}`);
   }
+  return { process: moto, port, url };
+}
 
-  const puts: XrayPut[] = [];
-  const rejected: Array<{ status: number; message: string }> = [];
-  const refuse = (res: http.ServerResponse, status: number, type: string, message: string) => {
-    rejected.push({ status, message });
-    res.setHeader("x-amzn-ErrorType", type);
-    sendJson(res, status, { __type: type, message });
-  };
-  /** The signature check in front of every X-Ray route; false when the request was refused. */
-  const signed = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): SigV4Result | undefined => {
-    const result = verifyXraySignature(req, body);
-    if (!result.problem) return result;
-    rejected.push({ status: 403, message: `${result.code}: ${result.problem}` });
-    refuseXraySignature(res, result);
-    return undefined;
-  };
+/** What the checking proxy accepted and refused, in arrival order. */
+interface XrayTraffic {
+  puts: XrayPut[];
+  otlpExports: XrayOtlpExport[];
+  rejected: Array<{ status: number; message: string }>;
+}
 
-  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
-    const upstream = http.request(
-      `${motoUrl}${req.url ?? "/"}`,
-      { method: req.method, headers: { ...req.headers, host: `127.0.0.1:${motoPort}` }, timeout: 10_000 },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on("timeout", () => upstream.destroy(new Error("moto did not answer in 10 s")));
-    upstream.on("error", (err) => {
-      if (!res.headersSent) sendJson(res, 502, { message: err.message });
-      else res.destroy();
-    });
-    upstream.end(body);
-  };
+/** What one request is answered with: moto behind the proxy, the record, the trace segment destination. */
+interface XrayProxy {
+  moto: MotoServer;
+  traffic: XrayTraffic;
+  destination: TraceSegmentDestinationStandIn;
+}
 
-  const otlpExports: XrayOtlpExport[] = [];
-  const otlp = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
-    if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "the OTLP endpoint is POST /v1/traces");
-    const signature = signed(req, body, res);
-    if (!signature) return;
-    const contentType = String(req.headers["content-type"] ?? "");
-    if (!contentType.startsWith("application/x-protobuf")) {
-      return refuse(res, 415, "UnsupportedMediaTypeException", `the X-Ray OTLP endpoint takes application/x-protobuf, got ${contentType || "none"}`);
-    }
-    const contentEncoding = String(req.headers["content-encoding"] ?? "");
-    let spans: Span[];
-    try {
-      spans = decodeOtlpTraces(body, contentType, contentEncoding);
-    } catch (err) {
-      return refuse(res, 400, "InvalidRequestException", `not an OTLP ExportTraceServiceRequest: ${(err as Error).message}`);
-    }
-    otlpExports.push({ credentialScope: signature.credentialScope ?? "", contentEncoding, spans });
-    res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
-    res.end();
-  };
+/**
+ * The checking proxy's routes: POST /v1/traces is X-Ray's OTLP endpoint (kept here); the trace segment destination
+ * calls are answered here; every other call must be signed, and PutTraceSegments well formed, before it goes to moto.
+ */
+async function handleXrayRequest(proxy: XrayProxy, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  const pathname = (req.url ?? "").split("?")[0];
+  if (pathname === "/v1/traces") return acceptOtlpExport(proxy.traffic, req, body, res);
+  if (proxy.destination.handle(req, body, res)) return;
+  const signature = checkXraySignature(proxy.traffic, req, body, res);
+  if (!signature) return;
+  if (pathname === "/TraceSegments") {
+    if (req.method !== "POST") return refuseXrayRequest(proxy.traffic, res, 404, "UnknownOperationException", "PutTraceSegments is POST /TraceSegments");
+    const parsed = parsePutTraceSegments(body);
+    if ("problem" in parsed) return refuseXrayRequest(proxy.traffic, res, 400, "InvalidRequestException", parsed.problem);
+    proxy.traffic.puts.push({ credentialScope: signature.credentialScope ?? "", segments: parsed.segments });
+  }
+  forwardToMoto(proxy.moto, req, body, res);
+}
 
-  // moto has no Get/UpdateTraceSegmentDestination: answered here (xray-destination.ts).
-  const destination = traceSegmentDestinationStandIn(verifyXraySignature, refuse);
-  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const body = await readBody(req);
-    if ((req.url ?? "").split("?")[0] === "/v1/traces") return otlp(req, body, res);
-    if (destination.handle(req, body, res)) return;
-    const signature = signed(req, body, res);
-    if (!signature) return;
-    if ((req.url ?? "").split("?")[0] === "/TraceSegments") {
-      if (req.method !== "POST") return refuse(res, 404, "UnknownOperationException", "PutTraceSegments is POST /TraceSegments");
-      const parsed = parsePutTraceSegments(body);
-      if ("problem" in parsed) return refuse(res, 400, "InvalidRequestException", parsed.problem);
-      puts.push({ credentialScope: signature.credentialScope ?? "", segments: parsed.segments });
-    }
-    forward(req, body, res);
-  };
-  const listener = await listenOnLoopback((req, res) => {
-    handler(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { message: (err as Error).message });
-    });
+/** Records a refusal and answers it as X-Ray does (x-amzn-ErrorType and a JSON body with __type and message). */
+function refuseXrayRequest(traffic: XrayTraffic, res: http.ServerResponse, status: number, type: string, message: string): void {
+  traffic.rejected.push({ status, message });
+  res.setHeader("x-amzn-ErrorType", type);
+  sendJson(res, status, { __type: type, message });
+}
+
+/** The signature check in front of every X-Ray route: the verified signature, or undefined once refused (403). */
+function checkXraySignature(traffic: XrayTraffic, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): SigV4Result | undefined {
+  const result = verifyXraySignature(req, body);
+  if (!result.problem) return result;
+  traffic.rejected.push({ status: 403, message: `${result.code}: ${result.problem}` });
+  refuseXraySignature(res, result);
+  return undefined;
+}
+
+/** Passes a checked request to moto as it came and streams moto's answer back (502 when moto fails, 10 s bound). */
+function forwardToMoto(moto: MotoServer, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+  const upstream = http.request(
+    `${moto.url}${req.url ?? "/"}`,
+    { method: req.method, headers: { ...req.headers, host: `127.0.0.1:${moto.port}` }, timeout: 10_000 },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
+  upstream.on("timeout", () => upstream.destroy(new Error("moto did not answer in 10 s")));
+  upstream.on("error", (err) => {
+    if (!res.headersSent) sendJson(res, 502, { message: err.message });
+    else res.destroy();
   });
+  upstream.end(body);
+}
 
-  // Requests from the test itself, signed with a well-formed (not verified) SigV4 header.
-  const call = async <T>(pathname: string, payload: unknown): Promise<T> => {
-    const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
-    const res = await fetch(`${motoUrl}${pathname}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        authorization: `AWS4-HMAC-SHA256 Credential=test/${date}/us-east-1/xray/aws4_request, SignedHeaders=host, Signature=${"0".repeat(64)}`,
-      },
-      body: JSON.stringify(payload),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`moto ${pathname}: HTTP ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
+/** X-Ray's OTLP endpoint: a signed POST of a binary OTLP protobuf, decoded and kept (moto has no OTLP API). */
+function acceptOtlpExport(traffic: XrayTraffic, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+  if (req.method !== "POST") return refuseXrayRequest(traffic, res, 404, "UnknownOperationException", "the OTLP endpoint is POST /v1/traces");
+  const signature = checkXraySignature(traffic, req, body, res);
+  if (!signature) return;
+  const contentType = String(req.headers["content-type"] ?? "");
+  if (!contentType.startsWith("application/x-protobuf")) {
+    return refuseXrayRequest(traffic, res, 415, "UnsupportedMediaTypeException", `the X-Ray OTLP endpoint takes application/x-protobuf, got ${contentType || "none"}`);
+  }
+  const contentEncoding = String(req.headers["content-encoding"] ?? "");
+  let spans: Span[];
+  try {
+    spans = decodeOtlpTraces(body, contentType, contentEncoding);
+  } catch (err) {
+    return refuseXrayRequest(traffic, res, 400, "InvalidRequestException", `not an OTLP ExportTraceServiceRequest: ${(err as Error).message}`);
+  }
+  traffic.otlpExports.push({ credentialScope: signature.credentialScope ?? "", contentEncoding, spans });
+  res.writeHead(200, { "content-type": "application/x-protobuf", "content-length": 0 });
+  res.end();
+}
 
-  return {
-    endpoint: `http://127.0.0.1:${listener.port}`,
-    port: listener.port,
-    puts: () => [...puts],
-    segments: () => puts.flatMap((p) => p.segments),
-    otlpExports: () => [...otlpExports],
-    otlpSpans: () => otlpExports.flatMap((e) => e.spans),
-    batchGetTraces: async (traceIds) => {
-      const out = await call<{ Traces?: Array<{ Id: string; Segments: Array<{ Id: string; Document: string }> }> }>(
-        "/Traces",
-        { TraceIds: traceIds },
-      );
-      return (out.Traces ?? []).map((t) => ({
-        Id: t.Id,
-        Segments: t.Segments.map((s) => JSON.parse(s.Document) as XraySegment),
-      }));
+/** A call to moto's X-Ray API from the test itself, straight to moto, with a well-formed (not verified) SigV4 header. */
+async function callMoto<T>(motoUrl: string, pathname: string, payload: unknown): Promise<T> {
+  const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+  const res = await fetch(`${motoUrl}${pathname}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `AWS4-HMAC-SHA256 Credential=test/${date}/us-east-1/xray/aws4_request, SignedHeaders=host, Signature=${"0".repeat(64)}`,
     },
-    traceSummaryIds: async (windowSeconds = 600) => {
-      const now = Date.now() / 1000;
-      const out = await call<{ TraceSummaries?: Array<{ Id: string }> }>("/TraceSummaries", {
-        StartTime: now - windowSeconds,
-        EndTime: now + 60,
-      });
-      return (out.TraceSummaries ?? []).map((s) => s.Id);
-    },
-    traceSegmentDestination: destination,
-    rejected: () => [...rejected],
-    process: moto,
-    stop: async () => {
-      await listener.close();
-      await moto.stop();
-    },
-  };
+    body: JSON.stringify(payload),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`moto ${pathname}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** BatchGetTraces: the traces moto stored, their segment documents parsed (what the X-Ray console shows). */
+async function batchGetTraces(motoUrl: string, traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>> {
+  const out = await callMoto<{ Traces?: Array<{ Id: string; Segments: Array<{ Id: string; Document: string }> }> }>(motoUrl, "/Traces", {
+    TraceIds: traceIds,
+  });
+  return (out.Traces ?? []).map((t) => ({
+    Id: t.Id,
+    Segments: t.Segments.map((s) => JSON.parse(s.Document) as XraySegment),
+  }));
+}
+
+/** GetTraceSummaries over the last `windowSeconds`: the ids of the traces moto holds. */
+async function traceSummaryIds(motoUrl: string, windowSeconds: number): Promise<string[]> {
+  const now = Date.now() / 1000;
+  const out = await callMoto<{ TraceSummaries?: Array<{ Id: string }> }>(motoUrl, "/TraceSummaries", {
+    StartTime: now - windowSeconds,
+    EndTime: now + 60,
+  });
+  return (out.TraceSummaries ?? []).map((s) => s.Id);
 }
