@@ -14,8 +14,9 @@ started=$SECONDS
 ensure_node
 # The CI cluster (tests/test/k8s/k8s-cluster.e2e.test.ts) tears itself down in an after hook; this is the backstop when
 # the run is interrupted — only in a run that selected that test, so another run's cluster is left alone.
-runs_cluster=0
+runs_cluster=0 late_tools_pid=""
 on_exit() {
+  if [ -n "$late_tools_pid" ]; then kill "$late_tools_pid" 2>/dev/null || true; fi
   if [ "$runs_cluster" = 1 ]; then bash "$ROOT/scripts/cluster.sh" down >&2 || true; fi
   stop_started_daemons
 }
@@ -31,15 +32,32 @@ if [ $# -gt 0 ]; then
 fi
 [ ${#sources[@]} -gt 0 ] || die "no test files match: $*"
 
+# The tools only the real-cluster test needs (Kubernetes, etcd, containerd, … — most of a cold machine's build
+# time) are installed in the background, at low priority, while the other files run; that test waits for them.
+tools_of() { sed -n 's|^// tools:||p' "$@" | tr ' ' '\n' | grep -v '^$' | sort -u; }
+cluster_sources=() other_sources=()
+for f in "${sources[@]}"; do if [[ "$f" == *k8s-cluster.e2e.test.ts ]]; then cluster_sources+=("$f"); else other_sources+=("$f"); fi; done
+late_tools=()
+if [ ${#cluster_sources[@]} -gt 0 ] && [ ${#other_sources[@]} -gt 0 ]; then
+  mapfile -t late_tools < <(comm -23 <(tools_of "${cluster_sources[@]}") <(tools_of "${other_sources[@]}"))
+fi
 if [ $# -eq 0 ]; then
   bootstrap_workspace
-  bash "$ROOT/scripts/install-tools.sh"
+  mapfile -t tools < <(for t in "$ROOT"/scripts/tools/[0-9]*.sh; do t="$(basename "$t" .sh)"; echo "${t#*-}"; done | sort -u)
 else
   # The package folder of each test file (…/test/[group/]x.test.ts → …), once.
   mapfile -t packages < <(for f in "${sources[@]}"; do echo "${f%%/test/*}"; done | sort -u)
-  mapfile -t tools < <(sed -n 's|^// tools:||p' "${sources[@]}" | tr ' ' '\n' | grep -v '^$' | sort -u)
+  mapfile -t tools < <(tools_of "${sources[@]}")
   bootstrap_workspace "${packages[@]}"
-  if [ ${#tools[@]} -gt 0 ]; then bash "$ROOT/scripts/install-tools.sh" "${tools[@]}"; fi
+fi
+mapfile -t early_tools < <(comm -23 <(printf '%s\n' ${tools[@]+"${tools[@]}"} | grep -v '^$') <(printf '%s\n' ${late_tools[@]+"${late_tools[@]}"} | grep -v '^$'))
+if [ ${#early_tools[@]} -gt 0 ]; then bash "$ROOT/scripts/install-tools.sh" "${early_tools[@]}"; fi
+late_tools_log="$TRACEMESH_CACHE/run/late-tools.log"
+if [ ${#late_tools[@]} -gt 0 ]; then
+  mkdir -p "$(dirname "$late_tools_log")"
+  log "installing ${late_tools[*]} in the background for the cluster test"
+  nice -n 10 bash "$ROOT/scripts/install-tools.sh" "${late_tools[@]}" >"$late_tools_log" 2>&1 &
+  late_tools_pid=$!
 fi
 
 files=()
@@ -58,6 +76,13 @@ for f in "${files[@]}"; do if [[ "$f" == *k8s-cluster.e2e.test.js ]]; then clust
 log "running ${#files[@]} test files"
 status=0
 if [ ${#others[@]} -gt 0 ]; then node --test --test-reporter=spec "${others[@]}" || status=$?; fi
+if [ -n "$late_tools_pid" ]; then
+  late_status=0
+  wait "$late_tools_pid" || late_status=$?
+  late_tools_pid=""
+  cat "$late_tools_log" >&2
+  if [ "$late_status" -ne 0 ]; then log "the cluster test's tools could not be installed: it does not run"; cluster=(); status=1; fi
+fi
 if [ ${#cluster[@]} -gt 0 ]; then node --test --test-reporter=spec "${cluster[@]}" || status=$?; fi
 log "tests finished in $((SECONDS - started)) s (exit $status)"
 exit $status

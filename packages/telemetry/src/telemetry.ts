@@ -212,7 +212,11 @@ function startNodeSdk(config: TracingConfig): RunningSdk {
   return sdk;
 }
 
-/** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG as NodeSDK reads them; unset or unknown: parentbased_always_on. */
+/**
+ * OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG as NodeSDK reads them; unset or unknown: parentbased_always_on.
+ * Written here because sdk-trace 3.x no longer reads the environment and NodeSDK's reader (create-from-env) is not
+ * exported apart from the whole of sdk-node, which this set-up exists to avoid loading.
+ */
 export function samplerFromEnv(env: NodeJS.ProcessEnv): Sampler {
   const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = require("@opentelemetry/sdk-trace") as typeof import("@opentelemetry/sdk-trace");
   const ratio = () => {
