@@ -4,24 +4,13 @@
 // answering UNAVAILABLE after activities' drain had "finished". The order of events is asserted, not durations.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { credentials, makeGenericClientConstructor, status, type Client, type ServiceError } from "@grpc/grpc-js";
+import { credentials, status } from "@grpc/grpc-js";
 import { createLogger, startGrpcServer, unary } from "../src/index.js";
+import { stringService, type StringClient } from "./string-service.js";
 
 const logger = createLogger("runtime-test", "silent");
-const string = { serialize: (s: string) => Buffer.from(s), deserialize: (b: Buffer) => b.toString() };
-const SLOW = {
-  run: {
-    path: "/tracemesh.test.Slow/Run",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: string.serialize,
-    requestDeserialize: string.deserialize,
-    responseSerialize: string.serialize,
-    responseDeserialize: string.deserialize,
-  },
-};
-type SlowClient = Client & { run(req: string, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: string) => void): void };
-const SlowClient = makeGenericClientConstructor(SLOW, "Slow");
+const { definition: SLOW, Client: SlowClient } = stringService("Slow");
+type SlowClient = StringClient;
 
 test("shutdown resolves only after a handler whose caller already gave up has finished", { timeout: 30_000 }, async () => {
   const events: string[] = [];

@@ -5,7 +5,7 @@
 // still maps to INTERNAL, and that fix brings its own test.)
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { credentials, makeGenericClientConstructor, status, type Client, type ServiceError } from "@grpc/grpc-js";
+import { credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { startRedis, type LocalRedis } from "@tracemesh/devkit";
 import {
   createLogger,
@@ -21,24 +21,12 @@ import {
   type Redis,
   type RunningGrpcServer,
 } from "../src/index.js";
+import { stringService, type StringClient } from "./string-service.js";
 
 const logger = createLogger("runtime-test", "silent");
 
-// A one-method service with string messages, so the test needs no generated code.
-const string = { serialize: (s: string) => Buffer.from(s), deserialize: (b: Buffer) => b.toString() };
-const PROBE = {
-  run: {
-    path: "/tracemesh.test.Probe/Run",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: string.serialize,
-    requestDeserialize: string.deserialize,
-    responseSerialize: string.serialize,
-    responseDeserialize: string.deserialize,
-  },
-};
-type ProbeClient = Client & { run(req: string, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: string) => void): void };
-const ProbeClient = makeGenericClientConstructor(PROBE, "Probe");
+const { definition: PROBE, Client: ProbeClient } = stringService("Probe");
+type ProbeClient = StringClient;
 
 describe("redis and the gRPC error classification", { timeout: 60_000 }, () => {
   let local: LocalRedis;
