@@ -75,7 +75,12 @@ for f in "${files[@]}"; do if [[ "$f" == *k8s-cluster.e2e.test.js ]]; then clust
 [ ${#cluster[@]} -eq 0 ] || runs_cluster=1
 log "running ${#files[@]} test files"
 status=0
-if [ ${#others[@]} -gt 0 ]; then node --test --test-reporter=spec "${others[@]}" || status=$?; fi
+# Kept, so that a failure's details are printed again at the very end, not only above the cluster test's output.
+others_log="$TRACEMESH_CACHE/run/tests-others.log"
+mkdir -p "$(dirname "$others_log")"
+if [ ${#others[@]} -gt 0 ]; then
+  node --test --test-reporter=spec "${others[@]}" 2>&1 | tee "$others_log" || status=$?
+fi
 if [ -n "$late_tools_pid" ]; then
   late_status=0
   wait "$late_tools_pid" || late_status=$?
@@ -84,5 +89,9 @@ if [ -n "$late_tools_pid" ]; then
   if [ "$late_status" -ne 0 ]; then log "the cluster test's tools could not be installed: it does not run"; cluster=(); status=1; fi
 fi
 if [ ${#cluster[@]} -gt 0 ]; then node --test --test-reporter=spec "${cluster[@]}" || status=$?; fi
+if [ ${#others[@]} -gt 0 ] && [ ${#cluster[@]} -gt 0 ] && grep -q 'failing tests:' "$others_log"; then
+  log "the failures among the other test files, again (all of their output: $others_log):"
+  sed -n '/failing tests:/,$p' "$others_log" >&2
+fi
 log "tests finished in $((SECONDS - started)) s (exit $status)"
 exit $status

@@ -5,6 +5,8 @@
 // (--no-collector) to keep it short: the traced path is covered by frontend.browser.test.ts.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { repoRoot, startProcess, waitFor, type ManagedProcess } from "@tracemesh/devkit";
 
@@ -12,14 +14,17 @@ const CLI = require.resolve("@tracemesh/cli/main");
 
 describe("the demo's --keep-running serves the web frontend", { timeout: 120_000 }, () => {
   let demo: ManagedProcess | undefined;
+  // The demo's own temporary folder (its service logs), so a user's demo output in the system's is left alone.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-frontend-demo-"));
   after(async () => {
     await demo?.stop(20_000);
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   test("prints frontend: <url>; the app and its /api proxy answer; SIGINT stops it with exit 0", { timeout: 110_000 }, async () => {
     demo = startProcess("demo", process.execPath, [CLI, "demo", "--keep-running", "--no-collector"], {
       cwd: repoRoot(),
-      env: { ...process.env, REDIS_URL: "" },
+      env: { ...process.env, REDIS_URL: "", TMPDIR: tmp },
     });
     const url = await waitFor("the demo's frontend line", () => {
       if (demo!.child.exitCode !== null) throw new Error(`demo exited ${demo!.child.exitCode}:\n${demo!.output()}`);

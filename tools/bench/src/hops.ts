@@ -233,9 +233,20 @@ function readTraces(file: string, offset: number, traceIds: ReadonlyMap<string, 
   return byTrace;
 }
 
-/** A home feed trace with api's server span and the timeline assembly in it. */
+/**
+ * A home feed trace that has arrived whole: api's server span and the timeline assembly, no span whose parent is
+ * missing (api's server span continues the bench's own traceparent), and every gRPC client span answered by its
+ * server span. Each process exports children before their parent, so what can still be missing is another
+ * process's batch: an orphan or an unanswered call shows it.
+ */
 function isCompleteFeedTrace(spans: Span[]): boolean {
-  return spans.some((x) => x.kind === "SERVER" && x.resource["service.name"] === "api") && spans.some((x) => x.name === "assemble timeline");
+  const apiServer = spans.find((x) => x.kind === "SERVER" && x.resource["service.name"] === "api");
+  if (!apiServer || !spans.some((x) => x.name === "assemble timeline")) return false;
+  const ids = new Set(spans.map((x) => x.spanId));
+  const parents = new Set(spans.map((x) => x.parentSpanId));
+  return spans.every(
+    (x) => (x === apiServer || ids.has(x.parentSpanId)) && (!isGrpcClient(x) || parents.has(x.spanId)),
+  );
 }
 
 /**
@@ -253,9 +264,6 @@ async function collectFeedTraces(file: string, offset: number, traceIds: Readonl
     },
     { timeoutMs: 20_000, intervalMs: 500 },
   ).catch((err: Error) => log(`  warning: ${err.message}; using the ${complete().length} complete ones`));
-  // One more read a moment later: client spans may land a batch after the server span.
-  await new Promise((r) => setTimeout(r, 1000));
-  byTrace = readTraces(file, offset, traceIds);
   return complete();
 }
 
