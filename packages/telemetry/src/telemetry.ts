@@ -168,7 +168,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
       new XrayNamingSpanProcessor(),
       // Memory is bounded by the queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048 spans) plus the one batch in
       // flight (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512); beyond that new spans are dropped and counted.
-      new BatchSpanProcessor({ exporter: exportHealth.wrap(createTraceExporter(env)) }),
+      new BatchSpanProcessor({ exporter: exportHealth.wrap(createTraceExporter(env)), ...batchOptionsFromEnv(env) }),
     ],
     instrumentations,
   } satisfies Partial<NodeSDKConfiguration>;
@@ -259,6 +259,33 @@ function spanLimitsFromEnv(env: NodeJS.ProcessEnv) {
     linkCountLimit: number("OTEL_SPAN_LINK_COUNT_LIMIT"),
     attributePerEventCountLimit: number("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT"),
     attributePerLinkCountLimit: number("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT"),
+  };
+}
+
+/**
+ * OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE, as
+ * the specification names them and sdk-trace 2.x read them; unset or not a positive number: the SDK's defaults
+ * (5000 ms, 30000 ms, 2048, 512). sdk-trace 3.x's BatchSpanProcessor reads only its constructor's options.
+ */
+export function batchOptionsFromEnv(env: NodeJS.ProcessEnv): {
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+} {
+  const positive = (name: string) => {
+    const raw = env[name]?.trim();
+    if (!raw) return undefined;
+    const value = Number(raw);
+    if (Number.isFinite(value) && value > 0) return value;
+    diag.error(`${name}=${raw} is not a positive number; using the SDK's default`);
+    return undefined;
+  };
+  return {
+    scheduledDelayMillis: positive("OTEL_BSP_SCHEDULE_DELAY"),
+    exportTimeoutMillis: positive("OTEL_BSP_EXPORT_TIMEOUT"),
+    maxQueueSize: positive("OTEL_BSP_MAX_QUEUE_SIZE"),
+    maxExportBatchSize: positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
   };
 }
 

@@ -24,7 +24,7 @@ import {
   xrayNamingAttributes,
   xrayTraceId,
 } from "../src/index.js";
-import { samplerFromEnv } from "../src/telemetry.js";
+import { batchOptionsFromEnv, samplerFromEnv } from "../src/telemetry.js";
 import { context, propagation, SpanKind } from "@opentelemetry/api";
 import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 
@@ -125,6 +125,18 @@ describe("sampler from the environment (as NodeSDK reads it)", { timeout: 5000 }
   });
 });
 
+describe("batch span processor from the environment (OTEL_BSP_*)", { timeout: 5000 }, () => {
+  test("the four variables as the specification names them; unset, empty or not a positive number: the SDK's default", () => {
+    assert.deepEqual(
+      batchOptionsFromEnv({ OTEL_BSP_SCHEDULE_DELAY: "200", OTEL_BSP_EXPORT_TIMEOUT: "10000", OTEL_BSP_MAX_QUEUE_SIZE: "4096", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: " 64 " }),
+      { scheduledDelayMillis: 200, exportTimeoutMillis: 10000, maxQueueSize: 4096, maxExportBatchSize: 64 },
+    );
+    const none = { scheduledDelayMillis: undefined, exportTimeoutMillis: undefined, maxQueueSize: undefined, maxExportBatchSize: undefined };
+    assert.deepEqual(batchOptionsFromEnv({}), none);
+    assert.deepEqual(batchOptionsFromEnv({ OTEL_BSP_SCHEDULE_DELAY: "", OTEL_BSP_EXPORT_TIMEOUT: "soon", OTEL_BSP_MAX_QUEUE_SIZE: "0", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "-5" }), none);
+  });
+});
+
 describe("resource", { timeout: 5000 }, () => {
   test("service name: OTEL_SERVICE_NAME, else TRACEMESH_SERVICE, else the package in cwd", () => {
     assert.equal(serviceIdentity({ OTEL_SERVICE_NAME: "x", TRACEMESH_SERVICE: "@tracemesh/api" }, PACKAGE_DIR).name, "x");
@@ -144,16 +156,16 @@ describe("resource", { timeout: 5000 }, () => {
 });
 
 /** An OTLP/HTTP receiver on loopback that keeps decoded spans (JSON or protobuf). */
-async function startReceiver(): Promise<{ url: string; spans: Span[]; requests: number; stop(): Promise<void> }> {
-  const state = { spans: [] as Span[], requests: 0 };
+async function startReceiver(): Promise<{ url: string; spans: Span[]; batches: Span[][]; requests: number; stop(): Promise<void> }> {
+  const state = { spans: [] as Span[], batches: [] as Span[][], requests: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       state.requests += 1;
-      state.spans.push(
-        ...decodeOtlpTraces(Buffer.concat(chunks), String(req.headers["content-type"]), String(req.headers["content-encoding"] ?? "")),
-      );
+      const batch = decodeOtlpTraces(Buffer.concat(chunks), String(req.headers["content-type"]), String(req.headers["content-encoding"] ?? ""));
+      state.batches.push(batch);
+      state.spans.push(...batch);
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
@@ -163,6 +175,9 @@ async function startReceiver(): Promise<{ url: string; spans: Span[]; requests: 
     url: `http://127.0.0.1:${port}`,
     get spans() {
       return state.spans;
+    },
+    get batches() {
+      return state.batches;
     },
     get requests() {
       return state.requests;
@@ -332,6 +347,16 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     assert.ok(scopes.has("@opentelemetry/instrumentation-grpc") && scopes.has("@opentelemetry/instrumentation-undici"), JSON.stringify([...scopes]));
     assert.equal(scopes.has("@opentelemetry/instrumentation-ioredis"), false);
     assert.ok(app.jsonLines().find((l) => l.msg === "GetUser")?.trace_id, "pino still instrumented");
+  });
+
+  test("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1 and a schedule delay of an hour: every span is its own export request", async () => {
+    // With the variables ignored (sdk-trace 3.x alone) the whole trace goes in one request, at shutdown.
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "bsp-one", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "1", OTEL_BSP_SCHEDULE_DELAY: "3600000" });
+    apps.push(app);
+    await summary(app);
+    const batches = receiver.batches.filter((b) => b.some((s) => s.resource["service.name"] === "bsp-one"));
+    assert.ok(batches.length >= 4, `${batches.length} requests`);
+    assert.deepEqual(batches.filter((b) => b.length !== 1).map((b) => b.length), [], "one span per request");
   });
 
   test("OTEL_SDK_DISABLED=true starts nothing and exports nothing", async () => {

@@ -8,6 +8,9 @@
 //                                    service's environment, e.g. ours-nopino=ours,OTEL_NODE_DISABLED_INSTRUMENTATIONS=pino
 //                                    or ours-noparts=ours,BENCH_SKIP_PARTS=span-processors (experiment-preload.js)
 //   --heaps machine                  V8 heaps sized from this machine's memory instead of the pods' limits
+//   --settle 6                       seconds to wait after each run before reading the CPU clocks, so that the spans the
+//                                    batch processor still holds (OTEL_BSP_SCHEDULE_DELAY, 5 s by default) are exported
+//                                    and the Collector has passed them on inside the round they belong to
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startMesh, type HeapSizing, type Mesh } from "@tracemesh/mesh";
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
       duration: { type: "string", default: "8" },
       "sample-ratio": { type: "string", default: "1" },
       heaps: { type: "string", default: "pod" },
+      settle: { type: "string", default: "6" },
     },
   });
   const route = values.route === "home" ? "GET /api/activities/home" : "POST /api/activities";
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
   const durationS = Number(values.duration);
   const sampleRatio = Number(values["sample-ratio"]);
   const heaps = values.heaps as HeapSizing;
+  const settleMs = Number(values.settle) * 1000;
   const log = (line: string) => process.stderr.write(`[ab] ${line}\n`);
 
   const stops = new Stops();
@@ -91,6 +96,8 @@ async function main(): Promise<void> {
         const pids = meshPids(mesh, c.base === "untraced" ? undefined : backend.collector);
         const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuSeconds(pid) ?? NaN]));
         const { summary } = await runLoadgen({ baseUrl: mesh.apiUrl, rate, durationS, scenario: loadgenScenario(route), users: 10 });
+        // A measured wait, not a readiness check: the export still to come belongs to this round's requests.
+        if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
         const ok = summary.requests - summary.errors;
         // Round 0 warms every mesh up (JIT, connection pools) and is not counted.
         if (round === 0) continue;
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
     }
     const processes = [...new Set(configs.flatMap((c) => Object.keys(cpu.get(c.id) ?? {})))];
     const rows = processes.map((p) => [p, ...configs.map((c) => (cpu.get(c.id)?.[p] ? fmtSpread(spread(cpu.get(c.id)![p]!), 3) : "–"))]);
-    process.stdout.write(`\n${route} at ${rate} req/s, ${durationS} s × ${rounds} rounds; ms of CPU per request, median (min–max)\n\n`);
+    process.stdout.write(`\n${route} at ${rate} req/s, ${durationS} s × ${rounds} rounds (CPU read ${settleMs / 1000} s after each run); ms of CPU per request, median (min–max)\n\n`);
     process.stdout.write(table(["process", ...configs.map((c) => c.id)], rows) + "\n");
   } finally {
     await stops.run();
