@@ -213,6 +213,37 @@ describe("consumer delivery guarantees", { timeout: 90_000 }, () => {
     await redisServer?.stop();
   });
 
+  test("the entries of one read are handled side by side, each acknowledged after its own writes", { timeout: 30_000 }, async () => {
+    // users (here a stand-in that knows every handle) answers only when the gate opens: one entry at a time, the
+    // second would not ask before the first one had its answer.
+    const asked: string[] = [];
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const gatedUsers: KnownUsers = async (handles) => {
+      asked.push(...handles);
+      await gate;
+      return new Set(handles);
+    };
+    const mentions = ["ivy", "jon", "ivy"];
+    const ids: string[] = [];
+    for (const [i, handle] of mentions.entries()) {
+      const event = encodeEvent({ type: "activity.created", actor: "erin", activityUuid: `33333333-3333-4333-8333-00000000000${i}`, message: `hi @${handle}`, createdAt: new Date().toISOString() });
+      ids.push((await redis.xadd(EVENTS_STREAM, "*", ...event))!);
+    }
+    startConsumer({ consumerName: "side-by-side" }, silent, gatedUsers);
+    try {
+      await waitFor("the three entries asking users at once", () => asked.length === 3, { timeoutMs: 10_000 });
+      assert.deepEqual([...asked].sort(), [...mentions].sort());
+      assert.equal(await pendingCount(redis), 3, "none acknowledged before its notifications are stored");
+    } finally {
+      openGate(); // also on failure: the next tests need a consumer that is not stuck
+    }
+    await waitFor("all three stored and acknowledged", async () => (await pendingCount(redis)) === 0, { timeoutMs: 10_000 });
+    for (const [i, handle] of mentions.entries()) {
+      assert.notEqual(await redis.zscore(keys.notifications(handle), `${ids[i]}:${handle}:mention`), null, `entry ${i} stored for ${handle}`);
+    }
+  });
+
   test("a failed write leaves the entry pending; another consumer claims and stores it", { timeout: 30_000 }, async () => {
     // Inject a failing write in real Redis: dave's notification list is the wrong type.
     await redis.set(keys.notifications("dave"), "not a sorted set");
