@@ -46,7 +46,10 @@ async function main(): Promise<void> {
     flush.push({ name: "flush telemetry", run: () => shutdownTelemetry(2000) });
   } else {
     // Required only now: the SDK reads (and throws on) AWS_XRAY_DAEMON_ADDRESS when it loads. Its segments
-    // leave over UDP as each request ends: nothing to flush.
+    // leave over UDP as each request ends: nothing to flush. Manual mode must be set before it loads too:
+    // otherwise it starts cls-hooked, whose async hook stays on (even after enableManualMode()) and runs on
+    // every async operation of the process.
+    process.env.AWS_XRAY_MANUAL_MODE = "true";
     const { setUpXray } = await import("./xray.js");
     tracer = setUpXray(logger, config.xrayDaemonAddress!);
   }

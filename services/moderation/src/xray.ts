@@ -15,7 +15,8 @@ import { isClientError, settle, type RequestTrace, type RequestTracer, type Trac
 export const SEGMENT_NAME = "moderation";
 
 /**
- * Once per process. Manual mode: segments are passed along explicitly (no cls-hooked async hooks).
+ * Once per process. Manual mode (main.ts sets AWS_XRAY_MANUAL_MODE before the SDK loads; enableManualMode() here
+ * says so again): segments are passed along explicitly, and cls-hooked's async hook is never created.
  * Sampling follows the caller: a request that arrives with a decision (Sampled=1/0 — every traced
  * call from activities) keeps it. moderation is never an entry point, so a request without one (a
  * probe, curl, an untraced mesh) is not traced: the local rule samples none, and no sampling rules

@@ -3,7 +3,7 @@
 // Collector's awsxray receiver does. MODERATION_TRACING=otel (`node --require @tracemesh/telemetry/register
 // dist/src/main.js`): its spans exported over OTLP/HTTP to a local OTLP receiver (the Honeycomb stand-in), and
 // the same UDP listener showing that no segment is sent. A preload (test/refuse-modules.ts) makes loading the
-// X-Ray SDK in otel mode, or an OpenTelemetry SDK in xray-sdk mode, fail the start.
+// X-Ray SDK in otel mode, or an OpenTelemetry SDK (or any async hook) in xray-sdk mode, fail the start.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -43,7 +43,16 @@ describe("moderation process, MODERATION_TRACING=xray-sdk (the default)", { time
     daemon = await startXrayDaemonCapture();
     proc = startProcess("moderation", process.execPath, ["--require", REFUSE, MAIN], {
       cwd: PACKAGE_DIR,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: "0", AWS_XRAY_DAEMON_ADDRESS: daemon.address, LOG_LEVEL: "info", TRACEMESH_REFUSE_MODULES: OTEL_SDK_MODULES },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: "0",
+        AWS_XRAY_DAEMON_ADDRESS: daemon.address,
+        LOG_LEVEL: "info",
+        TRACEMESH_REFUSE_MODULES: OTEL_SDK_MODULES,
+        // Manual mode from the SDK's first load: no cls-hooked async hook, whose callbacks would run on every async operation.
+        TRACEMESH_REFUSE_ASYNC_HOOKS: "true",
+      },
     });
     const port = await waitFor("moderation listening", () => listeningPort(proc), { timeoutMs: 15_000 });
     url = `http://127.0.0.1:${port}`;
