@@ -6,7 +6,9 @@
 // several alternating rounds separate effects that a single run's noise would hide.
 //   --config ID[=BASE][,VAR=value…]  BASE is untraced, ours or otel-demo (default: ID itself); VARs go into every
 //                                    service's environment, e.g. ours-nopino=ours,OTEL_NODE_DISABLED_INSTRUMENTATIONS=pino
-//                                    or ours-noparts=ours,BENCH_SKIP_PARTS=span-processors (experiment-preload.js)
+//                                    or ours-noparts=ours,BENCH_SKIP_PARTS=span-processors (experiment-preload.js);
+//                                    NODE_FLAGS="--a --b" are node flags after the heap sizes, so they override them
+//                                    (e.g. semi32=ours,NODE_FLAGS=--max-semi-space-size=32; not with otel-demo)
 //   --heaps machine                  V8 heaps sized from this machine's memory instead of the pods' limits
 //   --settle 6                       seconds to wait after each run before reading the CPU clocks, so that the spans the
 //                                    batch processor still holds (OTEL_BSP_SCHEDULE_DELAY, 5 s by default) are exported
@@ -26,6 +28,8 @@ export interface AbConfig {
   id: string;
   base: Base;
   env: NodeJS.ProcessEnv;
+  /** Node flags of every service, after the heap sizes (NODE_FLAGS). */
+  nodeFlags: string[];
 }
 
 export function parseConfig(spec: string): AbConfig {
@@ -34,12 +38,15 @@ export function parseConfig(spec: string): AbConfig {
   const base = (baseName ?? id) as Base;
   if (!["untraced", "ours", "otel-demo"].includes(base)) throw new Error(`--config ${spec}: the base must be untraced, ours or otel-demo`);
   const env: NodeJS.ProcessEnv = {};
+  let nodeFlags: string[] = [];
   for (const v of vars) {
     const eq = v.indexOf("=");
     if (eq <= 0) throw new Error(`--config ${spec}: "${v}" is not VAR=value`);
-    env[v.slice(0, eq)] = v.slice(eq + 1);
+    if (v.slice(0, eq) === "NODE_FLAGS") nodeFlags = v.slice(eq + 1).split(" ").filter(Boolean);
+    else env[v.slice(0, eq)] = v.slice(eq + 1);
   }
-  return { id, base, env };
+  if (nodeFlags.length > 0 && base === "otel-demo") throw new Error(`--config ${spec}: NODE_FLAGS is not supported with otel-demo`);
+  return { id, base, env, nodeFlags };
 }
 
 /** A preload that turns parts of our telemetry off when BENCH_SKIP_* asks (a no-op otherwise). */
@@ -81,6 +88,7 @@ async function main(): Promise<void> {
         mesh = await startMesh({
           env,
           heaps,
+          node: c.nodeFlags.length > 0 ? { execPath: process.execPath, execArgv: c.nodeFlags } : undefined,
           otel: c.base === "ours" ? { endpoint: backend.collector.otlpHttpUrl, env: { ...samplerEnv(sampleRatio), OTEL_SERVICE_NAMESPACE: "bench" } } : undefined,
         });
         stops.add(mesh.stop);

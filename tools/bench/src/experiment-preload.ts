@@ -7,7 +7,8 @@
 //     attribute-setting processors' onStart; xray-ids: the SDK's random ids instead of X-Ray's.
 import path from "node:path";
 
-const list = (name: string) => (process.env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+// "+" as well as ",": ab.js's --config takes its variables comma-separated (BENCH_SKIP_PARTS=span-processors+xray-ids).
+const list = (name: string) => (process.env[name] ?? "").split(/[,+]/).map((s) => s.trim()).filter(Boolean);
 const skip = list("BENCH_SKIP_INSTRUMENTATIONS");
 const parts = list("BENCH_SKIP_PARTS");
 const INSTRUMENTATIONS: Record<string, [string, string]> = {
