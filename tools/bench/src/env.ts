@@ -219,7 +219,9 @@ export async function startBaselineMesh(stops: Stops, dir: string, sinkUrl: stri
   // Its local.yaml put the file exporter in the pipeline: the same pipeline without it, in its component names.
   const exporters = /^\s+exporters: \[(.*)\]\s*$/m.exec(local)?.[1];
   if (exporters?.includes("file/traces")) {
-    const overlay = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-baseline-")), "no-file.yaml");
+    const overlayDir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-baseline-"));
+    stops.add(async () => fs.rmSync(overlayDir, { recursive: true, force: true }));
+    const overlay = path.join(overlayDir, "no-file.yaml");
     const list = exporters.split(",").map((x) => x.trim()).filter((x) => x !== "file/traces").join(", ");
     fs.writeFileSync(overlay, `service:\n  pipelines:\n    traces:\n      exporters: [${list}]\n`);
     configs.push(overlay);

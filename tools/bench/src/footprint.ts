@@ -2,6 +2,7 @@
 // and at the peak sampled while benchmark 1 drives each mesh at its maximum rate.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { repoRoot } from "@tracemesh/devkit";
 import { pssBytes, rssBytes } from "./machine.js";
@@ -121,9 +122,12 @@ export interface DemoFootprint {
  */
 export async function runDemoFootprint(opts: { rate: number; duration: string }, log: (line: string) => void): Promise<DemoFootprint> {
   const cli = path.join(repoRoot(), "tools", "cli", "dist", "src", "main.js");
+  // A temporary folder of its own: the demo keeps its output in <tmpdir>/tracemesh-demo, where a user's `npm run
+  // demo` keeps theirs.
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-bench-demo-"));
   const child = spawn(process.execPath, [cli, "demo", "--rate", String(opts.rate), "--duration", opts.duration], {
     cwd: repoRoot(),
-    env: { ...process.env, LOG_LEVEL: "warn" },
+    env: { ...process.env, LOG_LEVEL: "warn", TMPDIR: tmpDir },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -146,6 +150,7 @@ export async function runDemoFootprint(opts: { rate: number; duration: string },
     });
   });
   clearInterval(timer);
+  fs.rmSync(tmpDir, { recursive: true, force: true });
   if (exitCode !== 0) throw new Error(`tracemesh demo exited ${exitCode}:\n${stderr.slice(-4000)}`);
   log(`  demo footprint: peak ${(best.peakBytes / 2 ** 20).toFixed(0)} MiB RSS (${(best.peakPssBytes / 2 ** 20).toFixed(0)} MiB PSS) over ${best.atPeak.length} processes`);
   return { ...best, exitCode };
