@@ -517,8 +517,10 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     process.stderr.write(`\n${renderTimingReport(report, 20)}`);
     assert.ok(report.spans > 100, `a real capture: ${report.spans} spans`);
     // Before packages/telemetry's precise starts: every OpenTelemetry span started on a whole millisecond.
-    assert.ok(report.wholeMsStarts <= report.spans * 0.02, `${report.wholeMsStarts} of ${report.spans} spans start on a whole millisecond`);
-    for (const [name, s] of Object.entries(report.wholeMsByService)) assert.ok(s.wholeMs <= Math.max(1, s.spans * 0.02), `${name}: ${s.wholeMs} of ${s.spans} on a whole millisecond`);
+    // A sub-ms clock still lands within 1 µs of a whole millisecond 0.2 % of the time: a service of ~50 spans has 2
+    // there about once in 200 runs (CI met it), 4 of 50 (or 6 of ~190 in all) less than once in 100,000 by chance.
+    assert.ok(report.wholeMsStarts <= Math.max(5, report.spans * 0.02), `${report.wholeMsStarts} of ${report.spans} spans start on a whole millisecond`);
+    for (const [name, s] of Object.entries(report.wholeMsByService)) assert.ok(s.wholeMs <= Math.max(3, s.spans * 0.02), `${name}: ${s.wholeMs} of ${s.spans} on a whole millisecond`);
     assert.ok(report.sameServiceChildren > 50, `${report.sameServiceChildren} same-service children`);
     assert.ok(
       report.outside.length <= report.sameServiceChildren * 0.01,
