@@ -107,6 +107,8 @@ describe("api bad input (whole mesh as processes)", { timeout: 180_000 }, () => 
       ["debug route while disabled", { path: "/api/debug/throw" }, 404, "not_found"],
       ["post moderation refuses", { method: "POST", path: "/api/activities", headers: auth(), body: JSON.stringify({ message: "casino night!!!!!!!!!", ttl: "1-day" }) }, 400, "invalid_argument"],
       ["reply moderation refuses", { method: "POST", path: `/api/activities/${postUuid}/replies`, headers: auth(), body: JSON.stringify({ message: "www.a.test www.b.test www.c.test" }) }, 400, "invalid_argument"],
+      // What schemathesis once sent as "schema-valid" before the document described this rule.
+      ["reply moderation refuses (a character 8+ times in a row)", { method: "POST", path: `/api/activities/${postUuid}/replies`, headers: auth(), body: JSON.stringify({ message: "0000000000=00" }) }, 400, "invalid_argument"],
     ];
 
     const keysBefore = (await redis.keys("tracemesh:*")).sort();
@@ -119,7 +121,7 @@ describe("api bad input (whole mesh as processes)", { timeout: 180_000 }, () => 
       assert.equal(error?.code, code, `${name}: ${JSON.stringify(res.json)}`);
       assert.ok(typeof error?.message === "string" && error.message.length > 0, `${name}: message`);
       // A refusal names moderation's reasons.
-      if (name.includes("moderation")) assert.match(error.message, /^message refused by moderation: (word_list|link_spam): /, name);
+      if (name.includes("moderation")) assert.match(error.message, /^message refused by moderation: (word_list|link_spam|repeated_characters): /, name);
     }
 
     // Nothing stored: the same keys (sessions included), no new events, the feed unchanged.
@@ -170,6 +172,30 @@ describe("api bad input (whole mesh as processes)", { timeout: 180_000 }, () => 
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/g)].map((m) => m[1]!);
     assert.ok(refs.length > 10);
     for (const ref of refs) assert.ok(doc.components.schemas[ref], `schema ${ref} exists`);
+  });
+
+  test("the document's message rule is moderation's: its `not` pattern matches exactly the texts refused for repeated characters", { timeout: 30_000 }, async () => {
+    const res = await send(mesh, { path: "/api/openapi.json" });
+    const message = (res.json as { components: { schemas: { Message: { not: { pattern: string } } } } }).components.schemas.Message;
+    const documented = new RegExp(message.not.pattern, "u");
+    // Runs at the edges of the rule: length 7 and 8, spaces between, emoji (one code point each), and characters
+    // whose whitespace-ness differs between regex dialects (\x1c, U+FEFF, U+00A0), which the document spells out.
+    const texts = [
+      "0000000000=00", "aaaaaaa", "aaaaaaaa", "soooooooo!", "a a a a a a a a", "🎉".repeat(7), "🎉".repeat(8),
+      "\u001c".repeat(8), `x${"\ufeff".repeat(8)}x`, `x${"\u00a0".repeat(8)}x`, "é".repeat(8), "e\u0301".repeat(8),
+    ];
+    for (const text of texts) {
+      const check = await fetch(`${mesh.moderationUrl}/v1/check`, {
+        method: "POST",
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ text, handle: "dora" }),
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(check.status, 200, JSON.stringify(text));
+      const verdict = (await check.json()) as { reasons: string[] };
+      const refused = verdict.reasons.some((r) => r.startsWith("repeated_characters:"));
+      assert.equal(documented.test(text), refused, `${JSON.stringify(text)}: the document and moderation disagree`);
+    }
   });
 
   test("/readyz is 503 naming users when users is down; the home feed degrades instead of failing", { timeout: 60_000 }, async () => {
