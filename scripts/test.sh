@@ -10,14 +10,17 @@
 # files by concern in subfolders: e2e, k8s, reliability, deploy, repo — tests/README.md).
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
+started_at="$(date +%s)"
 # Node 24 (the images' major) into the cache first when the machine's is older: the tests run on it.
 ensure_node
 # The CI cluster (tests/test/k8s/k8s-cluster.e2e.test.ts) tears itself down in an after hook; this is the backstop when
 # the run is interrupted — only in a run that selected that test, so another run's cluster is left alone.
-runs_cluster=0 late_tools_pid=""
+# A run that builds images leaves dockerd as it found it, but for its own builds (the next run's cache).
+runs_cluster=0 late_tools_pid="" uses_docker=0
 on_exit() {
   if [ -n "$late_tools_pid" ]; then kill "$late_tools_pid" 2>/dev/null || true; fi
   if [ "$runs_cluster" = 1 ]; then bash "$ROOT/scripts/cluster.sh" down >&2 || true; fi
+  if [ "$uses_docker" = 1 ]; then bash "$ROOT/scripts/docker-prune.sh" "$started_at" || true; fi
   stop_started_daemons
 }
 trap on_exit EXIT
@@ -50,6 +53,7 @@ else
   mapfile -t tools < <(tools_of "${sources[@]}")
   bootstrap_workspace "${packages[@]}"
 fi
+if printf '%s\n' ${tools[@]+"${tools[@]}"} | grep -qx docker; then uses_docker=1; fi
 mapfile -t early_tools < <(comm -23 <(printf '%s\n' ${tools[@]+"${tools[@]}"} | grep -v '^$') <(printf '%s\n' ${late_tools[@]+"${late_tools[@]}"} | grep -v '^$'))
 if [ ${#early_tools[@]} -gt 0 ]; then bash "$ROOT/scripts/install-tools.sh" "${early_tools[@]}"; fi
 late_tools_log="$TRACEMESH_CACHE/run/late-tools.log"

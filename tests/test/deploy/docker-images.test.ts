@@ -116,10 +116,8 @@ describe("Docker images: build, size, non-root, health, the mesh in containers",
     const ids = await docker(["ps", "-aq", "--filter", `label=tracemesh.test=${runId}`]).catch(() => "");
     if (ids) await docker(["rm", "-f", ...ids.split("\n")]).catch(() => undefined);
     await docker(["network", "rm", network]).catch(() => undefined);
-    // Tagged images and recent build stages stay: they are the build cache of the next run. Untagged
-    // ones of ours (a replaced tag, an old build stage) left from more than a day ago are removed, so
-    // repeated runs do not fill the disk; nobody else's images are touched.
-    await docker(["image", "prune", "--force", "--filter", "label=org.tracemesh.stage", "--filter", "until=24h"], 120_000).catch(() => undefined);
+    // The images stay: they are the next run's build cache. scripts/test.sh prunes older builds of ours at its end
+    // (scripts/docker-prune.sh).
     clearInterval(keepAlive);
   });
 
