@@ -19,7 +19,7 @@ timeout 120 docker container prune --force "${ours[@]}" --filter "until=$since" 
 # A tag skaffold added: a 64-hex digest (tagPolicy sha256) or a 7–12-hex commit (the default gitCommit).
 mapfile -t build_tags < <(docker images "${ours[@]}" --format '{{.Repository}}:{{.Tag}}' |
   grep -E '^tracemesh/[a-z0-9-]+:([0-9a-f]{7,12}|[0-9a-f]{64})$' || true)
-# Untagging only: an image that still has another tag (:latest) stays, one in use by a container stays.
+# An image that still has another tag (:latest) only loses this one; one without goes, unless a container uses it.
 for tag in ${build_tags[@]+"${build_tags[@]}"}; do timeout 60 docker image rm "$tag" >/dev/null 2>&1 || true; done
 timeout 300 docker image prune --force "${ours[@]}" --filter "until=$since" >/dev/null
 after="$(df -B1M --output=avail "$(docker info --format '{{.DockerRootDir}}')" | tail -n 1 | tr -d ' ')"
