@@ -14,9 +14,9 @@ PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/p
 
 # Daemons a tool script starts for this run (dockerd) write their pid here; the run stops them at exit.
 # One folder per top-level run (the scripts it runs inherit it), so a run never stops a daemon that another
-# run on the same machine started and still uses.
+# run on the same machine started and still uses. Made by the script that starts a daemon, not here: every
+# script sources this file, and most start none.
 export TRACEMESH_STARTED_PIDS="${TRACEMESH_STARTED_PIDS:-$TRACEMESH_CACHE/run/pids/$$}"
-mkdir -p "$TRACEMESH_STARTED_PIDS"
 
 # Stops every daemon a tool script started during this run (bounded: SIGTERM, then SIGKILL after 20 s).
 stop_started_daemons() {

@@ -26,6 +26,7 @@ if ! docker info >/dev/null 2>&1; then
     # setsid: the daemon outlives this install script; the test run that started it stops it at
     # its end (stop_started_daemons in lib.sh reads this pid file).
     setsid dockerd >>"$daemon_log" 2>&1 </dev/null &
+    mkdir -p "$TRACEMESH_STARTED_PIDS"
     echo $! >"$TRACEMESH_STARTED_PIDS/dockerd.pid"
   fi
   docker_up 60 || die "dockerd did not answer within 60 s; last lines of $daemon_log:
