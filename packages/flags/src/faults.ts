@@ -3,6 +3,7 @@
 // The provider polls the file (fs.watchFile, Node's default 5 s interval), so a switch reaches a running
 // service within about 5 s, without a restart. Without the variable every scenario is off and OpenFeature
 // is not started at all.
+import fs from "node:fs";
 import { trace, type Span } from "@opentelemetry/api";
 import { FlagdProvider } from "@openfeature/flagd-provider";
 import { OpenFeature, type Client } from "@openfeature/server-sdk";
@@ -41,15 +42,23 @@ export function markFault(span: Span | undefined, name: ScenarioName, value: num
   span?.setAttributes(faultAttributes(name, value));
 }
 
+/** The listener that holds the file's poller from before the provider's first read (see startFaults). */
+function keepPolling(): void {}
+
 const DISABLED: Faults = { value: async () => undefined, active: async () => undefined, file: undefined, close: async () => undefined };
 
 /** Starts OpenFeature on the flag file of `env` (FLAGD_OFFLINE_FLAG_SOURCE_PATH); never throws. */
 export async function startFaults(service: string, logger: FaultLogger, env: NodeJS.ProcessEnv = process.env): Promise<Faults> {
   const file = env[FLAG_FILE_ENV];
   if (!file) return DISABLED;
+  // The provider starts polling the file only after its first read, and the poll's first snapshot is taken
+  // later still: a switch written in between was never seen. Node keeps one poller per path, so starting it
+  // here, before the read, gives the provider's listener a snapshot older than what it read.
+  fs.watchFile(file, keepPolling);
   try {
     await OpenFeature.setProviderAndWait(new FlagdProvider({ resolverType: "in-process", offlineFlagSourcePath: file }));
   } catch (err) {
+    fs.unwatchFile(file, keepPolling);
     // A service without its flag file still serves; the faults stay off.
     logger.warn({ file, err: (err as Error).message }, "fault flags unavailable; every scenario is off");
     return DISABLED;
@@ -87,5 +96,6 @@ class FlagFaults implements Faults {
 
   async close(): Promise<void> {
     await OpenFeature.close();
+    fs.unwatchFile(this.file, keepPolling);
   }
 }
