@@ -70,7 +70,7 @@ export function settings(quick: boolean, reps: number) {
     : { reps, maxDurationS: 5, halfDurationS: 5, connections: 32, warmupS: 2 };
   const efficiency: EfficiencySettings = { reps, durationS: quick ? 1 : 5, connections: 50 };
   const hops: HopsSettings = quick ? { reps, rawCount: 200, feedCount: 10 } : { reps, rawCount: 2000, feedCount: 100 };
-  const notify: NotifySettings = quick ? { reps, rate: 200, durationS: 3, probeRate: 10 } : { reps, rate: 200, durationS: 8, probeRate: 20 };
+  const notify: NotifySettings = quick ? { reps, rate: 200, durationS: 3, probeRate: 10, warmupS: 1 } : { reps, rate: 200, durationS: 8, probeRate: 20, warmupS: 5 };
   const budget: SpanBudgetSettings = quick ? { reps, batches: 2, rounds: 1 } : { reps, batches: 8, rounds: 5 };
   const collector: CollectorCostSettings = quick ? { reps, rate: 50, durationS: 1, warmupS: 0.3 } : { reps, rate: 100, durationS: 4, warmupS: 1 };
   const demoFootprint = quick ? { rate: 50, duration: "3s" } : { rate: 150, duration: "20s" };
