@@ -68,7 +68,22 @@ export const COMPONENT_VARIANTS: CollectorVariant[] = [
 /** Settings that may cut the cost, each on its own and together (overlays on config.yaml + local.yaml). */
 const GZIP_FAST = ["exporters:", ...["otlp_http/honeycomb", "otlp_http/honeycomb-metrics"].flatMap((e) => [`  ${e}:`, "    compression_params:", "      level: 1"]), ""].join("\n");
 const BIG_BATCHES = ["processors:", "  batch:", "    send_batch_size: 2048", "    send_batch_max_size: 4096", "    timeout: 2s", ""].join("\n");
+// The batch processor's work done by the Honeycomb exporter's own queue instead (exporterhelper's
+// sending_queue::batch); awsxray exposes no queue and cuts every export into PutTraceSegments calls of 50 anyway.
+const QUEUE_BATCHING = [
+  pipelines({ traceProcessors: without(TRACE_PROCESSORS, "batch") }),
+  "exporters:",
+  "  otlp_http/honeycomb:",
+  "    sending_queue:",
+  "      sizer: items",
+  "      queue_size: 100000",
+  "      batch:",
+  "        flush_timeout: 1s",
+  "        min_size: 512",
+  "",
+].join("\n");
 export const TUNING_VARIANTS: CollectorVariant[] = [
+  { id: "queue-batch", label: "traces batched by the Honeycomb exporter's queue (512 spans or 1 s) instead of the batch processor", overlay: QUEUE_BATCHING },
   { id: "gzip-fast", label: "gzip at level 1 (fastest) to Honeycomb instead of the default level", overlay: GZIP_FAST },
   { id: "big-batches", label: "batches of 2048 spans (up to 4096) every 2 s instead of 512 every 1 s", overlay: BIG_BATCHES },
   { id: "no-debug", label: "without the debug exporter (one log line per batch)", overlay: pipelines({ traceExporters: without(TRACE_EXPORTERS, "debug") }) },
