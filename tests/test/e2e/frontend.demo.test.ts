@@ -2,7 +2,8 @@
 // `npm run demo -- --keep-running` serves the web app: the demo CLI (`tracemesh demo`, what
 // scripts/demo.sh execs) prints `frontend: http://127.0.0.1:<port>`; that URL serves the app and, through
 // its proxy, the seeded feed; Ctrl-C (SIGINT) stops everything with exit 0. Without the Collector
-// (--no-collector) to keep it short: the traced path is covered by frontend.browser.test.ts.
+// (--no-collector) to keep it short: the traced path is covered by frontend.browser.test.ts. Its flag file is
+// its own (--flag-file), so that demo.test.ts's demo, run beside it, keeps the default one.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -22,7 +23,8 @@ describe("the demo's --keep-running serves the web frontend", { timeout: 120_000
   });
 
   test("prints frontend: <url>; the app and its /api proxy answer; SIGINT stops it with exit 0", { timeout: 110_000 }, async () => {
-    demo = startProcess("demo", process.execPath, [CLI, "demo", "--keep-running", "--no-collector"], {
+    const flagFile = path.join(tmp, "flags.json");
+    demo = startProcess("demo", process.execPath, [CLI, "demo", "--keep-running", "--no-collector", "--flag-file", flagFile], {
       cwd: repoRoot(),
       env: { ...process.env, REDIS_URL: "", TMPDIR: tmp },
     });
@@ -39,6 +41,8 @@ describe("the demo's --keep-running serves the web frontend", { timeout: 120_000
     const body = (await feed.json()) as { activities: unknown[]; next_cursor: string | null };
     assert.equal(body.activities.length, 5, "the seeded feed through the frontend's proxy");
     assert.ok(body.next_cursor, "more pages to scroll to");
+    assert.ok(demo.output().includes(`fault flags: ${flagFile} (all off; pnpm tracemesh fault list --file ${flagFile})`), demo.output().slice(0, 3000));
+    assert.equal(fs.readFileSync(`${flagFile}.pid`, "utf8").trim(), String(demo.child.pid), "the demo owns the file it was given");
 
     demo.child.kill("SIGINT");
     const status = await Promise.race([
@@ -46,6 +50,7 @@ describe("the demo's --keep-running serves the web frontend", { timeout: 120_000
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the demo did not stop within 30 s")), 30_000).unref()),
     ]);
     assert.equal(status.code, 0, demo.output().slice(-3000));
+    assert.equal(fs.existsSync(flagFile), false, "the demo removed its flag file when it stopped");
     assert.equal((await fetch(`${url}/healthz`).then((r) => r.status, () => 0)), 0, "the frontend stopped with the demo");
   });
 });

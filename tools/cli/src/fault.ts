@@ -19,7 +19,7 @@ import {
   type Scenario,
 } from "@tracemesh/flags";
 import { ALL_DATASETS, DEFAULT_HONEYCOMB_API_URL, createMarker } from "./honeycomb.js";
-import { ownerFile } from "./demo/flags.js";
+import { liveOwner, ownerFile } from "./demo/flags.js";
 
 /** The ConfigMap the manifests (deploy/k8s/base, charts/tracemesh) mount at /etc/tracemesh/flags, and its key. */
 export const FLAGS_CONFIGMAP = "tracemesh-flags";
@@ -105,14 +105,9 @@ function fileStore(explicit: string | undefined, env: NodeJS.ProcessEnv): FlagSt
 /** A warning when the demo that wrote the file is gone (its services are not polling it any more). */
 function ownerWarning(file: string): string | undefined {
   const owner = ownerFile(file);
-  if (!fs.existsSync(owner)) return undefined;
-  const pid = Number(fs.readFileSync(owner, "utf8").trim());
-  try {
-    process.kill(pid, 0);
-    return undefined;
-  } catch {
-    return `warning: the demo that wrote ${file} (pid ${pid}) is not running; no service reads this file\n`;
-  }
+  if (!fs.existsSync(owner) || liveOwner(file) !== undefined) return undefined;
+  const pid = fs.readFileSync(owner, "utf8").trim();
+  return `warning: the demo that wrote ${file} (pid ${pid}) is not running; no service reads this file\n`;
 }
 
 interface ConfigMap {

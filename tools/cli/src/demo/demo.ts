@@ -15,7 +15,7 @@ import type { ExitStatus } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import { FLAG_FILE_ENV } from "@tracemesh/flags";
 import { entryPoint, heapArgs, nodeArgs, packageDirOf, POD_MEMORY_LIMIT_MIB, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
-import { prepareDemoFlags, type DemoFlags } from "./flags.js";
+import { prepareDemoFlags } from "./flags.js";
 
 export interface DemoOptions {
   /** loadgen --duration, e.g. 30s. */
@@ -30,6 +30,8 @@ export interface DemoOptions {
   collector: boolean;
   /** Where every mesh process's output goes: <logDir>/<service>.log (CRI format; Fluent Bit tails them). */
   logDir: string;
+  /** Where the demo keeps its fault flag file (default: demoFlagFile(), which `tracemesh fault` finds unasked). */
+  flagFile?: string;
 }
 
 /** The processes' log files (named in the demo's summary). */
@@ -139,19 +141,19 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   const loadMs = durationMs(opts.duration);
   let otel: MeshOtelOptions | undefined;
   let mesh: Mesh | undefined;
-  let flags: DemoFlags | undefined;
   let interrupted = false;
   const onInterrupt = () => {
     interrupted = true;
   };
+  // First, so that a demo refused here (another one owns the file) has started and removed nothing.
+  const flags = prepareDemoFlags(opts.flagFile);
+  say(`fault flags: ${flags.file} (all off; pnpm tracemesh fault list${opts.flagFile ? ` --file ${flags.file}` : ""})`);
   try {
     // A fresh folder each run: Fluent Bit tails it, and the summary counts its lines.
     fs.rmSync(opts.logDir, { recursive: true, force: true });
     fs.mkdirSync(opts.logDir, { recursive: true });
     for (const ext of extensions) otel = (await ext.beforeMesh?.(opts)) ?? otel;
 
-    flags = prepareDemoFlags();
-    say(`fault flags: ${flags.file} (all off; pnpm tracemesh fault list)`);
     say(process.env.REDIS_URL ? `using REDIS_URL ${process.env.REDIS_URL}` : "starting redis-server on a free port");
     const t0 = Date.now();
     const extensionEnv = Object.assign({}, ...extensions.map((ext) => ext.env?.() ?? {})) as NodeJS.ProcessEnv;
@@ -206,7 +208,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   } finally {
     process.off("SIGINT", onInterrupt);
     if (mesh) await stopMesh(mesh);
-    flags?.remove();
+    flags.remove();
     for (const ext of extensions) await ext.stop?.().catch((err: Error) => say(`${ext.name} stop failed: ${err.message}`));
     say(`demo finished in ${seconds(Date.now() - started)}; the processes' logs: ${opts.logDir}/<service>.log`);
   }
@@ -214,6 +216,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
 
 export const DEMO_USAGE =
   "usage: tracemesh demo [--duration 30s] [--rate 30] [--max-error-rate 0.01] [--keep-running] [--no-collector] [--echo]\n" +
+  "                      [--flag-file PATH]\n" +
   "  Starts the OpenTelemetry Collector, Redis (or uses REDIS_URL) and every service, seeds demo data, runs\n" +
   "  loadgen, prints its summary, one trace as a waterfall and the service map (X-Ray vs OTLP).\n" +
   "  Sinks: HONEYCOMB_API_KEY set → real Honeycomb, else a local stand-in; AWS_REGION + credentials\n" +
@@ -221,6 +224,9 @@ export const DEMO_USAGE =
   "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
   "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
   "  --echo          copy every process's log lines to stderr (they always go to files too, named at the end)\n" +
+  "  --flag-file PATH  where this demo keeps its fault flags (default: the run cache's demo/flags.json, which\n" +
+  "                  `tracemesh fault` finds unasked); a second demo run beside one still running needs its own,\n" +
+  "                  and `tracemesh fault --file PATH` switches its faults\n" +
   "  MODERATION_TRACING=otel moves moderation from the X-Ray SDK to OpenTelemetry (docs/xray-migration.md).\n";
 
 /** The demo's options from its arguments, or "help"; throws on bad usage. */
@@ -234,6 +240,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | "help" {
       "keep-running": { type: "boolean", default: false },
       echo: { type: "boolean", default: false },
       "no-collector": { type: "boolean", default: false },
+      "flag-file": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -248,5 +255,6 @@ export function parseDemoArgs(argv: string[]): DemoOptions | "help" {
     echo: values.echo,
     collector: !values["no-collector"],
     logDir: DEMO_LOG_DIR,
+    flagFile: values["flag-file"] === undefined ? undefined : path.resolve(values["flag-file"]),
   };
 }
