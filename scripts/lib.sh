@@ -190,11 +190,25 @@ bootstrap_workspace() {
   for dir in "$@"; do filters+=(--filter "{./$dir}..."); done
   if [ ${#filters[@]} -eq 0 ]; then
     log "building every package"
-    pnpm -r --workspace-concurrency=1 --reporter=append-only run build >/dev/null
+    quiet_unless_failing pnpm -r --workspace-concurrency=1 --reporter=append-only run build
   else
     log "building $* and what they depend on"
-    pnpm "${filters[@]}" --workspace-concurrency=1 --reporter=append-only run build >/dev/null
+    quiet_unless_failing pnpm "${filters[@]}" --workspace-concurrency=1 --reporter=append-only run build
   fi
+}
+
+# quiet_unless_failing CMD...: runs CMD with its output kept aside; prints it only when CMD fails (tsc reports
+# its errors on stdout, so sending stdout to /dev/null made a failed build end the run without a word).
+quiet_unless_failing() {
+  local out status=0
+  out="$(mktemp)"
+  "$@" >"$out" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$out" >&2
+    rm -f "$out"
+    die "failed (exit $status): $*"
+  fi
+  rm -f "$out"
 }
 
 # go_wrapper_build DIR OUT LDFLAGS PKG...: builds main packages PKG... into folder OUT through a wrapper module in
