@@ -92,7 +92,10 @@ async function main(): Promise<void> {
   };
 
   const costs = {} as CallCosts;
+  // CALLS_KINDS=gRPC unary call,… narrows a run to some kinds (e.g. for a --cpu-prof of one of them).
+  const only = process.env.CALLS_KINDS?.split(",").map((k) => k.trim());
   for (const kind of CALL_KINDS) {
+    if (only && !only.includes(kind)) continue;
     // Warm: compiled code and open connections are what a running service has.
     await measure(calls[kind], count / 5);
     costs[kind] = await measure(calls[kind], count);
