@@ -19,7 +19,7 @@ import {
   type Scenario,
 } from "@tracemesh/flags";
 import { ALL_DATASETS, DEFAULT_HONEYCOMB_API_URL, createMarker } from "./honeycomb.js";
-import { liveOwner, ownerFile } from "./demo/flags.js";
+import { liveOwner, ownerFile } from "./demo/owner.js";
 
 /** The ConfigMap the manifests (deploy/k8s/base, charts/tracemesh) mount at /etc/tracemesh/flags, and its key. */
 export const FLAGS_CONFIGMAP = "tracemesh-flags";

@@ -1,5 +1,5 @@
-// The demo's flag file and its owner: a demo refuses a flag file another running demo owns (before it starts
-// anything), takes over one a crashed demo left, and removes only the file it owns.
+// The demo's flag file and logs folder and their owner: a demo refuses a flag file or a logs folder another
+// running demo owns (before it starts anything), takes over one a crashed demo left, and removes only what it owns.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { faultStates, readFlagFile } from "@tracemesh/flags";
-import { liveOwner, ownerFile, prepareDemoFlags } from "../src/demo/flags.js";
+import { prepareDemoFlags } from "../src/demo/flags.js";
+import { liveOwner, ownerFile } from "../src/demo/owner.js";
 import { parseDemoArgs } from "../src/demo/demo.js";
 
 /** A process that stays alive until killed: the "other demo". */
@@ -60,6 +61,27 @@ describe("the demo's flag file", () => {
     assert.match(run.stderr, new RegExp(`^tracemesh: another demo \\(pid ${other.pid}\\) is using the flag file`));
     assert.equal(fs.readFileSync(sentinel, "utf8"), "an earlier demo's log\n");
     assert.equal(fs.readFileSync(file, "utf8"), "{}\n");
+  });
+
+  test("`tracemesh demo` whose logs folder another running demo owns: exit 1, its logs and its flag file untouched", async () => {
+    const other = otherProcess();
+    children.push(other);
+    const tmp = path.join(dir, "tmp-logs");
+    const logDir = path.join(tmp, "tracemesh-demo", "logs");
+    fs.mkdirSync(logDir, { recursive: true });
+    fs.writeFileSync(path.join(logDir, "api.log"), "the other demo's log\n");
+    fs.writeFileSync(ownerFile(logDir), `${other.pid}\n`);
+    const file = path.join(dir, "free.json");
+    const run = spawnSync(process.execPath, [path.join(__dirname, "..", "src", "main.js"), "demo", "--flag-file", file], {
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, TMPDIR: tmp, REDIS_URL: "" },
+    });
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, new RegExp(`^tracemesh: another demo \\(pid ${other.pid}\\) writes its logs to ${logDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*TMPDIR`));
+    assert.equal(fs.readFileSync(path.join(logDir, "api.log"), "utf8"), "the other demo's log\n");
+    assert.equal(fs.existsSync(file), false, "the flag file it had claimed is given back");
+    assert.equal(fs.existsSync(ownerFile(file)), false);
   });
 
   test("a file a demo that is gone left behind is taken over: every scenario off, our pid; remove() deletes both", async () => {

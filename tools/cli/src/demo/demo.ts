@@ -16,6 +16,7 @@ import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import { FLAG_FILE_ENV } from "@tracemesh/flags";
 import { entryPoint, heapArgs, nodeArgs, packageDirOf, POD_MEMORY_LIMIT_MIB, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
 import { prepareDemoFlags } from "./flags.js";
+import { claim, type Claim } from "./owner.js";
 
 export interface DemoOptions {
   /** loadgen --duration, e.g. 30s. */
@@ -145,8 +146,16 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   const onInterrupt = () => {
     interrupted = true;
   };
-  // First, so that a demo refused here (another one owns the file) has started and removed nothing.
+  // First, so that a demo refused here (another running demo owns the file or the folder) has started and
+  // removed nothing.
   const flags = prepareDemoFlags(opts.flagFile);
+  let logs: Claim;
+  try {
+    logs = claim(opts.logDir, "writes its logs to", "stop it, or start this one with TMPDIR set to a folder of its own (and --flag-file PATH)");
+  } catch (err) {
+    flags.remove();
+    throw err;
+  }
   say(`fault flags: ${flags.file} (all off; pnpm tracemesh fault list${opts.flagFile ? ` --file ${flags.file}` : ""})`);
   try {
     // A fresh folder each run: Fluent Bit tails it, and the summary counts its lines.
@@ -209,6 +218,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     process.off("SIGINT", onInterrupt);
     if (mesh) await stopMesh(mesh);
     flags.remove();
+    logs.release();
     for (const ext of extensions) await ext.stop?.().catch((err: Error) => say(`${ext.name} stop failed: ${err.message}`));
     say(`demo finished in ${seconds(Date.now() - started)}; the processes' logs: ${opts.logDir}/<service>.log`);
   }
@@ -226,7 +236,7 @@ export const DEMO_USAGE =
   "  --echo          copy every process's log lines to stderr (they always go to files too, named at the end)\n" +
   "  --flag-file PATH  where this demo keeps its fault flags (default: the run cache's demo/flags.json, which\n" +
   "                  `tracemesh fault` finds unasked); a second demo run beside one still running needs its own,\n" +
-  "                  and `tracemesh fault --file PATH` switches its faults\n" +
+  "                  with TMPDIR set to a folder of its own; `tracemesh fault --file PATH` switches its faults\n" +
   "  MODERATION_TRACING=otel moves moderation from the X-Ray SDK to OpenTelemetry (docs/xray-migration.md).\n";
 
 /** The demo's options from its arguments, or "help"; throws on bad usage. */
