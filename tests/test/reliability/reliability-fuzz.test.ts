@@ -63,7 +63,11 @@ describe("reliability: the API fuzzed from its OpenAPI document", { timeout: 900
       "--checks", "all",
       "--max-examples", String(MAX_EXAMPLES),
       "--seed", String(SEED),
-      "--workers", "2",
+      // One worker: with two threads, both build hypothesis strategies whose descriptions go through ast.parse,
+      // and CPython 3.11's AST converter keeps its recursion depth in interpreter-wide state. Now and then the
+      // coverage phase died of "SystemError: AST constructor recursion depth mismatch" (seen in threaded
+      // programs only, cpython#106905): a runtime error in the report, not a finding about the API.
+      "--workers", "1",
       "--request-timeout", "10",
       "--generation-database", "none",
       "--no-color",
