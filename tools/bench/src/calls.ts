@@ -10,7 +10,6 @@
 // more: its variables on top of the exporter's, e.g. `--config nogrpc,OTEL_TRACES_SAMPLER=always_off,
 // OTEL_NODE_DISABLED_INSTRUMENTATIONS=grpc` (what the gRPC instrumentation alone costs an unsampled call), or
 // `--config noxray,OTEL_TRACES_SAMPLER=always_off,BENCH_SKIP_PARTS=xray-propagator` (experiment-preload.ts).
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +17,7 @@ import { parseArgs } from "node:util";
 import { startRedis } from "@tracemesh/devkit";
 import { Stops, samplerEnv, startHelper } from "./env.js";
 import { CALL_KINDS, type CallCosts, type CallKind } from "./calls-worker.js";
+import { runNodeScript } from "./node-script.js";
 import { fmt, fmtSpread, spread, table, type Spread } from "./stats.js";
 
 export interface CallConfig {
@@ -47,7 +47,7 @@ export function parseCallConfig(spec: string): CallConfig {
   return { id, label: `${id} (${vars.join(", ")})`, env };
 }
 
-function runWorker(env: NodeJS.ProcessEnv, redisUrl: string, count: number): Promise<CallCosts> {
+async function runWorker(env: NodeJS.ProcessEnv, redisUrl: string, count: number): Promise<CallCosts> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-calls-"));
   const resultFile = path.join(dir, "result.json");
   // experiment-preload.js: BENCH_SKIP_INSTRUMENTATIONS / BENCH_SKIP_PARTS in a --config turn parts of our telemetry
@@ -57,26 +57,18 @@ function runWorker(env: NodeJS.ProcessEnv, redisUrl: string, count: number): Pro
     "--require", require.resolve("@tracemesh/telemetry/register"),
     path.join(__dirname, "calls-worker.js"), redisUrl, resultFile,
   ];
-  return new Promise<CallCosts>((resolve, reject) => {
+  try {
     // stdout is the worker's log output, as a service's: thrown away, like a log shipper's read of it.
-    const child = spawn(process.execPath, args, {
+    await runNodeScript("calls worker", args, {
       cwd: path.join(__dirname, "..", ".."),
       env: { ...process.env, ...env, CALLS_COUNT: String(count) },
-      stdio: ["ignore", "ignore", "pipe"],
+      timeoutMs: 300_000,
+      stdout: "ignore",
     });
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      try {
-        if (code === 0 && fs.existsSync(resultFile)) resolve(JSON.parse(fs.readFileSync(resultFile, "utf8")) as CallCosts);
-        else reject(new Error(`calls worker exited ${code}: ${err.slice(-2000)}`));
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
-  });
+    return JSON.parse(fs.readFileSync(resultFile, "utf8")) as CallCosts;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface CallsResult {

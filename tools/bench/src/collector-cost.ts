@@ -3,13 +3,13 @@
 // (collector-load-worker.js) once with everything on and once with each component switched off in turn (an
 // overlay config that leaves it out of the pipelines); a component's cost is the difference. Then candidate
 // settings that cut the cost are measured the same way. Variants alternate within every repetition.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { localCollectorConfigs, startCollector, standInCollectorEnv, type XrayExporter } from "@tracemesh/devkit";
 import { Stops, startHelper } from "./env.js";
 import { cpuSeconds } from "./machine.js";
+import { lastJsonLine, runNodeScript } from "./node-script.js";
 import { fmt, median, table } from "./stats.js";
 
 export interface CollectorCostSettings {
@@ -99,24 +99,10 @@ export interface CollectorCostResult {
   variants: CollectorVariant[];
 }
 
-function runLoad(endpoint: string, s: CollectorCostSettings): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, "collector-load-worker.js"), endpoint, String(s.rate), String(s.durationS)], {
-      env: { ...process.env, OTEL_SDK_DISABLED: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), (s.durationS + 60) * 1000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split("\n").pop() ?? "";
-      if (code === 0 && line.startsWith("{")) resolve((JSON.parse(line) as { spans: number }).spans);
-      else reject(new Error(`collector load exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
+async function runLoad(endpoint: string, s: CollectorCostSettings): Promise<number> {
+  const args = [path.join(__dirname, "collector-load-worker.js"), endpoint, String(s.rate), String(s.durationS)];
+  const out = await runNodeScript("collector load", args, { env: { ...process.env, OTEL_SDK_DISABLED: "true" }, timeoutMs: (s.durationS + 60) * 1000 });
+  return lastJsonLine<{ spans: number }>("collector load", out).spans;
 }
 
 export async function runCollectorCost(variants: CollectorVariant[], s: CollectorCostSettings, log: (line: string) => void): Promise<CollectorCostResult> {

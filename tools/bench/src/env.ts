@@ -3,7 +3,6 @@
 // (OTEL_SDK_DISABLED=true), one tracing every request (100 % sampling) to the Collector — so each
 // repetition can alternate between them and machine noise hits both alike. Benchmark 6 starts such a
 // pair per Node runtime, all exporting to one Collector.
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -21,6 +20,7 @@ import {
   type MeshService,
   type NodeCommand,
 } from "@tracemesh/mesh";
+import { runNodeScript } from "./node-script.js";
 
 /** A helper process of ours (servers/*.js) that prints {"port":N} once listening. */
 export interface Helper {
@@ -83,20 +83,11 @@ export type OverheadKind = MeshKind | ExtraKind;
 export const SAMPLED_RATIO = 0.1;
 
 /** Runs the demo seed (users, activities, replies, likes through gRPC) against a mesh. */
-export function seed(mesh: Mesh): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entryPoint("seed")], {
-      env: { ...process.env, ...mesh.clientEnv, OTEL_SDK_DISABLED: "true" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`seed exited ${code}: ${err.slice(-2000)}`));
-    });
+export async function seed(mesh: Mesh): Promise<void> {
+  await runNodeScript("seed", [entryPoint("seed")], {
+    env: { ...process.env, ...mesh.clientEnv, OTEL_SDK_DISABLED: "true" },
+    timeoutMs: 120_000,
+    stdout: "ignore",
   });
 }
 

@@ -4,10 +4,10 @@
 // Demo's way (auto-instrumentations-node/register). Each is measured with a sampled incoming parent and with an
 // unsampled one (what a request that sampling left out still pays per span). The setups alternate within every
 // repetition.
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { autoInstrumentationsRegister } from "@tracemesh/mesh";
 import { Stops, startHelper } from "./env.js";
+import { lastJsonLine, runNodeScript } from "./node-script.js";
 import { fmt, median, table } from "./stats.js";
 import type { SpanBudget } from "./span-budget-worker.js";
 
@@ -44,20 +44,8 @@ function runWorker(setup: BudgetSetup, endpoint: string, sampled: boolean, s: Sp
     SPAN_BUDGET_ROUNDS: String(s.rounds),
     SPAN_BUDGET_SAMPLED: sampled ? "1" : "0",
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split("\n").pop() ?? "";
-      if (code === 0 && line.startsWith("{")) resolve(JSON.parse(line) as SpanBudget);
-      else reject(new Error(`span budget worker ${setup} exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
+  const name = `span budget worker ${setup}`;
+  return runNodeScript(name, args, { env, timeoutMs: 300_000 }).then((out) => lastJsonLine<SpanBudget>(name, out));
 }
 
 export async function runSpanBudget(s: SpanBudgetSettings, log: (line: string) => void): Promise<SpanBudgetResult> {
