@@ -39,6 +39,9 @@ export interface TimelineEntry {
   score: number;
 }
 
+/** redis-slow-timeline: at most this many slowed reads wait in Redis at once; beyond that they share connections. */
+const SLOW_CONNECTIONS_MAX = 32;
+
 // Likes must append an event only when the like is new: SADD and XADD decide together, atomically.
 const LIKE_SCRIPT = `
 local added = redis.call('SADD', KEYS[1], ARGV[1])
@@ -78,8 +81,8 @@ function toEntries(flat: string[]): TimelineEntry[] {
 }
 
 export class ActivitiesStore {
-  // The connection the redis-slow-timeline fault blocks, opened the first time it acts.
-  private slow: Redis | undefined;
+  // The connections the redis-slow-timeline fault blocks, opened as concurrent slowed reads need them.
+  private readonly slow: Array<{ redis: Redis; inFlight: number }> = [];
 
   constructor(
     private readonly redis: Redis,
@@ -164,9 +167,10 @@ export class ActivitiesStore {
 
   /**
    * timelineSlice, made `extraMs` slower inside Redis (redis-slow-timeline): WAIT for a replica that does
-   * not exist blocks this connection for extraMs, then the same read runs in the same round trip, so the
-   * trace shows one slow Redis span. It runs on a connection of its own, so the rest of activities'
-   * Redis traffic does not queue behind it (slowed reads queue behind each other, as on a slow server).
+   * not exist blocks its connection for extraMs, then the same read runs in the same round trip, so the
+   * trace shows one slow Redis span. Slowed reads run on connections of their own, so the rest of
+   * activities' Redis traffic does not queue behind them, and each waits its own extraMs: on one shared
+   * connection they queued behind each other, and under load the queue outgrew the command timeout.
    */
   async slowTimelineSlice(
     key: string,
@@ -176,20 +180,38 @@ export class ActivitiesStore {
     extraMs: number,
     attributes: Record<string, string | number>,
   ): Promise<TimelineEntry[]> {
-    if (!this.slow) {
-      this.slow = this.redis.duplicate();
-      // The main client logs the same outage; this one only must not crash on it.
-      this.slow.on("error", () => undefined);
+    const connection = this.slowConnection();
+    connection.inFlight++;
+    try {
+      const [, flat] = (await pipeline(
+        connection.redis,
+        [
+          ["wait", 1, Math.round(extraMs)],
+          ["zrevrangebyscore", key, maxScore, "-inf", "WITHSCORES", "LIMIT", offset, count],
+        ],
+        attributes,
+      )) as [number, string[]];
+      return toEntries(flat);
+    } finally {
+      connection.inFlight--;
     }
-    const [, flat] = (await pipeline(
-      this.slow,
-      [
-        ["wait", 1, Math.round(extraMs)],
-        ["zrevrangebyscore", key, maxScore, "-inf", "WITHSCORES", "LIMIT", offset, count],
-      ],
-      attributes,
-    )) as [number, string[]];
-    return toEntries(flat);
+  }
+
+  /** An idle slow-read connection, a new one while fewer than SLOW_CONNECTIONS_MAX exist, else the least busy. */
+  private slowConnection(): { redis: Redis; inFlight: number } {
+    const idle = this.slow.find((c) => c.inFlight === 0);
+    if (idle) return idle;
+    if (this.slow.length < SLOW_CONNECTIONS_MAX) {
+      const redis = this.redis.duplicate();
+      // The main client logs the same outage; these only must not crash on it.
+      redis.on("error", () => undefined);
+      // They live as long as the main client: its quit at shutdown closes them too.
+      if (this.slow.length === 0) this.redis.once("end", () => this.slow.splice(0).forEach((c) => c.redis.disconnect()));
+      const connection = { redis, inFlight: 0 };
+      this.slow.push(connection);
+      return connection;
+    }
+    return this.slow.reduce((least, c) => (c.inFlight < least.inFlight ? c : least));
   }
 
   /** Drops timeline members whose activity has expired. */

@@ -19,7 +19,7 @@ import {
 } from "@tracemesh/runtime";
 import { createUsersServer } from "@tracemesh/users";
 import { createActivitiesServer } from "../src/server.js";
-import { keys } from "../src/store.js";
+import { ActivitiesStore, keys } from "../src/store.js";
 
 const logger = createLogger("activities-test", "silent");
 const HOUR = 3600_000;
@@ -311,6 +311,23 @@ describe("activities service", { timeout: 90_000 }, () => {
     // Writes still work, and do not ask users: the author's display name comes with the request.
     const created = await post("alice", "users is down", Ttl.TTL_1_DAY, noUsers);
     assert.equal(created.displayName, "Alice");
+  });
+
+  test("redis-slow-timeline: concurrent slowed reads each wait V in Redis, not behind each other, on at most 32 connections of their own", { timeout: 15_000 }, async () => {
+    const store = new ActivitiesStore(redis, 1000);
+    const clientsBefore = (String(await redis.client("LIST"))).trim().split("\n").length;
+    const [extraMs, reads] = [200, 34];
+    const expected = await store.timelineSlice(keys.homeTimeline(), "+inf", 0, 5);
+    const startedAt = performance.now();
+    const slices = await Promise.all(
+      Array.from({ length: reads }, () => store.slowTimelineSlice(keys.homeTimeline(), "+inf", 0, 5, extraMs, {})),
+    );
+    const tookMs = performance.now() - startedAt;
+    for (const slice of slices) assert.deepEqual(slice, expected);
+    // WAIT holds each read at least extraMs, so reads queued on one connection could not end before reads × extraMs.
+    assert.ok(tookMs >= extraMs && tookMs < reads * extraMs, `${reads} slowed reads of ${extraMs} ms took ${Math.round(tookMs)} ms`);
+    const clientsAfter = (String(await redis.client("LIST"))).trim().split("\n").length;
+    assert.equal(clientsAfter - clientsBefore, 32, "one connection per concurrent read, up to 32");
   });
 
   test("a post whose author users does not know (deleted after the api's Authenticate) is stored; reads show it without a display name", { timeout: 10_000 }, async () => {

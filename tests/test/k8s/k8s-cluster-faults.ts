@@ -196,7 +196,7 @@ export async function namedFaults(kit: ClusterKit): Promise<void> {
     // users-slow 400 ms and redis-slow-timeline 200 ms, both on the home feed: it answers without display names
     // (activities' call to users is cut by its deadline), slower than the baseline, with the slowed Redis read.
     for (const t of homes) {
-      assert.equal(t.status, 200);
+      assert.equal(t.status, 200, `home feed under users-slow + redis-slow-timeline: ${JSON.stringify(t.json)}`);
       assert.equal(t.json.display_names_unavailable, true, "users-slow: the feed degrades as documented");
     }
     assert.ok(median(homes.map((t) => t.ms)) > median(baseHome.map((t) => t.ms)) + 150, `home feed ${Math.round(median(baseHome.map((t) => t.ms)))} → ${Math.round(median(homes.map((t) => t.ms)))} ms (median)`);
