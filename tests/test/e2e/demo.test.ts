@@ -330,14 +330,23 @@ describe("the demo with moderation on OpenTelemetry (MODERATION_TRACING=otel): t
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-demo-otel-test-"));
   after(() => fs.rmSync(outDir, { recursive: true, force: true }));
 
-  /** One demo run in `mode` (a 4 s load), its maps. */
+  /**
+   * One demo run in `mode` (a 4 s load), its maps. With a flag file of its own (--flag-file): the logs step's
+   * failing request must switch activities-errors there, not in the default file.
+   */
   async function run(mode: "xray-sdk" | "otel", dir: string): Promise<DemoMaps & { printed: string }> {
     let printed = "";
-    const tracing = telemetryDemo({ outDir: dir, env: {}, width: 120, write: (text) => void (printed += text) });
+    const write = (text: string) => void (printed += text);
+    const tracing = telemetryDemo({ outDir: dir, env: {}, width: 120, write });
+    const logs = logsDemo({ tracesFile: () => tracing.files().traces, outDir: dir, write });
+    const flagFile = path.join(dir, "flags.json");
     const code = await withModerationTracing(mode, () =>
-      runDemo({ duration: "4s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true, logDir: path.join(dir, "logs") }, [tracing]),
+      runDemo({ duration: "4s", rate: "20", maxErrorRate: "0.05", keepRunning: false, echo: false, collector: true, logDir: path.join(dir, "logs"), flagFile }, [tracing, logs]),
     );
     assert.equal(code, 0, printed);
+    // The logs step's request failed: activities saw the switch in this demo's file.
+    assert.match(printed, /── The failed request, from its trace to its logs and its error/, printed);
+    assert.equal(fs.existsSync(flagFile), false, "the demo removed its own flag file");
     return { ...demoMaps(tracing.files()), printed };
   }
 

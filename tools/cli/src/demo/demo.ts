@@ -35,21 +35,24 @@ export interface DemoOptions {
   flagFile?: string;
 }
 
+/** What the extensions' hooks get: the options, with the flag file this demo claimed. */
+export type RunningDemoOptions = DemoOptions & { flagFile: string };
+
 /** The processes' log files (named in the demo's summary). */
 export const DEMO_LOG_DIR = path.join(os.tmpdir(), "tracemesh-demo", "logs");
 
 export interface DemoExtension {
   name: string;
   /** Runs before the mesh starts; may return where every process exports spans. */
-  beforeMesh?(opts: DemoOptions): Promise<MeshOtelOptions | void>;
+  beforeMesh?(opts: RunningDemoOptions): Promise<MeshOtelOptions | void>;
   /** Runs once the mesh is up, before seeding (the web frontend starts here). */
-  meshUp?(mesh: Mesh, opts: DemoOptions): Promise<void>;
+  meshUp?(mesh: Mesh, opts: RunningDemoOptions): Promise<void>;
   /** Runs right before loadgen starts (after seeding). */
-  beforeLoad?(mesh: Mesh, opts: DemoOptions): Promise<void>;
+  beforeLoad?(mesh: Mesh, opts: RunningDemoOptions): Promise<void>;
   /** Runs after loadgen finished, with the mesh still up. */
-  afterLoad?(mesh: Mesh, opts: DemoOptions): Promise<void>;
+  afterLoad?(mesh: Mesh, opts: RunningDemoOptions): Promise<void>;
   /** Runs after a completed load once the mesh stopped (every service flushed its spans): print a trace. */
-  afterMesh?(stopped: Partial<Record<MeshService, ExitStatus>>, opts: DemoOptions): Promise<void>;
+  afterMesh?(stopped: Partial<Record<MeshService, ExitStatus>>, opts: RunningDemoOptions): Promise<void>;
   /** Lines added to the URLs `--keep-running` prints. */
   urls?(mesh: Mesh): string[];
   /** Variables every mesh process gets (read once its beforeMesh ran), e.g. where to report errors. */
@@ -137,9 +140,9 @@ async function stopMesh(mesh: Mesh): Promise<Record<MeshService, ExitStatus>> {
 }
 
 /** The whole demo; resolves the process exit code. */
-export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = []): Promise<number> {
+export async function runDemo(options: DemoOptions, extensions: DemoExtension[] = []): Promise<number> {
   const started = Date.now();
-  const loadMs = durationMs(opts.duration);
+  const loadMs = durationMs(options.duration);
   let otel: MeshOtelOptions | undefined;
   let mesh: Mesh | undefined;
   let interrupted = false;
@@ -148,7 +151,8 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
   };
   // First, so that a demo refused here (another running demo owns the file or the folder) has started and
   // removed nothing.
-  const flags = prepareDemoFlags(opts.flagFile);
+  const flags = prepareDemoFlags(options.flagFile);
+  const opts: RunningDemoOptions = { ...options, flagFile: flags.file };
   let logs: Claim;
   try {
     logs = claim(opts.logDir, "writes its logs to", "stop it, or start this one with TMPDIR set to a folder of its own (and --flag-file PATH)");
@@ -156,7 +160,7 @@ export async function runDemo(opts: DemoOptions, extensions: DemoExtension[] = [
     flags.remove();
     throw err;
   }
-  say(`fault flags: ${flags.file} (all off; pnpm tracemesh fault list${opts.flagFile ? ` --file ${flags.file}` : ""})`);
+  say(`fault flags: ${flags.file} (all off; pnpm tracemesh fault list${options.flagFile ? ` --file ${flags.file}` : ""})`);
   try {
     // A fresh folder each run: Fluent Bit tails it, and the summary counts its lines.
     fs.rmSync(opts.logDir, { recursive: true, force: true });

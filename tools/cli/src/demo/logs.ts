@@ -18,12 +18,12 @@ import {
   type RollbarStandIn,
   type StoredLogEvent,
 } from "@tracemesh/devkit";
-import { demoFlagFile, readFlagFile, switchFault, writeFlagFile } from "@tracemesh/flags";
+import { readFlagFile, switchFault, writeFlagFile } from "@tracemesh/flags";
 import type { Mesh } from "@tracemesh/mesh";
 import { spansFromOtlpFiles } from "@tracemesh/trace-model";
 import { makeCloudWatchLogsClient } from "../cloudwatch-logs.js";
 import { lookUpTrace, renderTrace } from "../trace.js";
-import type { DemoExtension, DemoOptions } from "./demo.js";
+import type { DemoExtension, DemoOptions, RunningDemoOptions } from "./demo.js";
 
 const ROLLBAR_TOKEN = "demo-rollbar-post-server-item";
 const ROLLBAR_READ_TOKEN = "demo-rollbar-read";
@@ -112,8 +112,9 @@ export function logsDemo(options: LogsDemoOptions): DemoExtension {
         : [],
 
     /** One request that fails on purpose: activities-errors at 100 %, a post with its own traceparent. */
-    async afterLoad(mesh: Mesh): Promise<void> {
-      const flagFile = demoFlagFile(process.env);
+    async afterLoad(mesh: Mesh, opts: RunningDemoOptions): Promise<void> {
+      // This demo's flag file: a second demo beside another (--flag-file) must not switch the first one's.
+      const { flagFile } = opts;
       writeFlagFile(flagFile, switchFault(readFlagFile(flagFile), "activities-errors", 100, true));
       try {
         const signUp = await fetch(`${mesh.apiUrl}/api/users`, {
