@@ -56,9 +56,17 @@ fi
 if printf '%s\n' ${tools[@]+"${tools[@]}"} | grep -qx docker; then uses_docker=1; fi
 mapfile -t early_tools < <(comm -23 <(printf '%s\n' ${tools[@]+"${tools[@]}"} | grep -v '^$') <(printf '%s\n' ${late_tools[@]+"${late_tools[@]}"} | grep -v '^$'))
 if [ ${#early_tools[@]} -gt 0 ]; then bash "$ROOT/scripts/install-tools.sh" "${early_tools[@]}"; fi
-late_tools_log="$TRACEMESH_CACHE/run/late-tools.log"
+# This run's logs, in a folder of its own: another test run at the same time (a developer's beside CI's, which
+# share the cache) must not overwrite them. A finished run's folder stays until the next run starts.
+run_logs="$TRACEMESH_CACHE/run/tests/$$"
+for d in "$TRACEMESH_CACHE"/run/tests/*/; do
+  [ -d "$d" ] || continue
+  owner=$(basename "$d")
+  [ "$owner" = "$$" ] || kill -0 "$owner" 2>/dev/null || rm -rf "$d"
+done
+mkdir -p "$run_logs"
+late_tools_log="$run_logs/late-tools.log"
 if [ ${#late_tools[@]} -gt 0 ]; then
-  mkdir -p "$(dirname "$late_tools_log")"
   log "installing ${late_tools[*]} in the background for the cluster test"
   nice -n 10 bash "$ROOT/scripts/install-tools.sh" "${late_tools[@]}" >"$late_tools_log" 2>&1 &
   late_tools_pid=$!
@@ -80,8 +88,7 @@ for f in "${files[@]}"; do if [[ "$f" == *k8s-cluster.e2e.test.js ]]; then clust
 log "running ${#files[@]} test files"
 status=0
 # Kept, so that a failure's details are printed again at the very end, not only above the cluster test's output.
-others_log="$TRACEMESH_CACHE/run/tests-others.log"
-mkdir -p "$(dirname "$others_log")"
+others_log="$run_logs/tests-others.log"
 if [ ${#others[@]} -gt 0 ]; then
   node --test --test-reporter=spec "${others[@]}" 2>&1 | tee "$others_log" || status=$?
 fi
