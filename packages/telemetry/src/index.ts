@@ -22,4 +22,6 @@ export {
   type InfoLogger,
   type ErrorReportingOptions,
 } from "./rollbar.js";
+export { GrpcInstrumentation, GRPC_INSTRUMENTATION_NAME, type GrpcInstrumentationConfig } from "./grpc-instrumentation.js";
+export { RedisUnsampledBypass, unsampledParent } from "./unsampled-bypass.js";
 export { BaggageAttributesSpanProcessor, BAGGAGE_SPAN_ATTRIBUTES } from "./baggage-attributes.js";

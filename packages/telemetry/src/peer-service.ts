@@ -9,7 +9,7 @@ export const GRPC_PEER_SERVICES: Readonly<Record<string, string>> = {
 };
 
 export interface ClientSpanFacts {
-  /** The span name, e.g. `grpc.tracemesh.v1.UsersService/GetUser` (instrumentation-grpc) or `hset` (ioredis). */
+  /** The span name, e.g. `grpc.tracemesh.v1.UsersService/GetUser` (gRPC) or `hset` (ioredis). */
   name: string;
   attributes: Readonly<Record<string, unknown>>;
   /** The instrumentation scope that created the span, e.g. `@opentelemetry/instrumentation-ioredis`. */
@@ -21,8 +21,8 @@ export interface ClientSpanFacts {
  * subsegment (and the service-map node) after `peer.service` first, Honeycomb uses the callee's
  * service.name: setting it makes both tools name the same nodes.
  *
- * instrumentation-grpc 0.223 sets `rpc.service` only after starting the span, so at onStart the
- * span name (`grpc.<package.Service>/<Method>`) is what tells the service.
+ * Our gRPC instrumentation sets `rpc.service` as the span starts; upstream's instrumentation-grpc sets it only
+ * after, so for its spans the span name (`grpc.<package.Service>/<Method>`) is what tells the service.
  */
 export function peerServiceFor(span: ClientSpanFacts, httpPeers: Readonly<Record<string, string>> = {}): string | undefined {
   const attrs = span.attributes;

@@ -12,6 +12,8 @@ import type { Instrumentation } from "@opentelemetry/instrumentation";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { ExportHealth } from "./export-health.js";
+import { GrpcInstrumentation } from "./grpc-instrumentation.js";
+import { RedisUnsampledBypass } from "./unsampled-bypass.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
 import { PreciseStartSpanProcessor } from "./precise-start.js";
@@ -54,7 +56,7 @@ export const DEFAULT_INSTRUMENTATIONS = ["http", "grpc", "ioredis", "pino", "und
 /** Our five instrumentations, by the short names OTEL_NODE_ENABLED_INSTRUMENTATIONS takes, and their classes. */
 const OWN_INSTRUMENTATIONS: Record<(typeof DEFAULT_INSTRUMENTATIONS)[number], () => new (config: object) => Instrumentation> = {
   http: () => (require("@opentelemetry/instrumentation-http") as typeof import("@opentelemetry/instrumentation-http")).HttpInstrumentation,
-  grpc: () => (require("@opentelemetry/instrumentation-grpc") as typeof import("@opentelemetry/instrumentation-grpc")).GrpcInstrumentation,
+  grpc: () => GrpcInstrumentation,
   ioredis: () => (require("@opentelemetry/instrumentation-ioredis") as typeof import("@opentelemetry/instrumentation-ioredis")).IORedisInstrumentation,
   pino: () => (require("@opentelemetry/instrumentation-pino") as typeof import("@opentelemetry/instrumentation-pino")).PinoInstrumentation,
   undici: () => (require("@opentelemetry/instrumentation-undici") as typeof import("@opentelemetry/instrumentation-undici")).UndiciInstrumentation,
@@ -74,6 +76,8 @@ function instrumentationNames(value: string | undefined): string[] {
  */
 function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): Instrumentation[] {
   if (!env.OTEL_NODE_ENABLED_INSTRUMENTATIONS?.trim()) env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = DEFAULT_INSTRUMENTATIONS.join(",");
+  const decides = unsampledParentDecides(env);
+  const grpc = { ignoreGrpcMethods: UNTRACED_GRPC_METHODS, unsampledParentDecides: decides };
   const config = {
     "@opentelemetry/instrumentation-http": {
       ignoreIncomingRequestHook: (req: { url?: string }) => untracedPath(req.url),
@@ -86,22 +90,37 @@ function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): I
     // A probe no server traces (loadgen's --wait-ready polls GET /readyz) would be a client span with nothing
     // behind it: a root of its own, drawn by X-Ray as an inferred node named `GET` — the cluster map's stray node.
     "@opentelemetry/instrumentation-undici": { ignoreRequestHook: (req: { path: string }) => untracedPath(req.path) },
-    "@opentelemetry/instrumentation-grpc": { ignoreGrpcMethods: UNTRACED_GRPC_METHODS },
+    // Ours (grpc-instrumentation.ts says why), under the name the variables use for gRPC.
+    "@opentelemetry/instrumentation-grpc": grpc,
     // Logs go to stdout (and from there to CloudWatch): shipping them over OTLP too would double them.
     "@opentelemetry/instrumentation-pino": { disableLogSending: !logsShipped, logHook: pinoLogHook },
   };
   const disabled = new Set(instrumentationNames(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS));
   const enabled = instrumentationNames(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS).filter((name) => !disabled.has(name));
+  // Constructed (and so hooked into require) after the ioredis instrumentation: it wraps that one's wrapper.
+  const redisBypass = () => (enabled.includes("ioredis") ? [new RedisUnsampledBypass({ unsampledParentDecides: decides })] : []);
   if (enabled.every((name) => name in OWN_INSTRUMENTATIONS)) {
-    return enabled.map((name) => {
+    const own = enabled.map((name) => {
       const Instrumentation = OWN_INSTRUMENTATIONS[name as keyof typeof OWN_INSTRUMENTATIONS]();
       return new Instrumentation(config[`@opentelemetry/instrumentation-${name}` as keyof typeof config] ?? {});
     });
+    return [...own, ...redisBypass()];
   }
   // Loaded here, not at the top, so that importing this module for setHttpRoute stays cheap.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { getNodeAutoInstrumentations } = require("@opentelemetry/auto-instrumentations-node") as typeof import("@opentelemetry/auto-instrumentations-node");
-  return getNodeAutoInstrumentations(config);
+  const others = getNodeAutoInstrumentations({ ...config, "@opentelemetry/instrumentation-grpc": { enabled: false } });
+  return [...others, ...(enabled.includes("grpc") ? [new GrpcInstrumentation(grpc)] : []), ...redisBypass()];
+}
+
+/**
+ * Whether OTEL_TRACES_SAMPLER leaves every span under an unsampled parent unsampled (the parentbased_* samplers, the
+ * default, and always_off): then a gRPC call or a Redis command under such a parent skips the SDK
+ * (grpc-instrumentation.ts, unsampled-bypass.ts).
+ */
+function unsampledParentDecides(env: NodeJS.ProcessEnv): boolean {
+  // Every other value (unknown ones fall back to parentbased_always_on in samplerFromEnv) follows the parent.
+  return !["always_on", "traceidratio"].includes(env.OTEL_TRACES_SAMPLER?.trim() ?? "");
 }
 
 function hasHeader(headers: unknown, name: string): boolean {

@@ -276,7 +276,7 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     // Only the chosen instrumentations: no net, dns or fs spans.
     const scopes = new Set(spans.map((s) => s.scope));
     for (const scope of scopes) {
-      assert.match(scope, /^(@opentelemetry\/instrumentation-(http|grpc|ioredis|undici)|@tracemesh\/runtime)$/, `unexpected scope ${scope}`);
+      assert.match(scope, /^(@opentelemetry\/instrumentation-(http|ioredis|undici)|@tracemesh\/(runtime|instrumentation-grpc))$/, `unexpected scope ${scope}`);
     }
 
     // AWS X-Ray id generator: the first 8 hex digits are the start time in epoch seconds.
@@ -344,9 +344,23 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     apps.push(app);
     await summary(app);
     const scopes = new Set(receiver.spans.filter((s) => s.resource["service.name"] === "no-redis").map((s) => s.scope));
-    assert.ok(scopes.has("@opentelemetry/instrumentation-grpc") && scopes.has("@opentelemetry/instrumentation-undici"), JSON.stringify([...scopes]));
+    assert.ok(scopes.has("@tracemesh/instrumentation-grpc") && scopes.has("@opentelemetry/instrumentation-undici"), JSON.stringify([...scopes]));
     assert.equal(scopes.has("@opentelemetry/instrumentation-ioredis"), false);
     assert.ok(app.jsonLines().find((l) => l.msg === "GetUser")?.trace_id, "pino still instrumented");
+  });
+
+  test("OTEL_TRACES_SAMPLER=parentbased_always_off: nothing exported, yet the gRPC hop carries the trace id and the decision", async () => {
+    const app = runFixture({ ...exportingToReceiver(), OTEL_SERVICE_NAME: "unsampled", OTEL_TRACES_SAMPLER: "parentbased_always_off" });
+    apps.push(app);
+    const done = await summary(app);
+    assert.equal(done.status, 200, app.output());
+    assert.deepEqual(receiver.spans.filter((s) => s.resource["service.name"] === "unsampled").map((s) => s.name), []);
+    const incoming = app.jsonLines().find((l) => l.msg === "incoming");
+    const traceId = /^00-([0-9a-f]{32})-[0-9a-f]{16}-00$/.exec(String(incoming?.traceparent))?.[1];
+    assert.ok(traceId, `the request's traceparent: ${String(incoming?.traceparent)}`);
+    const getUser = app.jsonLines().find((l) => l.msg === "GetUser");
+    assert.match(String(getUser?.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`), "the gRPC metadata says: same trace, not sampled");
+    assert.equal(getUser?.trace_id, traceId, "the handler's log line is correlated though nothing was recorded");
   });
 
   test("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1 and a schedule delay of an hour: every span is its own export request", async () => {

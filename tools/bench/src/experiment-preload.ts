@@ -2,9 +2,11 @@
 // register module, they turn parts of our telemetry into no-ops to measure what each one costs
 // without editing the telemetry package.
 //   BENCH_SKIP_INSTRUMENTATIONS=ioredis,grpc,http,pino   those instrumentations
-//   BENCH_SKIP_PARTS=xray-propagator,span-processors,xray-ids
+//   BENCH_SKIP_PARTS=xray-propagator,span-processors,xray-ids,upstream-grpc,redis-bypass
 //     xray-propagator: no X-Amzn-Trace-Id inject/extract (W3C only); span-processors: our three
-//     attribute-setting processors' onStart; xray-ids: the SDK's random ids instead of X-Ray's.
+//     attribute-setting processors' onStart; xray-ids: the SDK's random ids instead of X-Ray's;
+//     upstream-grpc: @opentelemetry/instrumentation-grpc in place of ours (grpc-instrumentation.ts), to compare;
+//     redis-bypass: unsampled Redis commands through the ioredis instrumentation too (unsampled-bypass.ts).
 import path from "node:path";
 
 // "+" as well as ",": ab.js's --config takes its variables comma-separated (BENCH_SKIP_PARTS=span-processors+xray-ids).
@@ -13,7 +15,7 @@ const skip = list("BENCH_SKIP_INSTRUMENTATIONS");
 const parts = list("BENCH_SKIP_PARTS");
 const INSTRUMENTATIONS: Record<string, [string, string]> = {
   ioredis: ["@opentelemetry/instrumentation-ioredis", "IORedisInstrumentation"],
-  grpc: ["@opentelemetry/instrumentation-grpc", "GrpcInstrumentation"],
+  grpc: ["@tracemesh/telemetry", "GrpcInstrumentation"],
   http: ["@opentelemetry/instrumentation-http", "HttpInstrumentation"],
   pino: ["@opentelemetry/instrumentation-pino", "PinoInstrumentation"],
 };
@@ -24,6 +26,7 @@ const PARTS: Record<string, Array<[module: string, className: string, method: st
     ["@opentelemetry/propagator-aws-xray", "AWSXRayPropagator", "extract", (ctx: never) => ctx],
     ["@opentelemetry/propagator-aws-xray", "AWSXRayPropagator", "fields", () => []],
   ],
+  "redis-bypass": [["@tracemesh/telemetry", "RedisUnsampledBypass", "init", () => []]],
   "span-processors": [
     ["@tracemesh/telemetry", "PeerServiceSpanProcessor", "onStart", () => undefined],
     ["@tracemesh/telemetry", "XrayNamingSpanProcessor", "onStart", () => undefined],
@@ -44,6 +47,16 @@ if (telemetryPkg && (skip.length || parts.length)) {
     load(entry[0])[entry[1]]!.prototype.init = () => [];
   }
   for (const name of parts) {
+    if (name === "upstream-grpc") {
+      // Upstream's module definitions (its patches, its tracer, ignoring the same methods), enabled by our
+      // instance where registerInstrumentations enables it: one gRPC instrumentation either way.
+      const ours = load("@tracemesh/telemetry").GrpcInstrumentation!.prototype;
+      const { GrpcInstrumentation: Upstream } = require("@opentelemetry/instrumentation-grpc") as { GrpcInstrumentation: new (config: object) => { init(): unknown } };
+      ours.init = function (this: { getConfig(): { ignoreGrpcMethods?: unknown } }) {
+        return new Upstream({ ignoreGrpcMethods: this.getConfig().ignoreGrpcMethods, enabled: false }).init();
+      };
+      continue;
+    }
     if (name === "xray-ids") {
       // The X-Ray generator's methods replaced by the SDK's RandomIdGenerator's.
       const { RandomIdGenerator } = load("@opentelemetry/sdk-trace") as unknown as { RandomIdGenerator: new () => Prototype };
@@ -54,7 +67,7 @@ if (telemetryPkg && (skip.length || parts.length)) {
       continue;
     }
     const patches = PARTS[name];
-    if (!patches) throw new Error(`BENCH_SKIP_PARTS: unknown "${name}" (known: ${[...Object.keys(PARTS), "xray-ids"].join(", ")})`);
+    if (!patches) throw new Error(`BENCH_SKIP_PARTS: unknown "${name}" (known: ${[...Object.keys(PARTS), "xray-ids", "upstream-grpc"].join(", ")})`);
     for (const [module, className, method, replacement] of patches) load(module)[className]!.prototype[method] = replacement;
   }
 }
