@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as grpcTypes from "@grpc/grpc-js";
-import { context, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type SpanContext } from "@opentelemetry/api";
+import { context, propagation, trace, TraceFlags, type Context, type SpanContext } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
@@ -16,24 +16,11 @@ import {
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import { GrpcInstrumentation, GRPC_INSTRUMENTATION_NAME } from "../src/index.js";
-import { CountingSampler } from "./counting-sampler.js";
+import { CountingSampler, jsonUnaryMethod, PARENT_IDS as ids, parentWith } from "./helpers.js";
 
-const json = {
-  serialize: (value: object) => Buffer.from(JSON.stringify(value)),
-  deserialize: (bytes: Buffer) => JSON.parse(bytes.toString("utf8")) as Record<string, unknown>,
-};
-const method = (path: string) => ({
-  path,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: json.serialize,
-  requestDeserialize: json.deserialize,
-  responseSerialize: json.serialize,
-  responseDeserialize: json.deserialize,
-});
 const SERVICE = {
-  GetUser: method("/tracemesh.v1.UsersService/GetUser"),
-  Check: method("/tracemesh.v1.UsersService/Check"),
+  GetUser: jsonUnaryMethod("/tracemesh.v1.UsersService/GetUser"),
+  Check: jsonUnaryMethod("/tracemesh.v1.UsersService/Check"),
 };
 
 /** What the server handler saw: the metadata's propagation headers and its own active span context. */
@@ -44,8 +31,6 @@ interface Seen {
 }
 
 type Call = (req: object, md: grpcTypes.Metadata, opts: grpcTypes.CallOptions, cb: (err: grpcTypes.ServiceError | null, res?: unknown) => void) => void;
-
-const ids = { traceId: "5f0e6c2a9b1d4e7f8a0b1c2d3e4f5a6b", spanId: "1a2b3c4d5e6f7a8b" };
 
 describe("our gRPC instrumentation (real grpc-js calls on loopback)", () => {
   const exporter = new InMemorySpanExporter();
@@ -101,7 +86,7 @@ describe("our gRPC instrumentation (real grpc-js calls on loopback)", () => {
 
   test("a sampled call: CLIENT and SERVER spans named and attributed as instrumentation-grpc names them, parent to child", async () => {
     reset();
-    const parent = trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const parent = parentWith(TraceFlags.SAMPLED);
     const { err } = await call("GetUser", parent);
     assert.equal(err, null);
     const spans = exporter.getFinishedSpans();
@@ -129,7 +114,7 @@ describe("our gRPC instrumentation (real grpc-js calls on loopback)", () => {
 
   test("a failing call: ERROR with the status's message and code on both spans", async () => {
     reset();
-    const parent = trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const parent = parentWith(TraceFlags.SAMPLED);
     const { err } = await call("GetUser", parent, { fail: true });
     assert.equal(err?.code, grpc.status.UNAVAILABLE);
     const spans = exporter.getFinishedSpans();
@@ -143,7 +128,7 @@ describe("our gRPC instrumentation (real grpc-js calls on loopback)", () => {
 
   test("an unsampled call records nothing and never asks the SDK, but carries the decision to the server", async () => {
     reset();
-    const parent = trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.NONE, isRemote: false });
+    const parent = parentWith(TraceFlags.NONE);
     const { err } = await call("GetUser", parent);
     assert.equal(err, null);
     assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), []);
@@ -159,7 +144,7 @@ describe("our gRPC instrumentation (real grpc-js calls on loopback)", () => {
     reset();
     instrumentation.setConfig({ ...instrumentation.getConfig(), unsampledParentDecides: false });
     try {
-      const parent = trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.NONE, isRemote: false });
+      const parent = parentWith(TraceFlags.NONE);
       await call("GetUser", parent);
       assert.equal(sampler.calls, 2, "client and server each asked the sampler");
     } finally {
@@ -169,7 +154,7 @@ describe("our gRPC instrumentation (real grpc-js calls on loopback)", () => {
 
   test("an ignored method (health Check) is not traced and carries nothing", async () => {
     reset();
-    const parent = trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const parent = parentWith(TraceFlags.SAMPLED);
     const { err } = await call("Check", parent);
     assert.equal(err, null);
     assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), []);

@@ -3,17 +3,15 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Redis as RedisClient } from "ioredis";
-import { context, ROOT_CONTEXT, trace, TraceFlags, type Context } from "@opentelemetry/api";
+import { context, trace, TraceFlags } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
 import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
 import { AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { startRedis, type LocalRedis } from "@tracemesh/devkit";
 import { RedisUnsampledBypass } from "../src/unsampled-bypass.js";
-import { CountingSampler } from "./counting-sampler.js";
+import { CountingSampler, PARENT_IDS as ids, parentWith } from "./helpers.js";
 
-const ids = { traceId: "5f0e6c2a9b1d4e7f8a0b1c2d3e4f5a6b", spanId: "1a2b3c4d5e6f7a8b" };
-const parentWith = (traceFlags: TraceFlags): Context => trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags, isRemote: true });
 
 describe("Redis commands under an unsampled parent skip the ioredis instrumentation (real redis-server)", () => {
   const exporter = new InMemorySpanExporter();
