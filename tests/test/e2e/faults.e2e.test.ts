@@ -362,7 +362,9 @@ describe("failure scenarios switched with tracemesh fault, through the real Coll
       // Side by side, so the entries queue behind each other's pause.
       const sent = await Promise.all([0, 1, 2, 3].map((i) => post(i, tag)));
       for (const t of sent) assert.equal(t.result.status, 201);
-      const traces = await spansOf(sent.map((t) => t.traceId), (spans) => spans.some((s) => s.serviceName === "notifications" && s.kind === "CONSUMER"));
+      // Both ends of the hop: each process exports on its own schedule, so the consumer's span can reach the
+      // Collector before the producer's.
+      const traces = await spansOf(sent.map((t) => t.traceId), (spans) => spans.some((s) => s.serviceName === "notifications" && s.kind === "CONSUMER") && spans.some((s) => s.serviceName === "activities" && s.kind === "PRODUCER"));
       return [...traces.values()].map((spans) => {
         const consumer = spans.find((s) => s.serviceName === "notifications" && s.kind === "CONSUMER")!;
         const producer = spans.find((s) => s.spanId === consumer.parentSpanId && s.kind === "PRODUCER")!;

@@ -273,7 +273,9 @@ describe("the golden path on a real one-node Kubernetes (scripts/cluster.sh)", {
       const root = spans.find((s) => s.serviceName === "api" && s.kind === "SERVER" && s.attributes["http.route"] === "/api/activities" && (s.attributes["http.request.method"] ?? s.attributes["http.method"]) === "POST");
       if (!root) return undefined;
       const trace = spans.filter((s) => s.traceId === root.traceId);
-      return trace.some((s) => s.kind === "CONSUMER" && s.serviceName === "notifications") ? trace : undefined;
+      // Every part asserted below: each pod exports on its own schedule, so the parts arrive in any order.
+      const parts = [(s: Span) => s.kind === "CONSUMER" && s.serviceName === "notifications", (s: Span) => s.kind === "PRODUCER" && s.serviceName === "activities", (s: Span) => s.serviceName === "users", (s: Span) => s.serviceName === "moderation"];
+      return parts.every((part) => trace.some(part)) ? trace : undefined;
     });
     const services = new Set(postTrace.map((s) => s.serviceName));
     for (const service of ["api", "activities", "users", "notifications"]) assert.ok(services.has(service), `${service} in the post's trace (${[...services].join(", ")})`);
