@@ -28,13 +28,6 @@ for arg in "$@"; do [ "$arg" = "--no-collector" ] && collector=0; done
 if [ "$collector" = 1 ]; then
   # Builds the Collector only when missing or its manifest changed (it says so: ~5 min once).
   bash "$ROOT/scripts/tools/20-collector.sh"
-  aws_real=0
-  if [ -n "${AWS_REGION:-${AWS_DEFAULT_REGION:-}}" ] &&
-    { [ -n "${AWS_ACCESS_KEY_ID:-}" ] && [ -n "${AWS_SECRET_ACCESS_KEY:-}" ] || [ -n "${AWS_PROFILE:-}" ]; }; then
-    aws_real=1
-  fi
-  # The X-Ray stand-in is needed only without AWS credentials.
-  [ "$aws_real" = 1 ] || bash "$ROOT/scripts/tools/25-moto.sh"
   # Fluent Bit ships every process's log to the CloudWatch Logs stand-in (built once from its source: ~2 min).
   bash "$ROOT/scripts/tools/21-fluent-bit.sh"
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the external tools the tests need (redis-server, the Collector, helm, skaffold, moto, Docker
+# Installs the external tools the tests need (redis-server, the Collector, helm, skaffold, Docker
 # and the local base images) by running scripts/tools/*.sh: every one, or only those named as arguments
 # (a tool's name is its script's without the number: `install-tools.sh redis collector`). Each one is
 # idempotent and caches its result outside the repo, so only a fresh machine pays for the builds.

@@ -15,7 +15,5 @@ bash "$ROOT/scripts/tools/10-redis.sh"
 bash "$ROOT/scripts/tools/20-collector.sh"
 bash "$ROOT/scripts/tools/10-wrk.sh"
 bash "$ROOT/scripts/tools/32-vegeta.sh"
-# Benchmark 4 runs the demo, whose X-Ray stand-in is moto.
-bash "$ROOT/scripts/tools/25-moto.sh"
 cd "$ROOT"
 exec node tools/bench/dist/src/main.js "$@"

@@ -1,10 +1,10 @@
-// tools: collector moto
+// tools: collector
 /**
  * The Collector configuration, checked by the real Collector (otelcol-tracemesh, built by
  * scripts/tools/20-collector.sh): `validate` on every Collector config in the repo, then a live run
  * of config.yaml + local.yaml that must deliver spans to the Honeycomb stand-in (with the team
- * header), the X-Ray stand-in (moto behind a proxy that checks SigV4 and the segment documents as
- * X-Ray does; we cannot reach the real SaaS) and the file exporter; and the same with the xray-otlp
+ * header), the X-Ray stand-in (it checks SigV4 and the segment documents as X-Ray does and answers
+ * BatchGetTraces from what it accepted; we cannot reach the real SaaS) and the file exporter; and the same with the xray-otlp
  * overlay, which sends to X-Ray's OTLP endpoint instead (the stand-in verifies the SigV4 signature for
  * service xray with the placeholder key and decodes the OTLP protobuf body, as AWS would).
  */
@@ -289,9 +289,8 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     assert.equal(sub.parent_id, serverSpanId);
     assert.equal(sub.namespace, "remote");
 
-    // Read back through the X-Ray API as the console would (moto's BatchGetTraces). The proxy records a
-    // document before moto has stored it: poll, bounded.
-    const traces = await waitFor("the trace in moto", async () => {
+    // Read back through the X-Ray API as the console would (a signed BatchGetTraces to the stand-in), bounded.
+    const traces = await waitFor("the trace through BatchGetTraces", async () => {
       const got = await xray.batchGetTraces([xrayId]);
       return got.length > 0 && got;
     }, { timeoutMs: 10_000, intervalMs: 200 });

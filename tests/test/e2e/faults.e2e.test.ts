@@ -1,4 +1,4 @@
-// tools: redis collector moto
+// tools: redis collector
 // The named failure scenarios (docs/faults.md), each switched on and off with the real CLI
 // (`tracemesh fault on|off`, finding the flag file the way it finds the demo's: no path given) against the
 // mesh as processes exporting through the real Collector (spans read back from its file exporter; X-Ray

@@ -1,4 +1,4 @@
-// tools: redis collector moto chromium
+// tools: redis collector chromium
 // The web frontend in a real browser against the whole mesh: real redis-server, the four services and
 // the frontend server as processes (telemetry preloaded), the real Collector (config.yaml + local.yaml)
 // exporting to its file and to local stand-ins for Honeycomb and X-Ray (remote SaaS we cannot reach),
@@ -318,7 +318,7 @@ describe("the web frontend in chromium, traced from the click through the real C
       assert.equal(s.attributes["session.id"], click.attributes["session.id"], `session.id on ${service(s)} ${s.name}`);
     }
 
-    // X-Ray (moto behind the SigV4/segment checks) took the browser's segments under the same trace id.
+    // X-Ray (the stand-in, behind the SigV4/segment checks) took the browser's segments under the same trace id.
     const xrayId = `1-${fetchSpan.traceId.slice(0, 8)}-${fetchSpan.traceId.slice(8)}`;
     let seen: string[] = [];
     await waitFor("the click's trace at the X-Ray stand-in with frontend-web, frontend and api segments", () => {

@@ -1,11 +1,11 @@
-// tools: redis collector moto
+// tools: redis collector
 // One trace across every hop, end to end: real redis-server, the four services as processes (started
 // like their `start` scripts, with --require @tracemesh/telemetry/register) plus moderation, run once in each
 // MODERATION_TRACING mode: on the X-Ray SDK (its segments go over UDP to the Collector's awsxray receiver) and
 // on OpenTelemetry (OTLP, like the others) — the same trace and the same maps either way. The real Collector
 // (otelcol-tracemesh with deploy/collector/config.yaml + local.yaml) exporting to local stand-ins for
-// the SaaS we cannot reach — Honeycomb (OTLP/HTTP, checks x-honeycomb-team), X-Ray (moto behind a
-// proxy that checks SigV4 and the segment documents, as the real PutTraceSegments does) and Rollbar
+// the SaaS we cannot reach — Honeycomb (OTLP/HTTP, checks x-honeycomb-team), X-Ray (checks SigV4
+// and the segment documents, as the real PutTraceSegments does, and answers X-Ray's read calls) and Rollbar
 // (checks the access token and the item shape). Traffic comes from loadgen's own CLI, one flow per
 // run (a one-flow scenario, one arrival), so the flows are loadgen's code and naming.
 //
@@ -392,7 +392,7 @@ describe(`one trace through the real Collector to Honeycomb, X-Ray and Rollbar (
     // Read back through the API, as the console does.
     const stored = await xray.batchGetTraces([xrayId]);
     assert.equal(stored[0]?.Id, xrayId);
-    assert.ok((stored[0]?.Segments.length ?? 0) > 0, "moto returns the trace's segments");
+    assert.ok((stored[0]?.Segments.length ?? 0) > 0, "BatchGetTraces returns the trace's segments");
 
     // The other flows' segments (api → notifications comes from read_notifications) may still be on
     // their way through the Collector's batch: wait for the whole map, then assert edge by edge.

@@ -1,4 +1,4 @@
-// tools: redis collector moto
+// tools: redis collector
 // The Collector gone for 60 s under load, twice: first refusing connections (nothing listening),
 // then accepting connections but never answering. The services export through a TCP proxy in
 // front of the real Collector (with the Honeycomb and X-Ray stand-ins behind it), which the test

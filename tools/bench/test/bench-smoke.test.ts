@@ -1,4 +1,4 @@
-// tools: redis collector wrk vegeta moto
+// tools: redis collector wrk vegeta
 // Smoke run of all eight benchmarks on tiny settings (bench --quick): every figure is a number > 0 and
 // every table prints. No timing assertions — this machine's speed is what the benchmarks measure.
 // It takes ~2.5 min on 2 cores (five meshes, the Collector, four generators, the demo, the span budget's and the

@@ -272,7 +272,7 @@ export interface LiveXrayOptions extends XrayOptions {
   maxTraces?: number;
 }
 
-/** GetServiceGraph over the window; when it is empty (moto, or a new account), rebuild from the window's segments. */
+/** GetServiceGraph over the window; when it is empty (a new account, or the local stand-in), rebuild from the window's segments. */
 export async function fetchXrayGraph(options: LiveXrayOptions): Promise<{ graph: ServiceGraph; via: string }> {
   const client = makeXrayClient(options);
   try {

@@ -1,7 +1,5 @@
-// tools: moto
-// `tracemesh setup xray --transaction-search` against the local X-Ray stand-in (tools/devkit/src/sinks/xray.ts:
-// moto behind a checking proxy; moto has no Get/UpdateTraceSegmentDestination, so the stand-in answers those
-// itself — xray-destination.ts — checking what X-Ray checks: POST on the operation's path, a SigV4 signature that
+// `tracemesh setup xray --transaction-search` against the local X-Ray stand-in (tools/devkit/src/sinks/xray.ts,
+// whose Get/UpdateTraceSegmentDestination are in xray-destination.ts), which checks what X-Ray checks: POST on the operation's path, a SigV4 signature that
 // verifies with the stand-in's keys, a JSON body, Destination XRay or CloudWatchLogs). AWS cannot be reached from
 // here; the real @aws-sdk/client-xray signs and sends every call, through the CLI as a user runs it.
 import assert from "node:assert/strict";

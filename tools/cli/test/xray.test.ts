@@ -9,7 +9,7 @@
 //   FixedRate 0–1, ReservoirSize ≥ 0, ServiceName, ServiceType, Host, HTTPMethod, URLPath, Version 1), refused
 //   when the rule exists; UpdateSamplingRule names an existing rule and carries no Version;
 // - errors as X-Ray sends them: HTTP 400 with x-amzn-ErrorType InvalidRequestException and {"message"}.
-// Like moto, the stand-in's GetServiceGraph is empty, so `compare` must fall back to GetTraceSummaries +
+// Like the devkit's X-Ray stand-in, this one's GetServiceGraph is empty, so `compare` must fall back to GetTraceSummaries +
 // BatchGetTraces (at most 5 ids per call, as the real API allows).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

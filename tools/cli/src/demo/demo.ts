@@ -234,7 +234,7 @@ export const DEMO_USAGE =
   "  Starts the OpenTelemetry Collector, Redis (or uses REDIS_URL) and every service, seeds demo data, runs\n" +
   "  loadgen, prints its summary, one trace as a waterfall and the service map (X-Ray vs OTLP).\n" +
   "  Sinks: HONEYCOMB_API_KEY set → real Honeycomb, else a local stand-in; AWS_REGION + credentials\n" +
-  "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in (moto).\n" +
+  "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in.\n" +
   "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
   "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
   "  --echo          copy every process's log lines to stderr (they always go to files too, named at the end)\n" +

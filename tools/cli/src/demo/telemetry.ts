@@ -2,7 +2,7 @@
 // Each sink is chosen on its own from the environment:
 //   Honeycomb  HONEYCOMB_API_KEY set → the real API (HONEYCOMB_ENDPOINT picks EU); else a local stand-in
 //   X-Ray      AWS_REGION + (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → the real API; else
-//              moto behind a checking proxy (scripts/tools/25-moto.sh)
+//              a local stand-in in this process that checks SigV4 and the segments (@tracemesh/devkit xray.ts)
 // The Collector's file exporter always writes the spans locally, so after the load the demo prints one trace
 // as a waterfall and the service map as the compare CLI's table (X-Ray segments vs OTLP spans).
 import fs from "node:fs";
@@ -188,7 +188,7 @@ export interface TelemetryDemoOptions {
 }
 
 export interface TelemetryDemo extends DemoExtension {
-  /** Exit statuses of the processes this step started (otelcol, moto), once stopped. */
+  /** Exit statuses of the processes this step started (the Collector: otelcol), once stopped. */
   stopped(): Record<string, ExitStatus>;
   /** Files written for `tracemesh compare`. */
   files(): { traces: string; xraySegments: string };
@@ -254,7 +254,7 @@ interface TracingStep {
   plan: SinkPlan;
   xrayExporter: XrayExporter;
   files: DemoFiles;
-  /** Exit statuses of the processes it started (otelcol, moto), once stopped. */
+  /** Exit statuses of the processes it started (the Collector: otelcol), once stopped. */
   statuses: Record<string, ExitStatus>;
   collector?: LocalCollector;
   honeycomb?: HoneycombStandIn;
@@ -283,8 +283,8 @@ async function startSinksAndCollector(step: TracingStep): Promise<MeshOtelOption
   if (plan.xray.real) {
     say(`X-Ray:     REAL — region ${plan.xray.region}, credentials from ${plan.xray.credentials}`);
   } else {
-    step.xray = await startXrayStandIn({ echo: options.echo });
-    say(`X-Ray:     local stand-in ${step.xray.endpoint} (moto; no AWS_REGION + credentials)`);
+    step.xray = await startXrayStandIn();
+    say(`X-Ray:     local stand-in ${step.xray.endpoint} (no AWS_REGION + credentials; it checks SigV4 and the segment documents like the real API)`);
   }
   const collectorEnv = sinkCollectorEnv(plan, step.env, { honeycombUrl: step.honeycomb?.url, xrayEndpoint: step.xray?.endpoint });
   const collector = await startCollector({ env: collectorEnv, tracesFile: files.traces, echo: options.echo, xrayExporter: step.xrayExporter });
@@ -477,15 +477,14 @@ function whereToLookSection(step: TracingStep, exampleId: string | undefined, re
   return out;
 }
 
-/** Stops the Collector (if still running), the X-Ray stand-in's moto and the Honeycomb stand-in, and says so. */
+/** Stops the Collector (if still running), the X-Ray and Honeycomb stand-ins, and says so. */
 async function stopSinksAndCollector(step: TracingStep): Promise<void> {
   await stopCollector(step);
   const { xray, honeycomb, statuses } = step;
-  if (xray) {
-    await xray.stop();
-    statuses.moto = await xray.process.exited;
-  }
+  await xray?.stop();
   await honeycomb?.stop();
-  const summary = Object.entries(statuses).map(([n, s]) => `${n} ${s.code !== null ? `exit ${s.code}` : s.signal}`);
-  if (summary.length) say(`stopped ${summary.join(", ")}${honeycomb ? ", Honeycomb stand-in closed" : ""}`);
+  const stopped = Object.entries(statuses).map(([n, s]) => `${n} ${s.code !== null ? `exit ${s.code}` : s.signal}`);
+  if (xray) stopped.push("X-Ray stand-in closed");
+  if (honeycomb) stopped.push("Honeycomb stand-in closed");
+  if (stopped.length) say(`stopped ${stopped.join(", ")}`);
 }

@@ -3,6 +3,7 @@ export * from "./honeycomb.js";
 export * from "./rollbar.js";
 export * from "./xray.js";
 export * from "./xray-destination.js";
+export * from "./xray-traces.js";
 export * from "./xray-daemon.js";
 export * from "./sigv4.js";
 export * from "./recording.js";

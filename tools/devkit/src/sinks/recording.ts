@@ -83,7 +83,7 @@ export interface RecordingStandInOptions {
  * `rollbarToken`, Rollbar's item endpoint (token and body checked, items recorded) and its RQL jobs; with
  * `cloudwatchLogsPort`, CloudWatch Logs over HTTPS (cloudwatch-logs.ts: SigV4 for `logs`, the JSON 1.1 API),
  * which Fluent Bit writes to and `tracemesh trace` reads with FilterLogEvents.
- * No moto here (that is the test harness's X-Ray): nothing is read back over the API, only from the files.
+ * Unlike the test harness's X-Ray stand-in (xray.ts), nothing is read back over the API, only from the files.
  */
 export async function startRecordingStandIn(opts: RecordingStandInOptions): Promise<RecordingStandIn> {
   fs.mkdirSync(opts.dir, { recursive: true });

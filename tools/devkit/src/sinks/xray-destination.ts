@@ -1,6 +1,5 @@
 // X-Ray's trace segment destination — the account-wide switch behind Transaction Search — for the local X-Ray
-// stand-in (xray.ts), which fronts moto: moto implements neither call, so the stand-in answers them itself,
-// checking what X-Ray checks (the API reference, GetTraceSegmentDestination / UpdateTraceSegmentDestination):
+// stand-in (xray.ts), answered in memory, checking what X-Ray checks (the API reference, GetTraceSegmentDestination / UpdateTraceSegmentDestination):
 // - POST on exactly those paths (anything else there: 404 UnknownOperationException);
 // - a SigV4 signature for service `xray` that verifies with the stand-in's keys (403 otherwise);
 // - a JSON body; UpdateTraceSegmentDestination's optional `Destination` one of `XRay`, `CloudWatchLogs`

@@ -1,14 +1,9 @@
-import fs from "node:fs";
-import http from "node:http";
-import path from "node:path";
-import { TOOL_BIN } from "../paths.js";
-import { freePort } from "../ports.js";
-import { startProcess, type ManagedProcess } from "../process.js";
-import { httpStatus, waitFor } from "../wait.js";
+import type http from "node:http";
 import { decodeOtlpTraces, isXrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
-import { awsAuthError, verifySigV4, type SigV4Credentials, type SigV4Result } from "./sigv4.js";
+import { awsAuthError, signSigV4, verifySigV4, type SigV4Credentials, type SigV4Result } from "./sigv4.js";
 import { traceSegmentDestinationStandIn, type TraceSegmentDestinationStandIn } from "./xray-destination.js";
+import { XRAY_READ_OPERATIONS, XrayTraceStore, type XrayTraceSummary } from "./xray-traces.js";
 
 /** The placeholder AWS keys the Collector gets in local runs; the stand-in checks signatures with them. */
 export const STAND_IN_AWS_CREDENTIALS: SigV4Credentials = { accessKeyId: "AKIDSTANDIN0000000000", secretAccessKey: "stand-in-secret" };
@@ -52,16 +47,14 @@ export interface XrayStandIn {
   otlpExports(): XrayOtlpExport[];
   /** Every span received on the OTLP endpoint. */
   otlpSpans(): Span[];
-  /** Reads traces back from moto with BatchGetTraces (what the X-Ray console does). */
+  /** Reads traces back with a signed BatchGetTraces call to the stand-in (what the X-Ray console does). */
   batchGetTraces(traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>>;
-  /** Calls moto's GetTraceSummaries for the last `windowSeconds`. */
-  traceSummaryIds(windowSeconds?: number): Promise<string[]>;
+  /** The summaries of every trace whose id's time is in the last `windowSeconds`, every page of GetTraceSummaries. */
+  traceSummaries(windowSeconds?: number): Promise<XrayTraceSummary[]>;
   /** Get/UpdateTraceSegmentDestination (Transaction Search's switch), answered by the stand-in itself. */
   traceSegmentDestination: TraceSegmentDestinationStandIn;
-  /** Requests refused by the checks in front of moto (no SigV4 header, malformed documents). */
+  /** Requests refused (a signature that does not verify, malformed documents or calls). */
   rejected(): Array<{ status: number; message: string }>;
-  /** The moto_server process (its exit status once stopped). */
-  process: ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -108,113 +101,93 @@ export function parsePutTraceSegments(body: Buffer): { segments: XraySegment[] }
   return { segments };
 }
 
-/** Path of moto_server: MOTO_SERVER_BIN, else the one scripts/tools/25-moto.sh installs. */
-export function findMotoServer(): string {
-  for (const candidate of [process.env.MOTO_SERVER_BIN, path.join(TOOL_BIN, "moto_server")]) {
-    if (candidate && fs.existsSync(candidate)) return candidate;
-  }
-  throw new Error("moto_server not found: run `bash scripts/tools/25-moto.sh` (installs moto[server] from PyPI)");
-}
-
 /**
- * A local stand-in for the AWS X-Ray API (we cannot reach AWS): moto's server (PyPI) behind a small
- * checking proxy. The proxy refuses what X-Ray refuses before moto sees it — requests whose SigV4
- * signature does not verify (recomputed with STAND_IN_AWS_CREDENTIALS for service `xray` in
- * STAND_IN_AWS_REGION: forged, stale, another region or service; 403 as X-Ray answers), PutTraceSegments bodies that are not
- * `{"TraceSegmentDocuments": [<JSON string>…]}` or whose documents lack a valid id, X-Ray trace id,
- * name or times (400) — and keeps the parsed documents; moto stores the segments so the test reads
- * them back with BatchGetTraces as from the real API.
+ * A local stand-in for the AWS X-Ray API (we cannot reach AWS), in this process. It refuses what X-Ray refuses:
+ * requests whose SigV4 signature does not verify (recomputed with STAND_IN_AWS_CREDENTIALS for service `xray` in
+ * STAND_IN_AWS_REGION: forged, stale, another region or service; 403 as X-Ray answers), PutTraceSegments bodies that
+ * are not `{"TraceSegmentDocuments": [<JSON string>…]}` or whose documents lack a valid id, X-Ray trace id, name or
+ * times (400). It keeps the parsed documents and answers X-Ray's read calls from them (xray-traces.ts), so a test
+ * reads them back with BatchGetTraces as from the real API.
  *
- * It also stands in for X-Ray's OTLP endpoint (`https://xray.<region>.amazonaws.com/v1/traces`, used
- * with Transaction Search): POST /v1/traces must carry a valid SigV4 signature for service `xray` —
- * verified with STAND_IN_AWS_CREDENTIALS, as AWS verifies it with the account's key (403 otherwise) —
- * and a binary OTLP protobuf body (415 for anything else, 400 when it does not decode). Those spans
- * are kept, not forwarded to moto (which has no OTLP API).
+ * It also stands in for X-Ray's OTLP endpoint (`https://xray.<region>.amazonaws.com/v1/traces`, used with
+ * Transaction Search): POST /v1/traces must carry a valid SigV4 signature for service `xray` (403 otherwise) and a
+ * binary OTLP protobuf body (415 for anything else, 400 when it does not decode). Those spans are kept apart: X-Ray
+ * indexes them in CloudWatch Logs, not as segments.
  */
-export async function startXrayStandIn(opts: { echo?: boolean } = {}): Promise<XrayStandIn> {
-  const moto = await startMotoServer(opts.echo);
+export async function startXrayStandIn(): Promise<XrayStandIn> {
   const traffic: XrayTraffic = { puts: [], otlpExports: [], rejected: [] };
-  // moto has no Get/UpdateTraceSegmentDestination: answered here (xray-destination.ts).
+  const store = new XrayTraceStore();
   const destination = traceSegmentDestinationStandIn(verifyXraySignature, (res, status, type, message) =>
     refuseXrayRequest(traffic, res, status, type, message),
   );
   const listener = await listenOnLoopback((req, res) => {
-    handleXrayRequest({ moto, traffic, destination }, req, res).catch((err: unknown) => {
+    handleXrayRequest({ store, traffic, destination }, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { message: (err as Error).message });
     });
   });
+  const endpoint = `http://127.0.0.1:${listener.port}`;
   return {
-    endpoint: `http://127.0.0.1:${listener.port}`,
+    endpoint,
     port: listener.port,
     puts: () => [...traffic.puts],
     segments: () => traffic.puts.flatMap((p) => p.segments),
     otlpExports: () => [...traffic.otlpExports],
     otlpSpans: () => traffic.otlpExports.flatMap((e) => e.spans),
-    batchGetTraces: (traceIds) => batchGetTraces(moto.url, traceIds),
-    traceSummaryIds: (windowSeconds = 600) => traceSummaryIds(moto.url, windowSeconds),
+    batchGetTraces: (traceIds) => batchGetTraces(endpoint, traceIds),
+    traceSummaries: (windowSeconds = 600) => traceSummaries(endpoint, windowSeconds),
     traceSegmentDestination: destination,
     rejected: () => [...traffic.rejected],
-    process: moto.process,
-    stop: async () => {
-      await listener.close();
-      await moto.process.stop();
-    },
+    stop: () => listener.close(),
   };
 }
 
-/** moto_server on a free loopback port. */
-interface MotoServer {
-  process: ManagedProcess;
-  port: number;
-  url: string;
-}
-
-/** Starts moto_server and waits (30 s at most) until it answers; stops it and throws with its output otherwise. */
-async function startMotoServer(echo: boolean | undefined): Promise<MotoServer> {
-  const port = await freePort();
-  const moto = startProcess("moto", findMotoServer(), ["-H", "127.0.0.1", "-p", String(port)], { echo });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor("moto_server", async () => (await httpStatus(`${url}/moto-api/`, 1000)) > 0, { timeoutMs: 30_000, intervalMs: 200 });
-  } catch (err) {
-    await moto.stop();
-    throw new Error(`${(err as Error).message}\n${moto.output()}`);
-  }
-  return { process: moto, port, url };
-}
-
-/** What the checking proxy accepted and refused, in arrival order. */
+/** What the stand-in accepted and refused, in arrival order. */
 interface XrayTraffic {
   puts: XrayPut[];
   otlpExports: XrayOtlpExport[];
   rejected: Array<{ status: number; message: string }>;
 }
 
-/** What one request is answered with: moto behind the proxy, the record, the trace segment destination. */
-interface XrayProxy {
-  moto: MotoServer;
+/** What one request is answered from: the documents kept, the record, the trace segment destination. */
+interface XrayApi {
+  store: XrayTraceStore;
   traffic: XrayTraffic;
   destination: TraceSegmentDestinationStandIn;
 }
 
 /**
- * The checking proxy's routes: POST /v1/traces is X-Ray's OTLP endpoint (kept here); the trace segment destination
- * calls are answered here; every other call must be signed, and PutTraceSegments well formed, before it goes to moto.
+ * The stand-in's routes: POST /v1/traces is X-Ray's OTLP endpoint; the trace segment destination calls are answered
+ * by xray-destination.ts; every other call must be signed, PutTraceSegments well formed, the read calls JSON.
  */
-async function handleXrayRequest(proxy: XrayProxy, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handleXrayRequest(api: XrayApi, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const body = await readBody(req);
-  const pathname = (req.url ?? "").split("?")[0];
-  if (pathname === "/v1/traces") return acceptOtlpExport(proxy.traffic, req, body, res);
-  if (proxy.destination.handle(req, body, res)) return;
-  const signature = checkXraySignature(proxy.traffic, req, body, res);
+  const pathname = (req.url ?? "").split("?")[0] ?? "";
+  if (pathname === "/v1/traces") return acceptOtlpExport(api.traffic, req, body, res);
+  if (api.destination.handle(req, body, res)) return;
+  const signature = checkXraySignature(api.traffic, req, body, res);
   if (!signature) return;
-  if (pathname === "/TraceSegments") {
-    if (req.method !== "POST") return refuseXrayRequest(proxy.traffic, res, 404, "UnknownOperationException", "PutTraceSegments is POST /TraceSegments");
+  const operation = pathname === "/TraceSegments" ? "PutTraceSegments" : XRAY_READ_OPERATIONS[pathname as keyof typeof XRAY_READ_OPERATIONS];
+  if (!operation) return refuseXrayRequest(api.traffic, res, 404, "UnknownOperationException", `no X-Ray operation at ${req.method ?? ""} ${pathname}`);
+  if (req.method !== "POST") return refuseXrayRequest(api.traffic, res, 404, "UnknownOperationException", `${operation} is POST ${pathname}`);
+  if (operation === "PutTraceSegments") {
     const parsed = parsePutTraceSegments(body);
-    if ("problem" in parsed) return refuseXrayRequest(proxy.traffic, res, 400, "InvalidRequestException", parsed.problem);
-    proxy.traffic.puts.push({ credentialScope: signature.credentialScope ?? "", segments: parsed.segments });
+    if ("problem" in parsed) return refuseXrayRequest(api.traffic, res, 400, "InvalidRequestException", parsed.problem);
+    api.traffic.puts.push({ credentialScope: signature.credentialScope ?? "", segments: parsed.segments });
+    api.store.put(parsed.segments);
+    return sendJson(res, 200, { UnprocessedTraceSegments: [] });
   }
-  forwardToMoto(proxy.moto, req, body, res);
+  let request: unknown;
+  try {
+    request = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
+  } catch {
+    return refuseXrayRequest(api.traffic, res, 400, "InvalidRequestException", `${operation}: the body is not JSON`);
+  }
+  if (!request || typeof request !== "object" || Array.isArray(request)) {
+    return refuseXrayRequest(api.traffic, res, 400, "InvalidRequestException", `${operation}: the body must be a JSON object`);
+  }
+  const answer = api.store.answer(operation, request as Record<string, unknown>);
+  if (answer.status !== 200) return refuseXrayRequest(api.traffic, res, answer.status, answer.type, `${operation}: ${answer.message}`);
+  sendJson(res, 200, answer.body);
 }
 
 /** Records a refusal and answers it as X-Ray does (x-amzn-ErrorType and a JSON body with __type and message). */
@@ -233,25 +206,7 @@ function checkXraySignature(traffic: XrayTraffic, req: http.IncomingMessage, bod
   return undefined;
 }
 
-/** Passes a checked request to moto as it came and streams moto's answer back (502 when moto fails, 10 s bound). */
-function forwardToMoto(moto: MotoServer, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
-  const upstream = http.request(
-    `${moto.url}${req.url ?? "/"}`,
-    { method: req.method, headers: { ...req.headers, host: `127.0.0.1:${moto.port}` }, timeout: 10_000 },
-    (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    },
-  );
-  upstream.on("timeout", () => upstream.destroy(new Error("moto did not answer in 10 s")));
-  upstream.on("error", (err) => {
-    if (!res.headersSent) sendJson(res, 502, { message: err.message });
-    else res.destroy();
-  });
-  upstream.end(body);
-}
-
-/** X-Ray's OTLP endpoint: a signed POST of a binary OTLP protobuf, decoded and kept (moto has no OTLP API). */
+/** X-Ray's OTLP endpoint: a signed POST of a binary OTLP protobuf, decoded and kept. */
 function acceptOtlpExport(traffic: XrayTraffic, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
   if (req.method !== "POST") return refuseXrayRequest(traffic, res, 404, "UnknownOperationException", "the OTLP endpoint is POST /v1/traces");
   const signature = checkXraySignature(traffic, req, body, res);
@@ -272,40 +227,50 @@ function acceptOtlpExport(traffic: XrayTraffic, req: http.IncomingMessage, body:
   res.end();
 }
 
-/** A call to moto's X-Ray API from the test itself, straight to moto, with a well-formed (not verified) SigV4 header. */
-async function callMoto<T>(motoUrl: string, pathname: string, payload: unknown): Promise<T> {
-  const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
-  const res = await fetch(`${motoUrl}${pathname}`, {
+/** A call to the stand-in's X-Ray API from the test itself, signed as the AWS SDK signs it. */
+async function callXray<T>(endpoint: string, pathname: string, payload: unknown): Promise<T> {
+  const url = `${endpoint}${pathname}`;
+  const body = Buffer.from(JSON.stringify(payload));
+  const headers = signSigV4({
     method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `AWS4-HMAC-SHA256 Credential=test/${date}/us-east-1/xray/aws4_request, SignedHeaders=host, Signature=${"0".repeat(64)}`,
-    },
-    body: JSON.stringify(payload),
-    signal: AbortSignal.timeout(10_000),
+    url,
+    headers: { "content-type": "application/json" },
+    body,
+    service: "xray",
+    region: STAND_IN_AWS_REGION,
+    credentials: STAND_IN_AWS_CREDENTIALS,
   });
+  const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
-  if (!res.ok) throw new Error(`moto ${pathname}: HTTP ${res.status} ${text}`);
+  if (!res.ok) throw new Error(`X-Ray stand-in ${pathname}: HTTP ${res.status} ${text}`);
   return JSON.parse(text) as T;
 }
 
-/** BatchGetTraces: the traces moto stored, their segment documents parsed (what the X-Ray console shows). */
-async function batchGetTraces(motoUrl: string, traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>> {
-  const out = await callMoto<{ Traces?: Array<{ Id: string; Segments: Array<{ Id: string; Document: string }> }> }>(motoUrl, "/Traces", {
-    TraceIds: traceIds,
-  });
-  return (out.Traces ?? []).map((t) => ({
-    Id: t.Id,
-    Segments: t.Segments.map((s) => JSON.parse(s.Document) as XraySegment),
-  }));
+/** BatchGetTraces, 5 ids per call as X-Ray allows: the traces kept, their segment documents parsed. */
+async function batchGetTraces(endpoint: string, traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>> {
+  const traces: Array<{ Id: string; Segments: XraySegment[] }> = [];
+  for (let i = 0; i < traceIds.length; i += 5) {
+    const out = await callXray<{ Traces?: Array<{ Id: string; Segments: Array<{ Id: string; Document: string }> }> }>(endpoint, "/Traces", {
+      TraceIds: traceIds.slice(i, i + 5),
+    });
+    for (const t of out.Traces ?? []) traces.push({ Id: t.Id, Segments: t.Segments.map((s) => JSON.parse(s.Document) as XraySegment) });
+  }
+  return traces;
 }
 
-/** GetTraceSummaries over the last `windowSeconds`: the ids of the traces moto holds. */
-async function traceSummaryIds(motoUrl: string, windowSeconds: number): Promise<string[]> {
+/** GetTraceSummaries over the last `windowSeconds`, every page. */
+async function traceSummaries(endpoint: string, windowSeconds: number): Promise<XrayTraceSummary[]> {
   const now = Date.now() / 1000;
-  const out = await callMoto<{ TraceSummaries?: Array<{ Id: string }> }>(motoUrl, "/TraceSummaries", {
-    StartTime: now - windowSeconds,
-    EndTime: now + 60,
-  });
-  return (out.TraceSummaries ?? []).map((s) => s.Id);
+  const summaries: XrayTraceSummary[] = [];
+  let token: string | undefined;
+  do {
+    const out = await callXray<{ TraceSummaries?: XrayTraceSummary[]; NextToken?: string }>(endpoint, "/TraceSummaries", {
+      StartTime: now - windowSeconds,
+      EndTime: now + 60,
+      ...(token ? { NextToken: token } : {}),
+    });
+    summaries.push(...(out.TraceSummaries ?? []));
+    token = out.NextToken;
+  } while (token);
+  return summaries;
 }
