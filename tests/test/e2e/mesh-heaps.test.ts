@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { repoRoot } from "@tracemesh/devkit";
-import { POD_MEMORY_LIMIT_MIB, v8HeapArgs } from "@tracemesh/mesh";
+import { heapArgs, POD_MEMORY_LIMIT_MIB, v8HeapArgs } from "@tracemesh/mesh";
 
 const MANIFESTS: Record<keyof typeof POD_MEMORY_LIMIT_MIB, string> = {
   users: "deploy/k8s/base/mesh/users.yaml",
@@ -47,5 +47,13 @@ describe("local V8 heaps sized as in the pods", () => {
     assert.equal(heapLimitMiB(v8HeapArgs(1024)), 512 + 3 * 64);
     // Without them Node sizes the heaps from this machine's memory: larger as soon as it has more than 512 MiB.
     if (os.totalmem() > 2 ** 30) assert.ok(heapLimitMiB([]) > 256 + 3 * 16);
+  });
+
+  test("the services on the request path get 1/16 of their limit; loadgen and the frontend's server V8's in-pod 1 MiB", () => {
+    for (const program of ["users", "activities", "notifications", "api"] as const) assert.deepEqual(heapArgs(program), v8HeapArgs(256), program);
+    assert.deepEqual(heapArgs("moderation"), v8HeapArgs(128));
+    // The heap V8 gives itself in their pods' 192–256 MiB cgroups: 256 MiB of old space, three 1 MiB semi-spaces.
+    for (const program of ["loadgen", "frontend"] as const) assert.equal(heapLimitMiB(heapArgs(program)), 256 + 3 * 1, program);
+    assert.deepEqual(heapArgs("loadgen", "machine"), [], "machine sizing passes no flag");
   });
 });
