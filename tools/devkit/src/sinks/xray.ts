@@ -3,7 +3,7 @@ import { decodeOtlpTraces, isXrayTraceId, type Span, type XraySegment } from "@t
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
 import { awsAuthError, signSigV4, verifySigV4, type SigV4Credentials, type SigV4Result } from "./sigv4.js";
 import { traceSegmentDestinationStandIn, type TraceSegmentDestinationStandIn } from "./xray-destination.js";
-import { XRAY_READ_OPERATIONS, XrayTraceStore, type XrayTraceSummary } from "./xray-traces.js";
+import { XRAY_READ_OPERATIONS, XrayTraceStore } from "./xray-traces.js";
 
 /** The placeholder AWS keys the Collector gets in local runs; the stand-in checks signatures with them. */
 export const STAND_IN_AWS_CREDENTIALS: SigV4Credentials = { accessKeyId: "AKIDSTANDIN0000000000", secretAccessKey: "stand-in-secret" };
@@ -49,8 +49,6 @@ export interface XrayStandIn {
   otlpSpans(): Span[];
   /** Reads traces back with a signed BatchGetTraces call to the stand-in (what the X-Ray console does). */
   batchGetTraces(traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>>;
-  /** The summaries of every trace whose id's time is in the last `windowSeconds`, every page of GetTraceSummaries. */
-  traceSummaries(windowSeconds?: number): Promise<XrayTraceSummary[]>;
   /** Get/UpdateTraceSegmentDestination (Transaction Search's switch), answered by the stand-in itself. */
   traceSegmentDestination: TraceSegmentDestinationStandIn;
   /** Requests refused (a signature that does not verify, malformed documents or calls). */
@@ -134,7 +132,6 @@ export async function startXrayStandIn(): Promise<XrayStandIn> {
     otlpExports: () => [...traffic.otlpExports],
     otlpSpans: () => traffic.otlpExports.flatMap((e) => e.spans),
     batchGetTraces: (traceIds) => batchGetTraces(endpoint, traceIds),
-    traceSummaries: (windowSeconds = 600) => traceSummaries(endpoint, windowSeconds),
     traceSegmentDestination: destination,
     rejected: () => [...traffic.rejected],
     stop: () => listener.close(),
@@ -256,21 +253,4 @@ async function batchGetTraces(endpoint: string, traceIds: string[]): Promise<Arr
     for (const t of out.Traces ?? []) traces.push({ Id: t.Id, Segments: t.Segments.map((s) => JSON.parse(s.Document) as XraySegment) });
   }
   return traces;
-}
-
-/** GetTraceSummaries over the last `windowSeconds`, every page. */
-async function traceSummaries(endpoint: string, windowSeconds: number): Promise<XrayTraceSummary[]> {
-  const now = Date.now() / 1000;
-  const summaries: XrayTraceSummary[] = [];
-  let token: string | undefined;
-  do {
-    const out = await callXray<{ TraceSummaries?: XrayTraceSummary[]; NextToken?: string }>(endpoint, "/TraceSummaries", {
-      StartTime: now - windowSeconds,
-      EndTime: now + 60,
-      ...(token ? { NextToken: token } : {}),
-    });
-    summaries.push(...(out.TraceSummaries ?? []));
-    token = out.NextToken;
-  } while (token);
-  return summaries;
 }
