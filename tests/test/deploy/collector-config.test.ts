@@ -4,9 +4,10 @@
  * scripts/tools/20-collector.sh): `validate` on every Collector config in the repo, then a live run
  * of config.yaml + local.yaml that must deliver spans to the Honeycomb stand-in (with the team
  * header), the X-Ray stand-in (it checks SigV4 and the segment documents as X-Ray does and answers
- * BatchGetTraces from what it accepted; we cannot reach the real SaaS) and the file exporter; and the same with the xray-otlp
- * overlay, which sends to X-Ray's OTLP endpoint instead (the stand-in verifies the SigV4 signature for
- * service xray with the placeholder key and decodes the OTLP protobuf body, as AWS would).
+ * BatchGetTraces from what it accepted; we cannot reach the real SaaS) and the file exporter; and the
+ * same with the xray-otlp overlay, which sends to X-Ray's OTLP endpoint instead (the stand-in verifies
+ * the SigV4 signature for service xray with the placeholder key and decodes the OTLP protobuf body, as
+ * AWS would).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
