@@ -7,7 +7,8 @@
 // a young generation of 48 MiB, three semi-spaces).
 // loadgen and the frontend's server are not on the mesh's request path, and their pods run with V8's own 1 MiB
 // semi-spaces: so do they locally. loadgen at 150 req/s for 20 s (/usr/bin/time, two alternating runs each,
-// 2026-12-07): 134 MiB peak RSS and 1.92–2.31 s of CPU with 16 MiB semi-spaces, 110–111 MiB and 2.27–2.37 s with 1 MiB.
+// 2026-12-07): 134 MiB peak RSS and 1.92–2.31 s of CPU with 16 MiB semi-spaces, 110–111 MiB and 2.27–2.37 s
+// with 1 MiB.
 
 /** The memory limit of each program's container (deploy/k8s/base/mesh/*.yaml, deploy/k8s/loadgen/loadgen-job.yaml). */
 export const POD_MEMORY_LIMIT_MIB = {
