@@ -1,5 +1,7 @@
 // `node tools/bench/dist/src/ab.js --route post --config untraced --config ours --config otel-demo [--rounds 5]
-//  [--rate 100] [--duration 8]`: CPU per request of whole meshes side by side, for A/B experiments.
+//  [--rate 100] [--duration 8]`: CPU per request of whole meshes side by side, for A/B experiments, and the
+// requests' latency (loadgen's p50/p99/max) beside it. --route is post, home or mix (loadgen's default mix of
+// flows, benchmark 5's background load).
 // Every configuration is a mesh of its own, all up at once and exporting to one Collector; each round drives
 // every mesh in turn with open-loop loadgen at the same fixed rate (well below saturation, so the figures are
 // the work per request, not queueing) and reads each process's CPU time from /proc/<pid>/stat. The medians of
@@ -66,7 +68,11 @@ async function main(): Promise<void> {
       settle: { type: "string", default: "6" },
     },
   });
-  const route = values.route === "home" ? "GET /api/activities/home" : "POST /api/activities";
+  if (!["post", "home", "mix"].includes(values.route)) throw new Error(`--route must be post, home or mix, got "${values.route}"`);
+  const overheadRoute = values.route === "home" ? "GET /api/activities/home" : "POST /api/activities";
+  const route = values.route === "mix" ? "loadgen's default mix" : overheadRoute;
+  // {}: loadgen's own default mix of flows.
+  const scenario = values.route === "mix" ? {} : loadgenScenario(overheadRoute);
   const configs = (values.config?.length ? values.config : ["untraced", "ours", "otel-demo"]).map(parseConfig);
   const rounds = Number(values.rounds);
   const rate = Number(values.rate);
@@ -98,12 +104,14 @@ async function main(): Promise<void> {
     }
     // ms of CPU per request, per config and process, one value per round.
     const cpu = new Map<string, Record<string, number[]>>();
+    // loadgen's latency over all requests (ms), per config and statistic, one value per round.
+    const latency = new Map<string, Record<"p50" | "p99" | "max", number[]>>();
     for (let round = 0; round <= rounds; round++) {
       for (const c of configs) {
         const mesh = meshes.get(c.id)!;
         const pids = meshPids(mesh, c.base === "untraced" ? undefined : backend.collector);
         const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuSeconds(pid) ?? NaN]));
-        const { summary } = await runLoadgen({ baseUrl: mesh.apiUrl, rate, durationS, scenario: loadgenScenario(route), users: 10 });
+        const { summary } = await runLoadgen({ baseUrl: mesh.apiUrl, rate, durationS, scenario, users: values.route === "mix" ? 20 : 10 });
         // A measured wait, not a readiness check: the export still to come belongs to this round's requests.
         if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
         const ok = summary.requests - summary.errors;
@@ -118,13 +126,21 @@ async function main(): Promise<void> {
           (perRequest[n] ??= []).push(ms);
         }
         (perRequest["all"] ??= []).push(all);
-        log(`round ${round} ${c.id}: ${summary.achieved_rate} req/s, ${summary.errors} errors, ${fmt(all)} ms CPU per request`);
+        const lat = latency.get(c.id) ?? { p50: [], p99: [], max: [] };
+        latency.set(c.id, lat);
+        lat.p50.push(summary.total.p50_ms);
+        lat.p99.push(summary.total.p99_ms);
+        lat.max.push(summary.total.max_ms);
+        log(`round ${round} ${c.id}: ${summary.achieved_rate} req/s, ${summary.errors} errors, ${fmt(all)} ms CPU per request, p99 ${fmt(summary.total.p99_ms)} ms`);
       }
     }
     const processes = [...new Set(configs.flatMap((c) => Object.keys(cpu.get(c.id) ?? {})))];
     const rows = processes.map((p) => [p, ...configs.map((c) => (cpu.get(c.id)?.[p] ? fmtSpread(spread(cpu.get(c.id)![p]!), 3) : "–"))]);
     process.stdout.write(`\n${route} at ${rate} req/s, ${durationS} s × ${rounds} rounds (CPU read ${settleMs / 1000} s after each run); ms of CPU per request, median (min–max)\n\n`);
     process.stdout.write(table(["process", ...configs.map((c) => c.id)], rows) + "\n");
+    const latencyRows = (["p50", "p99", "max"] as const).map((k) => [`latency ${k} (ms)`, ...configs.map((c) => fmtSpread(spread(latency.get(c.id)![k]), 1))]);
+    process.stdout.write(`\nloadgen's latency over all requests of a round, median of the rounds (min–max)\n\n`);
+    process.stdout.write(table(["", ...configs.map((c) => c.id)], latencyRows) + "\n");
   } finally {
     await stops.run();
   }

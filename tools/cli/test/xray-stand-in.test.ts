@@ -128,3 +128,33 @@ describe("the X-Ray stand-in's API, through @aws-sdk/client-xray", { timeout: 60
     assert.ok(live.graph.edges.length >= 4, `${live.graph.edges.length} edges`);
   });
 });
+
+describe("the X-Ray stand-in with a retention (`tracemesh demo --keep-running`)", { timeout: 60_000 }, () => {
+  test("whole traces go, the first seen first, once more documents are kept than allowed; the newest still read back", async () => {
+    // The fixture's 5 traces hold 17, 6, 6, 3 and 6 documents (38): with room for 20, the oldest trace (17) goes
+    // once the second arrives, then the third and fourth whenever the kept ones pass 20 again.
+    const xray = await startXrayStandIn({ retention: { maxItems: 20 } });
+    const client = new XRayClient({ region: STAND_IN_AWS_REGION, endpoint: xray.endpoint, credentials: STAND_IN_AWS_CREDENTIALS, maxAttempts: 1 });
+    try {
+      for (const id of FIXTURE_TRACES) {
+        const lines = FIXTURE_LINES.filter((_, i) => FIXTURE_DOCS[i]!.trace_id === id);
+        await client.send(new PutTraceSegmentsCommand({ TraceSegmentDocuments: lines }), { abortSignal: AbortSignal.timeout(10_000) });
+      }
+      const out = await client.send(new BatchGetTracesCommand({ TraceIds: FIXTURE_TRACES }), { abortSignal: AbortSignal.timeout(10_000) });
+      const kept = out.Traces!.map((t) => t.Id!);
+      const total = (ids: string[]) => FIXTURE_DOCS.filter((d) => ids.includes(d.trace_id!)).length;
+      assert.ok(total(kept) <= 20, `${total(kept)} documents kept`);
+      assert.ok(kept.includes(FIXTURE_TRACES.at(-1)!), "the newest trace is kept");
+      assert.ok(out.UnprocessedTraceIds!.includes(FIXTURE_TRACES[0]!), "the oldest trace is gone");
+      assert.deepEqual([...kept, ...out.UnprocessedTraceIds!].sort(), [...FIXTURE_TRACES].sort());
+      // The record behind xray.segments() is bounded the same way, by whole PutTraceSegments calls.
+      const counts = xray.segmentCounts();
+      assert.equal(counts.kept + counts.dropped, FIXTURE_DOCS.length);
+      assert.ok(counts.kept <= 20 && counts.dropped > 0, JSON.stringify(counts));
+      assert.equal(xray.segments().length, counts.kept);
+    } finally {
+      client.destroy();
+      await xray.stop();
+    }
+  });
+});

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import type { ExitStatus } from "@tracemesh/devkit";
+import type { ExitStatus, Retention } from "@tracemesh/devkit";
 import { DURATION_GRAMMAR, parseDuration } from "@tracemesh/domain";
 import { FLAG_FILE_ENV } from "@tracemesh/flags";
 import { entryPoint, heapArgs, nodeArgs, packageDirOf, POD_MEMORY_LIMIT_MIB, startMesh, telemetryEnv, type EntryPoint, type Mesh, type MeshOtelOptions, type MeshService } from "@tracemesh/mesh";
@@ -35,8 +35,15 @@ export interface DemoOptions {
   flagFile?: string;
 }
 
-/** What the extensions' hooks get: the options, with the flag file this demo claimed. */
-export type RunningDemoOptions = DemoOptions & { flagFile: string };
+/** What the extensions' hooks get: the options, with the flag file this demo claimed and what stand-ins keep. */
+export type RunningDemoOptions = DemoOptions & { flagFile: string; retention: Retention };
+
+/**
+ * What each local stand-in keeps while `--keep-running` runs (spans, segment documents, log events, Rollbar
+ * items): the newest, about 2,000 requests' worth; without a bound the demo's own process grew past 1.3 GiB after
+ * ~24,000 requests. A bounded run keeps everything: its summary checks every span and line.
+ */
+export const KEEP_RUNNING_RETENTION: Retention = { maxItems: 50_000 };
 
 /** The processes' log files (named in the demo's summary). */
 export const DEMO_LOG_DIR = path.join(os.tmpdir(), "tracemesh-demo", "logs");
@@ -152,7 +159,7 @@ export async function runDemo(options: DemoOptions, extensions: DemoExtension[] 
   // First, so that a demo refused here (another running demo owns the file or the folder) has started and
   // removed nothing.
   const flags = prepareDemoFlags(options.flagFile);
-  const opts: RunningDemoOptions = { ...options, flagFile: flags.file };
+  const opts: RunningDemoOptions = { ...options, flagFile: flags.file, retention: options.keepRunning ? KEEP_RUNNING_RETENTION : {} };
   let logs: Claim;
   try {
     logs = claim(opts.logDir, "writes its logs to", "stop it, or start this one with TMPDIR set to a folder of its own (and --flag-file PATH)");
@@ -186,6 +193,7 @@ export async function runDemo(options: DemoOptions, extensions: DemoExtension[] 
 
     if (opts.keepRunning) {
       printUrls(mesh, extensions);
+      if (opts.collector) say(`the local stand-ins keep the newest ${KEEP_RUNNING_RETENTION.maxItems!.toLocaleString("en-US")} spans, segments and log events each; older ones are dropped, as a retention period drops them`);
       const signal = await waitForSignal();
       say(`${signal}: stopping`);
       return 0;
@@ -235,7 +243,8 @@ export const DEMO_USAGE =
   "  loadgen, prints its summary, one trace as a waterfall and the service map (X-Ray vs OTLP).\n" +
   "  Sinks: HONEYCOMB_API_KEY set → real Honeycomb, else a local stand-in; AWS_REGION + credentials\n" +
   "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in.\n" +
-  "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen)\n" +
+  "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen);\n" +
+  "                  the local stand-ins then keep only the newest 50,000 spans, segments and log events each\n" +
   "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
   "  --echo          copy every process's log lines to stderr (they always go to files too, named at the end)\n" +
   "  --flag-file PATH  where this demo keeps its fault flags (default: the run cache's demo/flags.json, which\n" +

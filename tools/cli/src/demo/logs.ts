@@ -23,7 +23,7 @@ import type { Mesh } from "@tracemesh/mesh";
 import { spansFromOtlpFiles } from "@tracemesh/trace-model";
 import { makeCloudWatchLogsClient } from "../cloudwatch-logs.js";
 import { lookUpTrace, renderTrace } from "../trace.js";
-import type { DemoExtension, DemoOptions, RunningDemoOptions } from "./demo.js";
+import type { DemoExtension, RunningDemoOptions } from "./demo.js";
 
 const ROLLBAR_TOKEN = "demo-rollbar-post-server-item";
 const ROLLBAR_READ_TOKEN = "demo-rollbar-read";
@@ -87,11 +87,11 @@ export function logsDemo(options: LogsDemoOptions): DemoExtension {
   return {
     name: "logs",
 
-    async beforeMesh(opts: DemoOptions): Promise<void> {
+    async beforeMesh(opts: RunningDemoOptions): Promise<void> {
       logDir = opts.logDir;
       const tls = makeStandInTls(path.join(options.outDir, "tls"));
-      cloudwatch = await startCloudWatchLogsStandIn({ tls });
-      rollbar = await startRollbarStandIn({ accessToken: ROLLBAR_TOKEN, readToken: ROLLBAR_READ_TOKEN });
+      cloudwatch = await startCloudWatchLogsStandIn({ tls, retention: opts.retention });
+      rollbar = await startRollbarStandIn({ accessToken: ROLLBAR_TOKEN, readToken: ROLLBAR_READ_TOKEN, retention: opts.retention });
       // A fresh state each run: offsets and buffers of the last run's files must not meet this run's.
       const stateDir = path.join(options.outDir, "fluent-bit");
       fs.rmSync(stateDir, { recursive: true, force: true });

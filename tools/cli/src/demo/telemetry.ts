@@ -17,6 +17,7 @@ import {
   type ExitStatus,
   type HoneycombStandIn,
   type LocalCollector,
+  type Retention,
   type XrayExporter,
   type XrayStandIn,
 } from "@tracemesh/devkit";
@@ -213,7 +214,7 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
     name: "collector",
     stopped: () => ({ ...step.statuses }),
     files: () => ({ traces: step.files.traces, xraySegments: step.files.xraySegments }),
-    beforeMesh: () => startSinksAndCollector(step),
+    beforeMesh: (opts) => startSinksAndCollector(step, opts.retention),
     urls: (mesh: Mesh) => collectorUrls(step, mesh),
     async beforeLoad(): Promise<void> {
       if (step.collector) step.redBefore = await scrapeRed(step);
@@ -270,20 +271,20 @@ function say(line: string): void {
 }
 
 /** Clears the out dir's files, starts a stand-in for each sink that is not real, then the Collector between them. */
-async function startSinksAndCollector(step: TracingStep): Promise<MeshOtelOptions> {
+async function startSinksAndCollector(step: TracingStep, retention: Retention): Promise<MeshOtelOptions> {
   const { plan, files, options } = step;
   fs.mkdirSync(files.dir, { recursive: true });
   for (const f of [files.traces, files.xraySegments, files.redMetrics]) fs.rmSync(f, { force: true });
   if (plan.honeycomb.real) {
     say(`Honeycomb: REAL — ${plan.honeycomb.endpoint} with HONEYCOMB_API_KEY (datasets = service names)`);
   } else {
-    step.honeycomb = await startHoneycombStandIn({ apiKey: STAND_IN_TEAM_KEY });
+    step.honeycomb = await startHoneycombStandIn({ apiKey: STAND_IN_TEAM_KEY, retention });
     say(`Honeycomb: local stand-in ${step.honeycomb.url} (no HONEYCOMB_API_KEY; it checks x-honeycomb-team like the real API)`);
   }
   if (plan.xray.real) {
     say(`X-Ray:     REAL — region ${plan.xray.region}, credentials from ${plan.xray.credentials}`);
   } else {
-    step.xray = await startXrayStandIn();
+    step.xray = await startXrayStandIn({ retention });
     say(`X-Ray:     local stand-in ${step.xray.endpoint} (no AWS_REGION + credentials; it checks SigV4 and the segment documents like the real API)`);
   }
   const collectorEnv = sinkCollectorEnv(plan, step.env, { honeycombUrl: step.honeycomb?.url, xrayEndpoint: step.xray?.endpoint });

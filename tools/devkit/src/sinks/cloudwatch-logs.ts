@@ -14,6 +14,7 @@ import fs from "node:fs";
 import type http from "node:http";
 import https from "node:https";
 import { readBody } from "./http-util.js";
+import { RetainedRecords, type Retention } from "./retention.js";
 import { awsAuthError, verifySigV4, type SigV4Credentials } from "./sigv4.js";
 import { STAND_IN_AWS_CREDENTIALS, STAND_IN_AWS_REGION } from "./xray.js";
 
@@ -133,14 +134,29 @@ function matchesJsonPattern(pattern: string, message: string): boolean {
   });
 }
 
-/** The data behind the API: log groups, streams, events and saved queries; optionally journaled to a file. */
+/** One PutLogEvents batch as stored: its stream, how many events and bytes it added there. */
+interface StoredBatch {
+  stream: LogStream;
+  events: number;
+  bytes: number;
+}
+
+/**
+ * The data behind the API: log groups, streams, events and saved queries; optionally journaled to a file. With a
+ * retention, the oldest batches' events are dropped from their streams while more events are kept than it allows.
+ */
 export class CloudWatchLogsStore {
   private readonly groups = new Map<string, LogGroup>();
   private readonly queries = new Map<string, QueryDefinition>();
   private eventCount = 0;
+  private readonly batches: RetainedRecords<StoredBatch>;
 
   /** `journal`: a file every change is appended to, and replayed from when it exists. */
-  constructor(private readonly journal?: string) {
+  constructor(
+    private readonly journal?: string,
+    retention: Retention = {},
+  ) {
+    this.batches = new RetainedRecords<StoredBatch>(retention, (b) => b.events);
     if (journal && fs.existsSync(journal)) {
       for (const line of fs.readFileSync(journal, "utf8").split("\n")) {
         if (!line) continue;
@@ -165,11 +181,18 @@ export class CloudWatchLogsStore {
     else if (entry.op === "query") this.queries.set(entry.definition.queryDefinitionId, entry.definition);
     else {
       const stream = this.groups.get(entry.group)!.streams.get(entry.stream)!;
+      const batch: StoredBatch = { stream, events: entry.events.length, bytes: 0 };
       for (const e of entry.events) {
         this.eventCount += 1;
         const eventId = `${e.timestamp}${String(this.eventCount).padStart(20, "0")}`;
         stream.events.push({ logGroupName: entry.group, logStreamName: entry.stream, timestamp: e.timestamp, ingestionTime: entry.ingestionTime, message: e.message, eventId });
-        stream.storedBytes += Buffer.byteLength(e.message);
+        batch.bytes += Buffer.byteLength(e.message);
+      }
+      stream.storedBytes += batch.bytes;
+      // A stream's events are in arrival order: an old batch's events are the first of its stream.
+      for (const old of this.batches.push(batch)) {
+        old.stream.events.splice(0, old.events);
+        old.stream.storedBytes -= old.bytes;
       }
     }
   }
@@ -184,6 +207,11 @@ export class CloudWatchLogsStore {
   events(logGroupName?: string): StoredLogEvent[] {
     const groups = logGroupName ? [this.groups.get(logGroupName)].filter((g): g is LogGroup => g !== undefined) : [...this.groups.values()];
     return groups.flatMap((g) => [...g.streams.values()].flatMap((s) => s.events));
+  }
+
+  /** Events kept, and events dropped by the retention. */
+  eventCounts(): { kept: number; dropped: number } {
+    return this.batches.counts();
   }
 
   /** Group name → stream names. */
@@ -435,11 +463,14 @@ export interface CloudWatchLogsStandIn {
   stop(): Promise<void>;
 }
 
-/** The local CloudWatch Logs stand-in: HTTPS on a free loopback port with its own CA (tls), in memory. */
-export async function startCloudWatchLogsStandIn(opts: { tls: StandInTls; credentials?: SigV4Credentials }): Promise<CloudWatchLogsStandIn> {
-  const store = new CloudWatchLogsStore();
+/**
+ * The local CloudWatch Logs stand-in: HTTPS on a free loopback port with its own CA (tls), in memory. `retention`
+ * bounds the events (and refusals) kept; everything is kept without it.
+ */
+export async function startCloudWatchLogsStandIn(opts: { tls: StandInTls; credentials?: SigV4Credentials; retention?: Retention }): Promise<CloudWatchLogsStandIn> {
+  const store = new CloudWatchLogsStore(undefined, opts.retention);
   const counts: Record<string, number> = {};
-  const refused: Array<{ operation: string; status: number; message?: string }> = [];
+  const refused = new RetainedRecords<{ operation: string; status: number; message?: string }>(opts.retention);
   let outageUntil = 0;
   const server = https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
     void handleCloudWatchLogs(req, res, store, {
@@ -462,7 +493,7 @@ export async function startCloudWatchLogsStandIn(opts: { tls: StandInTls; creden
     store,
     tls: opts.tls,
     counts: () => ({ ...counts }),
-    refused: () => [...refused],
+    refused: () => refused.values(),
     refuseUntil: (until) => {
       outageUntil = until;
     },

@@ -1,5 +1,6 @@
 import type http from "node:http";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
+import { RetainedRecords, type Retention } from "./retention.js";
 import { decodeOtlpMetrics, decodeOtlpTraces, type OtlpMetricSummary, type Span } from "@tracemesh/trace-model";
 
 export interface HoneycombRequest {
@@ -21,12 +22,14 @@ export interface HoneycombStandIn {
   /** Base URL to use as the Honeycomb endpoint (the exporter appends /v1/traces). */
   url: string;
   port: number;
-  /** Every accepted export request, in arrival order. */
+  /** Every accepted export request kept (all of them unless a retention was given), in arrival order. */
   requests(): HoneycombRequest[];
-  /** Every span accepted so far. */
+  /** Every span kept. */
   spans(): Span[];
-  /** Every accepted metrics export (POST /v1/metrics), in arrival order. */
+  /** Every accepted metrics export (POST /v1/metrics) kept, in arrival order. */
   metricExports(): HoneycombMetricsRequest[];
+  /** Spans kept and dropped by the retention. */
+  spanCounts(): { kept: number; dropped: number };
   /** How many requests were refused (401/400/404/415). */
   rejected(): number;
   stop(): Promise<void>;
@@ -95,11 +98,12 @@ export function sendEmptyOtlpResponse(res: http.ServerResponse, contentType: str
  * real API it takes POST /v1/traces with OTLP protobuf or JSON (optionally gzip), answers 401 when
  * the `x-honeycomb-team` header is missing (or differs from `apiKey` when one is given), and keeps
  * the decoded spans for assertions. The dataset would be each span's service.name. It takes metrics exports
- * too (POST /v1/metrics with a dataset header), as the Collector's RED metrics are sent.
+ * too (POST /v1/metrics with a dataset header), as the Collector's RED metrics are sent. `retention` bounds the
+ * spans (and metrics) kept; everything is kept without it.
  */
-export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Promise<HoneycombStandIn> {
-  const accepted: HoneycombRequest[] = [];
-  const metrics: HoneycombMetricsRequest[] = [];
+export async function startHoneycombStandIn(opts: { apiKey?: string; retention?: Retention } = {}): Promise<HoneycombStandIn> {
+  const accepted = new RetainedRecords<HoneycombRequest>(opts.retention, (r) => r.spans.length);
+  const metrics = new RetainedRecords<HoneycombMetricsRequest>(opts.retention, (r) => r.metrics.length);
   let rejected = 0;
   const refuse = (res: http.ServerResponse, status: number, message: string) => {
     rejected += 1;
@@ -125,9 +129,10 @@ export async function startHoneycombStandIn(opts: { apiKey?: string } = {}): Pro
   return {
     url: `http://127.0.0.1:${listener.port}`,
     port: listener.port,
-    requests: () => [...accepted],
-    spans: () => accepted.flatMap((r) => r.spans),
-    metricExports: () => [...metrics],
+    requests: () => accepted.values(),
+    spans: () => accepted.values().flatMap((r) => r.spans),
+    metricExports: () => metrics.values(),
+    spanCounts: () => accepted.counts(),
     rejected: () => rejected,
     stop: listener.close,
   };

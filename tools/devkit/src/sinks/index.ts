@@ -9,3 +9,4 @@ export * from "./sigv4.js";
 export * from "./recording.js";
 export * from "./cloudwatch-logs.js";
 export * from "./tls.js";
+export * from "./retention.js";

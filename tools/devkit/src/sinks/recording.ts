@@ -126,7 +126,7 @@ export async function startRecordingStandIn(opts: RecordingStandInOptions): Prom
       return sendEmptyOtlpResponse(res, checked.contentType);
     }
     if (opts.rollbarToken !== undefined && route.startsWith("/api/1/")) {
-      if (await answerRollbarRql(req, res, rollbarItems, opts.rollbarReadToken)) return;
+      if (await answerRollbarRql(req, res, () => ({ kept: rollbarItems(), dropped: 0 }), opts.rollbarReadToken)) return;
       const item = await acceptRollbarItem(req, opts.rollbarToken);
       if ("status" in item) return refuse(res, item.status, "", item.message);
       const record: RollbarItemRecord = { received: new Date().toISOString(), data: item.data };

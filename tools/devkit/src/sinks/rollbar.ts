@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import type http from "node:http";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
+import { RetainedRecords, type Retention } from "./retention.js";
 
 export interface RollbarItem {
   accessToken: string;
@@ -56,7 +57,7 @@ function get(data: Record<string, unknown>, dotted: string): unknown {
   return value;
 }
 
-/** One occurrence as an RQL row (RQL_COLUMNS); the item counter is its place among the items. */
+/** One occurrence as an RQL row (RQL_COLUMNS); the item counter is its place among the items received. */
 function rqlRow(item: RollbarItem, counter: number): unknown[] {
   const d = item.data;
   // An error with a cause is sent as a trace_chain (the outermost first).
@@ -69,9 +70,15 @@ function rqlRow(item: RollbarItem, counter: number): unknown[] {
  * Rollbar's RQL API, as far as `tracemesh trace` uses it — the one query `select * from item_occurrence where
  * custom.trace_id = '<id>'` (anything else: 422, said so): POST /api/1/rql/jobs creates a job, GET
  * /api/1/rql/job/<id>?expand=result answers it with the matching occurrences. The read token is checked like the
- * item endpoint's. Returns false when the request is not an RQL call.
+ * item endpoint's. `items` gives the items kept and how many older ones were dropped before them (their counters
+ * start after those). Returns false when the request is not an RQL call.
  */
-export async function answerRollbarRql(req: http.IncomingMessage, res: http.ServerResponse, items: () => RollbarItem[], readToken?: string): Promise<boolean> {
+export async function answerRollbarRql(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  items: () => { kept: RollbarItem[]; dropped: number },
+  readToken?: string,
+): Promise<boolean> {
   const path = (req.url ?? "").split("?")[0] ?? "";
   const job = /^\/api\/1\/rql\/job\/([0-9a-f-]+)$/.exec(path);
   if (!(req.method === "POST" && path === "/api/1/rql/jobs") && !(req.method === "GET" && job)) return false;
@@ -95,8 +102,8 @@ export async function answerRollbarRql(req: http.IncomingMessage, res: http.Serv
   const query = Buffer.from(job![1]!, "hex").toString();
   const traceId = RQL_BY_TRACE.exec(query)?.[1];
   if (!traceId) return sendJson(res, 404, { err: 1, message: "no such job" }), true;
-  const all = items();
-  const rows = all.flatMap((item, i) => (get(item.data, "custom.trace_id") === traceId ? [rqlRow(item, i + 1)] : []));
+  const { kept, dropped } = items();
+  const rows = kept.flatMap((item, i) => (get(item.data, "custom.trace_id") === traceId ? [rqlRow(item, dropped + i + 1)] : []));
   sendJson(res, 200, { err: 0, result: { id: job![1], status: "success", query_string: query, result: { columns: RQL_COLUMNS, rows, rowcount: rows.length } } });
   return true;
 }
@@ -104,13 +111,13 @@ export async function answerRollbarRql(req: http.IncomingMessage, res: http.Serv
 /**
  * A local stand-in for Rollbar's API (we cannot reach the real one): the item endpoint checked as acceptRollbarItem
  * says, answering like Rollbar (`{"err":0,"result":{"uuid":…}}`) and keeping the items, and the RQL jobs that
- * find a trace's occurrences (answerRollbarRql).
+ * find a trace's occurrences (answerRollbarRql). `retention` bounds the items kept; all are kept without it.
  */
-export async function startRollbarStandIn(opts: { accessToken?: string; readToken?: string } = {}): Promise<RollbarStandIn> {
-  const items: RollbarItem[] = [];
+export async function startRollbarStandIn(opts: { accessToken?: string; readToken?: string; retention?: Retention } = {}): Promise<RollbarStandIn> {
+  const items = new RetainedRecords<RollbarItem>(opts.retention);
   let rejected = 0;
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (await answerRollbarRql(req, res, () => items, opts.readToken)) return;
+    if (await answerRollbarRql(req, res, () => ({ kept: items.values(), dropped: items.counts().dropped }), opts.readToken)) return;
     const checked = await acceptRollbarItem(req, opts.accessToken);
     if ("status" in checked) {
       rejected += 1;
@@ -128,7 +135,7 @@ export async function startRollbarStandIn(opts: { accessToken?: string; readToke
     endpoint: `http://127.0.0.1:${listener.port}/api/1/item/`,
     apiUrl: `http://127.0.0.1:${listener.port}/api/1/`,
     port: listener.port,
-    items: () => [...items],
+    items: () => items.values(),
     rejected: () => rejected,
     stop: listener.close,
   };

@@ -18,6 +18,7 @@
 //   (graphFromXraySegments) under another name.
 // - PutTelemetryRecords (POST /TelemetryRecords): accepted, nothing kept.
 import type { XraySegment } from "@tracemesh/trace-model";
+import type { Retention } from "./retention.js";
 
 /** The operations answered here, by path. */
 export const XRAY_READ_OPERATIONS = {
@@ -52,9 +53,15 @@ interface StoredTrace {
   documents: XraySegment[];
 }
 
-/** The accepted documents by trace id, and the read operations over them. */
+/**
+ * The accepted documents by trace id, and the read operations over them. With a retention, whole traces are
+ * dropped, the one first seen longest ago first, while more documents are kept than it allows.
+ */
 export class XrayTraceStore {
   private readonly traces = new Map<string, StoredTrace>();
+  private documents = 0;
+
+  constructor(private readonly retention: Retention = {}) {}
 
   /** Keeps documents PutTraceSegments accepted (already checked: parsePutTraceSegments). */
   put(documents: readonly XraySegment[]): void {
@@ -63,6 +70,14 @@ export class XrayTraceStore {
       let trace = this.traces.get(id);
       if (!trace) this.traces.set(id, (trace = { id, documents: [] }));
       trace.documents.push(doc);
+    }
+    this.documents += documents.length;
+    const max = this.retention.maxItems;
+    // A Map iterates in insertion order: its first trace is the oldest.
+    while (max !== undefined && this.documents > max && this.traces.size > 1) {
+      const [oldestId, oldest] = this.traces.entries().next().value!;
+      this.traces.delete(oldestId);
+      this.documents -= oldest.documents.length;
     }
   }
 

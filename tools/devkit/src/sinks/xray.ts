@@ -1,6 +1,7 @@
 import type http from "node:http";
 import { decodeOtlpTraces, isXrayTraceId, type Span, type XraySegment } from "@tracemesh/trace-model";
 import { listenOnLoopback, readBody, sendJson } from "./http-util.js";
+import { RetainedRecords, type Retention } from "./retention.js";
 import { awsAuthError, signSigV4, verifySigV4, type SigV4Credentials, type SigV4Result } from "./sigv4.js";
 import { traceSegmentDestinationStandIn, type TraceSegmentDestinationStandIn } from "./xray-destination.js";
 import { XRAY_READ_OPERATIONS, XrayTraceStore } from "./xray-traces.js";
@@ -39,13 +40,16 @@ export interface XrayStandIn {
   /** The endpoint to give the Collector as XRAY_ENDPOINT. */
   endpoint: string;
   port: number;
-  /** Every accepted PutTraceSegments call, documents parsed, in arrival order. */
+  /** Every accepted PutTraceSegments call kept (all of them unless a retention was given), documents parsed, in
+   *  arrival order. */
   puts(): XrayPut[];
-  /** Every segment document received so far. */
+  /** Every segment document kept. */
   segments(): XraySegment[];
-  /** Every accepted export to the OTLP endpoint (POST /v1/traces), spans decoded. */
+  /** Segment documents kept and dropped by the retention. */
+  segmentCounts(): { kept: number; dropped: number };
+  /** Every accepted export to the OTLP endpoint (POST /v1/traces) kept, spans decoded. */
   otlpExports(): XrayOtlpExport[];
-  /** Every span received on the OTLP endpoint. */
+  /** Every span kept from the OTLP endpoint. */
   otlpSpans(): Span[];
   /** Reads traces back with a signed BatchGetTraces call to the stand-in (what the X-Ray console does). */
   batchGetTraces(traceIds: string[]): Promise<Array<{ Id: string; Segments: XraySegment[] }>>;
@@ -105,16 +109,21 @@ export function parsePutTraceSegments(body: Buffer): { segments: XraySegment[] }
  * STAND_IN_AWS_REGION: forged, stale, another region or service; 403 as X-Ray answers), PutTraceSegments bodies that
  * are not `{"TraceSegmentDocuments": [<JSON string>…]}` or whose documents lack a valid id, X-Ray trace id, name or
  * times (400). It keeps the parsed documents and answers X-Ray's read calls from them (xray-traces.ts), so a test
- * reads them back with BatchGetTraces as from the real API.
+ * reads them back with BatchGetTraces as from the real API. `retention` bounds what it keeps (documents, OTLP
+ * spans, refusals, each); everything is kept without it.
  *
  * It also stands in for X-Ray's OTLP endpoint (`https://xray.<region>.amazonaws.com/v1/traces`, used with
  * Transaction Search): POST /v1/traces must carry a valid SigV4 signature for service `xray` (403 otherwise) and a
  * binary OTLP protobuf body (415 for anything else, 400 when it does not decode). Those spans are kept apart: X-Ray
  * indexes them in CloudWatch Logs, not as segments.
  */
-export async function startXrayStandIn(): Promise<XrayStandIn> {
-  const traffic: XrayTraffic = { puts: [], otlpExports: [], rejected: [] };
-  const store = new XrayTraceStore();
+export async function startXrayStandIn(opts: { retention?: Retention } = {}): Promise<XrayStandIn> {
+  const traffic: XrayTraffic = {
+    puts: new RetainedRecords(opts.retention, (put) => put.segments.length),
+    otlpExports: new RetainedRecords(opts.retention, (e) => e.spans.length),
+    rejected: new RetainedRecords(opts.retention),
+  };
+  const store = new XrayTraceStore(opts.retention);
   const destination = traceSegmentDestinationStandIn(verifyXraySignature, (res, status, type, message) =>
     refuseXrayRequest(traffic, res, status, type, message),
   );
@@ -127,22 +136,23 @@ export async function startXrayStandIn(): Promise<XrayStandIn> {
   return {
     endpoint,
     port: listener.port,
-    puts: () => [...traffic.puts],
-    segments: () => traffic.puts.flatMap((p) => p.segments),
-    otlpExports: () => [...traffic.otlpExports],
-    otlpSpans: () => traffic.otlpExports.flatMap((e) => e.spans),
+    puts: () => traffic.puts.values(),
+    segments: () => traffic.puts.values().flatMap((p) => p.segments),
+    segmentCounts: () => traffic.puts.counts(),
+    otlpExports: () => traffic.otlpExports.values(),
+    otlpSpans: () => traffic.otlpExports.values().flatMap((e) => e.spans),
     batchGetTraces: (traceIds) => batchGetTraces(endpoint, traceIds),
     traceSegmentDestination: destination,
-    rejected: () => [...traffic.rejected],
+    rejected: () => traffic.rejected.values(),
     stop: () => listener.close(),
   };
 }
 
 /** What the stand-in accepted and refused, in arrival order. */
 interface XrayTraffic {
-  puts: XrayPut[];
-  otlpExports: XrayOtlpExport[];
-  rejected: Array<{ status: number; message: string }>;
+  puts: RetainedRecords<XrayPut>;
+  otlpExports: RetainedRecords<XrayOtlpExport>;
+  rejected: RetainedRecords<{ status: number; message: string }>;
 }
 
 /** What one request is answered from: the documents kept, the record, the trace segment destination. */
