@@ -28,8 +28,6 @@ export interface HoneycombStandIn {
   spans(): Span[];
   /** Every accepted metrics export (POST /v1/metrics) kept, in arrival order. */
   metricExports(): HoneycombMetricsRequest[];
-  /** Spans kept and dropped by the retention. */
-  spanCounts(): { kept: number; dropped: number };
   /** How many requests were refused (401/400/404/415). */
   rejected(): number;
   stop(): Promise<void>;
@@ -132,7 +130,6 @@ export async function startHoneycombStandIn(opts: { apiKey?: string; retention?:
     requests: () => accepted.values(),
     spans: () => accepted.values().flatMap((r) => r.spans),
     metricExports: () => metrics.values(),
-    spanCounts: () => accepted.counts(),
     rejected: () => rejected,
     stop: listener.close,
   };
