@@ -195,12 +195,16 @@ interface Running {
 }
 
 /** The Honeycomb and X-Ray stand-ins and the real Collector exporting to them, on one X-Ray path. */
-async function startStandInsAndCollector(xrayExporter: XrayExporter): Promise<Running> {
+async function startStandInsAndCollector(
+  xrayExporter: XrayExporter,
+  file: { tracesFile?: string; tracesFileRotation?: { maxMegabytes: number; maxBackups: number } } = {},
+): Promise<Running> {
   const honeycomb = await startHoneycombStandIn({ apiKey: HONEYCOMB_KEY });
   const xray = await startXrayStandIn();
   const collector = await startCollector({
     xrayExporter,
     env: standInCollectorEnv({ honeycombUrl: honeycomb.url, honeycombKey: HONEYCOMB_KEY, xrayEndpoint: xray.endpoint }),
+    ...file,
   });
   return { honeycomb, xray, collector };
 }
@@ -327,6 +331,64 @@ describe("the Collector delivers to Honeycomb, X-Ray and the file (config.yaml +
     );
     assert.equal(span.spanId, segmentId);
     assert.equal(span.resource["service.name"], "legacy-xray-sdk");
+  });
+});
+
+describe("the traces file rotates when asked (the demo's --keep-running): bounded on disk, the newest spans kept", { timeout: 180_000 }, () => {
+  let running: Running;
+  let dir: string;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(ROOT, "tests", ".tmp-"));
+    running = await startStandInsAndCollector("awsxray", { tracesFile: path.join(dir, "traces.jsonl"), tracesFileRotation: { maxMegabytes: 1, maxBackups: 1 } });
+  });
+  after(async () => {
+    await stopStandInsAndCollector(running ?? {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("past 1 MB the file is renamed and a new one started; one renamed file is kept; the last trace is in the new file", async () => {
+    // 30 exports of 100 spans, each with a 400-byte attribute: about 2.4 MB of OTLP JSON lines in all, so the
+    // file rotates at least twice and the older renamed file must be removed.
+    const padding = "x".repeat(400);
+    const traceIds: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const traceId = xrayStyleTraceId();
+      traceIds.push(traceId);
+      const body = otlpJsonTrace(traceId, hex(8), hex(8)) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> };
+      const [server, client] = body.resourceSpans[0]!.scopeSpans[0]!.spans;
+      body.resourceSpans[0]!.scopeSpans[0]!.spans = Array.from({ length: 100 }, (_, n) => ({
+        ...(n === 0 ? server : client),
+        spanId: n === 0 ? server!.spanId : hex(8),
+        attributes: [...((n === 0 ? server : client)!.attributes as unknown[]), { key: "test.padding", value: { stringValue: padding } }],
+      }));
+      const res = await fetch(`${running.collector.otlpHttpUrl}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const lastTrace = traceIds.at(-1)!;
+    const files = await waitFor(
+      "the last trace in traces.jsonl and exactly one renamed file beside it",
+      () => {
+        const names = fs.readdirSync(dir).sort();
+        const renamed = names.filter((n) => /^traces-.+\.jsonl$/.test(n));
+        const current = fs.existsSync(path.join(dir, "traces.jsonl")) ? fs.readFileSync(path.join(dir, "traces.jsonl"), "utf8") : "";
+        return renamed.length === 1 && current.includes(lastTrace) && { names, renamed };
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    assert.deepEqual(files.names, [files.renamed[0], "traces.jsonl"].sort(), "nothing else in the folder");
+    for (const name of files.names) {
+      const size = fs.statSync(path.join(dir, name)).size;
+      assert.ok(size <= 1024 * 1024, `${name}: ${size} bytes, over the 1 MB rotation size`);
+    }
+    const kept = files.names.flatMap((n) => fs.readFileSync(path.join(dir, n), "utf8").split("\n").filter(Boolean));
+    const keptTraces = new Set(kept.flatMap((line) => [...line.matchAll(/"traceId":"([0-9a-f]{32})"/g)].map((m) => m[1]!)));
+    assert.ok(!keptTraces.has(traceIds[0]!), "the first trace's file was removed");
+    assert.ok(keptTraces.size < traceIds.length, `${keptTraces.size} of ${traceIds.length} traces still on disk`);
   });
 });
 

@@ -136,6 +136,12 @@ export async function startCollector(
     redFlushInterval?: string;
     /** Write every span to tracesFile (default true); picks the configs when `configs` is not given. */
     fileExporter?: boolean;
+    /**
+     * Rotate tracesFile (the file exporter's `rotation`): past `maxMegabytes` it is renamed with a timestamp and a
+     * new one started; only the newest `maxBackups` renamed files are kept. For runs that never end (the demo's
+     * --keep-running); without it the file keeps every span, which is what runs that read it back need.
+     */
+    tracesFileRotation?: { maxMegabytes: number; maxBackups: number };
     /** Another build of the Collector (default: findCollector()), e.g. an older version beside this one. */
     binary?: string;
   } = {},
@@ -151,7 +157,14 @@ export async function startCollector(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tracemesh-collector-"));
   const tracesFile = opts.tracesFile ?? path.join(dir, "traces.jsonl");
   const xrayExporter = opts.xrayExporter ?? "awsxray";
-  const configs = opts.configs ?? localCollectorConfigs(xrayExporter, { fileExporter: opts.fileExporter });
+  const configs = [...(opts.configs ?? localCollectorConfigs(xrayExporter, { fileExporter: opts.fileExporter }))];
+  if (opts.tracesFileRotation) {
+    // An overlay on file.yaml's exporter, after it: the Collector merges the configs in order.
+    const { maxMegabytes, maxBackups } = opts.tracesFileRotation;
+    const overlay = path.join(dir, "traces-file-rotation.yaml");
+    fs.writeFileSync(overlay, `exporters:\n  file/traces:\n    rotation:\n      max_megabytes: ${maxMegabytes}\n      max_backups: ${maxBackups}\n`);
+    configs.push(overlay);
+  }
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,

@@ -46,6 +46,12 @@ export type RunningDemoOptions = DemoOptions & { flagFile: string; retention: Re
  */
 export const KEEP_RUNNING_RETENTION: Retention = { maxItems: 50_000 };
 
+/**
+ * The Collector's traces file while `--keep-running` runs: renamed past 100 MB, the two newest renamed files kept
+ * (at most ~300 MB on disk). It took ~8 KB a request: 188 MB after 24,000 requests, with no end.
+ */
+export const KEEP_RUNNING_TRACES_FILE_ROTATION = { maxMegabytes: 100, maxBackups: 2 };
+
 /** The processes' log files (named in the demo's summary). */
 export const DEMO_LOG_DIR = path.join(os.tmpdir(), "tracemesh-demo", "logs");
 
@@ -194,7 +200,10 @@ export async function runDemo(options: DemoOptions, extensions: DemoExtension[] 
 
     if (opts.keepRunning) {
       printUrls(mesh, extensions);
-      if (opts.collector) say(`the local stand-ins keep the newest ${KEEP_RUNNING_RETENTION.maxItems!.toLocaleString("en-US")} spans, segments and log events each; older ones are dropped, as a retention period drops them`);
+      if (opts.collector) {
+        say(`the local stand-ins keep the newest ${KEEP_RUNNING_RETENTION.maxItems!.toLocaleString("en-US")} spans, segments and log events each; older ones are dropped, as a retention period drops them`);
+        say(`the traces file rotates at ${KEEP_RUNNING_TRACES_FILE_ROTATION.maxMegabytes} MB, keeping ${KEEP_RUNNING_TRACES_FILE_ROTATION.maxBackups} older files beside it`);
+      }
       const signal = await waitForSignal();
       say(`${signal}: stopping`);
       return 0;
@@ -245,7 +254,8 @@ export const DEMO_USAGE =
   "  Sinks: HONEYCOMB_API_KEY set → real Honeycomb, else a local stand-in; AWS_REGION + credentials\n" +
   "  (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) → real X-Ray, else a local stand-in.\n" +
   "  --keep-running  seed, then keep the mesh and the Collector up and print their URLs until Ctrl-C (no loadgen);\n" +
-  "                  the local stand-ins then keep only the newest 50,000 spans, segments and log events each\n" +
+  "                  the local stand-ins then keep only the newest 50,000 spans, segments and log events each,\n" +
+  "                  and the traces file rotates at 100 MB (2 older files kept)\n" +
   "  --no-collector  no Collector, no tracing (the services run with the OpenTelemetry SDK disabled)\n" +
   "  --echo          copy every process's log lines to stderr (they always go to files too, named at the end)\n" +
   "  --flag-file PATH  where this demo keeps its fault flags (default: the run cache's demo/flags.json, which\n" +

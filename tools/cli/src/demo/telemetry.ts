@@ -17,7 +17,6 @@ import {
   type ExitStatus,
   type HoneycombStandIn,
   type LocalCollector,
-  type Retention,
   type XrayExporter,
   type XrayStandIn,
 } from "@tracemesh/devkit";
@@ -44,7 +43,7 @@ import {
   type Span,
   type XraySegment,
 } from "@tracemesh/trace-model";
-import type { DemoExtension } from "./demo.js";
+import { KEEP_RUNNING_TRACES_FILE_ROTATION, type DemoExtension, type RunningDemoOptions } from "./demo.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Which sinks are real
@@ -214,7 +213,7 @@ export function telemetryDemo(options: TelemetryDemoOptions = {}): TelemetryDemo
     name: "collector",
     stopped: () => ({ ...step.statuses }),
     files: () => ({ traces: step.files.traces, xraySegments: step.files.xraySegments }),
-    beforeMesh: (opts) => startSinksAndCollector(step, opts.retention),
+    beforeMesh: (opts) => startSinksAndCollector(step, opts),
     urls: (mesh: Mesh) => collectorUrls(step, mesh),
     async beforeLoad(): Promise<void> {
       if (step.collector) step.redBefore = await scrapeRed(step);
@@ -271,10 +270,14 @@ function say(line: string): void {
 }
 
 /** Clears the out dir's files, starts a stand-in for each sink that is not real, then the Collector between them. */
-async function startSinksAndCollector(step: TracingStep, retention: Retention): Promise<MeshOtelOptions> {
+async function startSinksAndCollector(step: TracingStep, demo: RunningDemoOptions): Promise<MeshOtelOptions> {
   const { plan, files, options } = step;
+  const { retention } = demo;
   fs.mkdirSync(files.dir, { recursive: true });
   for (const f of [files.traces, files.xraySegments, files.redMetrics]) fs.rmSync(f, { force: true });
+  // The files a rotating traces file left (`--keep-running`): <name>-<timestamp>.jsonl beside it.
+  const rotatedPrefix = `${path.basename(files.traces, ".jsonl")}-`;
+  for (const f of fs.readdirSync(files.dir)) if (f.startsWith(rotatedPrefix) && f.endsWith(".jsonl")) fs.rmSync(path.join(files.dir, f), { force: true });
   if (plan.honeycomb.real) {
     say(`Honeycomb: REAL — ${plan.honeycomb.endpoint} with HONEYCOMB_API_KEY (datasets = service names)`);
   } else {
@@ -288,7 +291,13 @@ async function startSinksAndCollector(step: TracingStep, retention: Retention): 
     say(`X-Ray:     local stand-in ${step.xray.endpoint} (no AWS_REGION + credentials; it checks SigV4 and the segment documents like the real API)`);
   }
   const collectorEnv = sinkCollectorEnv(plan, step.env, { honeycombUrl: step.honeycomb?.url, xrayEndpoint: step.xray?.endpoint });
-  const collector = await startCollector({ env: collectorEnv, tracesFile: files.traces, echo: options.echo, xrayExporter: step.xrayExporter });
+  const collector = await startCollector({
+    env: collectorEnv,
+    tracesFile: files.traces,
+    echo: options.echo,
+    xrayExporter: step.xrayExporter,
+    tracesFileRotation: demo.keepRunning ? KEEP_RUNNING_TRACES_FILE_ROTATION : undefined,
+  });
   step.collector = collector;
   if (step.xrayExporter !== "awsxray") say(`X-Ray path: ${step.xrayExporter} (X-Ray's OTLP endpoint, SigV4)`);
   say(`Collector: otelcol-tracemesh, OTLP/HTTP ${collector.otlpHttpUrl}; file exporter → ${files.traces}`);
