@@ -1,3 +1,4 @@
+// tools: redis
 // The ioredis instrumentation stepped around under an unsampled parent, against a real redis-server: the
 // command runs, the SDK is never asked; under a sampled parent the command's span is recorded as before.
 import { after, before, describe, test } from "node:test";
