@@ -24,4 +24,5 @@ export {
 } from "./rollbar.js";
 export { GrpcInstrumentation, GRPC_INSTRUMENTATION_NAME, type GrpcInstrumentationConfig } from "./grpc-instrumentation.js";
 export { RedisUnsampledBypass, unsampledParent } from "./unsampled-bypass.js";
+export { HttpUnsampledBypass, EdgeDecidedIdGenerator, type HttpBypassConfig } from "./unsampled-http.js";
 export { BaggageAttributesSpanProcessor, BAGGAGE_SPAN_ATTRIBUTES } from "./baggage-attributes.js";

@@ -9,11 +9,13 @@ import {
 import type { NodeSDK, NodeSDKConfiguration } from "@opentelemetry/sdk-node";
 import type { Sampler } from "@opentelemetry/sdk-trace";
 import type { Instrumentation } from "@opentelemetry/instrumentation";
+import type { UndiciRequest } from "@opentelemetry/instrumentation-undici";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { BaggageAttributesSpanProcessor } from "./baggage-attributes.js";
 import { ExportHealth } from "./export-health.js";
 import { GrpcInstrumentation } from "./grpc-instrumentation.js";
 import { RedisUnsampledBypass } from "./unsampled-bypass.js";
+import { EdgeDecidedIdGenerator, HttpUnsampledBypass } from "./unsampled-http.js";
 import { pinoLogHook } from "./ids.js";
 import { parseHttpPeers, PeerServiceSpanProcessor } from "./peer-service.js";
 import { PreciseStartSpanProcessor } from "./precise-start.js";
@@ -74,10 +76,14 @@ function instrumentationNames(value: string | undefined): string[] {
  * and 0.17 s of CPU per process), so it is loaded only when the variables name one of the others. The settings
  * below apply to whichever of these end up enabled.
  */
-function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): Instrumentation[] {
+function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean, sdk: SdkDecisions | undefined): Instrumentation[] {
   if (!env.OTEL_NODE_ENABLED_INSTRUMENTATIONS?.trim()) env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = DEFAULT_INSTRUMENTATIONS.join(",");
   const decides = unsampledParentDecides(env);
   const grpc = { ignoreGrpcMethods: UNTRACED_GRPC_METHODS, unsampledParentDecides: decides };
+  // HTTP requests that will not be sampled skip the http and undici instrumentations (unsampled-http.ts): only when
+  // the sampler follows the parent and the instrumentations' work feeds nothing but spans (their metrics are off).
+  // Constructed below, after the http instrumentation; undici's hook reaches it when requests are made.
+  let httpBypass: HttpUnsampledBypass | undefined;
   const config = {
     "@opentelemetry/instrumentation-http": {
       ignoreIncomingRequestHook: (req: { url?: string }) => untracedPath(req.url),
@@ -89,7 +95,9 @@ function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): I
     },
     // A probe no server traces (loadgen's --wait-ready polls GET /readyz) would be a client span with nothing
     // behind it: a root of its own, drawn by X-Ray as an inferred node named `GET` — the cluster map's stray node.
-    "@opentelemetry/instrumentation-undici": { ignoreRequestHook: (req: { path: string }) => untracedPath(req.path) },
+    "@opentelemetry/instrumentation-undici": {
+      ignoreRequestHook: (req: UndiciRequest) => untracedPath(req.path) || (httpBypass?.propagateOnly(req) ?? false),
+    },
     // Ours (grpc-instrumentation.ts says why), under the name the variables use for gRPC.
     "@opentelemetry/instrumentation-grpc": grpc,
     // Logs go to stdout (and from there to CloudWatch): shipping them over OTLP too would double them.
@@ -99,18 +107,28 @@ function createInstrumentations(env: NodeJS.ProcessEnv, logsShipped: boolean): I
   const enabled = instrumentationNames(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS).filter((name) => !disabled.has(name));
   // Constructed (and so hooked into require) after the ioredis instrumentation: it wraps that one's wrapper.
   const redisBypass = () => (enabled.includes("ioredis") ? [new RedisUnsampledBypass({ unsampledParentDecides: decides })] : []);
+  const bypasses = () => {
+    if (decides && sdk) httpBypass = new HttpUnsampledBypass({ ...sdk, untraced: untracedPath });
+    return [...redisBypass(), ...(httpBypass ? [httpBypass] : [])];
+  };
   if (enabled.every((name) => name in OWN_INSTRUMENTATIONS)) {
     const own = enabled.map((name) => {
       const Instrumentation = OWN_INSTRUMENTATIONS[name as keyof typeof OWN_INSTRUMENTATIONS]();
       return new Instrumentation(config[`@opentelemetry/instrumentation-${name}` as keyof typeof config] ?? {});
     });
-    return [...own, ...redisBypass()];
+    return [...own, ...bypasses()];
   }
   // Loaded here, not at the top, so that importing this module for setHttpRoute stays cheap.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { getNodeAutoInstrumentations } = require("@opentelemetry/auto-instrumentations-node") as typeof import("@opentelemetry/auto-instrumentations-node");
   const others = getNodeAutoInstrumentations({ ...config, "@opentelemetry/instrumentation-grpc": { enabled: false } });
-  return [...others, ...(enabled.includes("grpc") ? [new GrpcInstrumentation(grpc)] : []), ...redisBypass()];
+  return [...others, ...(enabled.includes("grpc") ? [new GrpcInstrumentation(grpc)] : []), ...bypasses()];
+}
+
+/** The sampler and the id generator the tracer provider is given: the HTTP bypass decides a root request with them. */
+interface SdkDecisions {
+  sampler: Sampler;
+  ids: EdgeDecidedIdGenerator;
 }
 
 /**
@@ -157,11 +175,14 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   env.OTEL_LOGS_EXPORTER ??= "none";
   const logsShipped = !env.OTEL_LOGS_EXPORTER.split(",").map((s) => s.trim()).includes("none");
 
-  const instrumentations = createInstrumentations(env, logsShipped);
   const { defaultResource, resourceFromAttributes, envDetector, hostDetector, processDetector } =
     require("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
   const { BatchSpanProcessor } = require("@opentelemetry/sdk-trace") as typeof import("@opentelemetry/sdk-trace");
   const { AWSXRayIdGenerator } = require("@opentelemetry/id-generator-aws-xray") as typeof import("@opentelemetry/id-generator-aws-xray");
+  // Traces only (the default): this process's own tracer provider, whose sampler and ids the HTTP bypass shares.
+  const tracesOnly = env.OTEL_METRICS_EXPORTER.trim() === "none" && !logsShipped;
+  const decisions = { sampler: samplerFromEnv(env), ids: new EdgeDecidedIdGenerator(new AWSXRayIdGenerator()) };
+  const instrumentations = createInstrumentations(env, logsShipped, tracesOnly ? decisions : undefined);
   const { AWSXRayPropagator } = require("@opentelemetry/propagator-aws-xray") as typeof import("@opentelemetry/propagator-aws-xray");
 
   // Drops while the Collector is away are counted and logged once (not silently, not per batch);
@@ -174,7 +195,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     resource: defaultResource().merge(resourceFromAttributes(serviceResourceAttributes(env))),
     // No cloud detectors: they probe metadata endpoints at start.
     resourceDetectors: [envDetector, hostDetector, processDetector],
-    idGenerator: new AWSXRayIdGenerator(),
+    idGenerator: decisions.ids,
     textMapPropagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new AWSXRayPropagator()],
     }),
@@ -191,7 +212,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     ],
     instrumentations,
   } satisfies Partial<NodeSDKConfiguration>;
-  global[SDK_KEY] = env.OTEL_METRICS_EXPORTER.trim() === "none" && !logsShipped ? startTracing(config, env) : startNodeSdk(config);
+  global[SDK_KEY] = tracesOnly ? startTracing(config, decisions.sampler, env) : startNodeSdk(config);
   return true;
 }
 
@@ -203,7 +224,7 @@ type TracingConfig = Pick<NodeSDKConfiguration, "resource" | "resourceDetectors"
  * span limits from OTEL_SPAN_*, the tracer provider). @opentelemetry/sdk-node would load every exporter of every
  * signal (the gRPC ones, Prometheus, Zipkin, logs, metrics): ≈ 15 MiB and 0.17 s of CPU more per process.
  */
-function startTracing(config: TracingConfig, env: NodeJS.ProcessEnv): RunningSdk {
+function startTracing(config: TracingConfig, sampler: Sampler, env: NodeJS.ProcessEnv): RunningSdk {
   const { registerInstrumentations } = require("@opentelemetry/instrumentation") as typeof import("@opentelemetry/instrumentation");
   const { AsyncLocalStorageContextManager } = require("@opentelemetry/context-async-hooks") as typeof import("@opentelemetry/context-async-hooks");
   const { detectResources } = require("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
@@ -213,7 +234,7 @@ function startTracing(config: TracingConfig, env: NodeJS.ProcessEnv): RunningSdk
   propagation.setGlobalPropagator(config.textMapPropagator!);
   const provider = new TracerProvider({
     resource: config.resource!.merge(detectResources({ detectors: config.resourceDetectors })),
-    sampler: samplerFromEnv(env),
+    sampler,
     spanLimits: spanLimitsFromEnv(env),
     idGenerator: config.idGenerator,
     spanProcessors: config.spanProcessors,

@@ -5,10 +5,17 @@ import type { Sampler, SamplingResult } from "@opentelemetry/sdk-trace";
 /** A sampler that counts how often the SDK asks it: a call that skips the SDK never does. */
 export class CountingSampler implements Sampler {
   calls = 0;
+  /** The trace id of every call, in order. */
+  traceIds: string[] = [];
   constructor(private readonly inner: Sampler) {}
   shouldSample(...args: Parameters<Sampler["shouldSample"]>): SamplingResult {
     this.calls += 1;
+    this.traceIds.push(args[1]);
     return this.inner.shouldSample(...args);
+  }
+  reset(): void {
+    this.calls = 0;
+    this.traceIds = [];
   }
   toString(): string {
     return `Counting(${this.inner.toString()})`;

@@ -2,11 +2,12 @@
 // register module, they turn parts of our telemetry into no-ops to measure what each one costs
 // without editing the telemetry package.
 //   BENCH_SKIP_INSTRUMENTATIONS=ioredis,grpc,http,pino   those instrumentations
-//   BENCH_SKIP_PARTS=xray-propagator,span-processors,xray-ids,upstream-grpc,redis-bypass
+//   BENCH_SKIP_PARTS=xray-propagator,span-processors,xray-ids,upstream-grpc,redis-bypass,http-bypass
 //     xray-propagator: no X-Amzn-Trace-Id inject/extract (W3C only); span-processors: our three
 //     attribute-setting processors' onStart; xray-ids: the SDK's random ids instead of X-Ray's;
 //     upstream-grpc: @opentelemetry/instrumentation-grpc in place of ours (grpc-instrumentation.ts), to compare;
-//     redis-bypass: unsampled Redis commands through the ioredis instrumentation too (unsampled-bypass.ts).
+//     redis-bypass: unsampled Redis commands through the ioredis instrumentation too (unsampled-bypass.ts);
+//     http-bypass: unsampled HTTP requests through the http and undici instrumentations too (unsampled-http.ts).
 import path from "node:path";
 
 // "+" as well as ",": ab.js's --config takes its variables comma-separated (BENCH_SKIP_PARTS=span-processors+xray-ids).
@@ -27,6 +28,10 @@ const PARTS: Record<string, Array<[module: string, className: string, method: st
     ["@opentelemetry/propagator-aws-xray", "AWSXRayPropagator", "fields", () => []],
   ],
   "redis-bypass": [["@tracemesh/telemetry", "RedisUnsampledBypass", "init", () => []]],
+  "http-bypass": [
+    ["@tracemesh/telemetry", "HttpUnsampledBypass", "init", () => []],
+    ["@tracemesh/telemetry", "HttpUnsampledBypass", "propagateOnly", () => false],
+  ],
   "span-processors": [
     ["@tracemesh/telemetry", "PeerServiceSpanProcessor", "onStart", () => undefined],
     ["@tracemesh/telemetry", "XrayNamingSpanProcessor", "onStart", () => undefined],
