@@ -179,10 +179,12 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     require("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
   const { BatchSpanProcessor } = require("@opentelemetry/sdk-trace") as typeof import("@opentelemetry/sdk-trace");
   const { AWSXRayIdGenerator } = require("@opentelemetry/id-generator-aws-xray") as typeof import("@opentelemetry/id-generator-aws-xray");
+  const ids = new EdgeDecidedIdGenerator(new AWSXRayIdGenerator());
   // Traces only (the default): this process's own tracer provider, whose sampler and ids the HTTP bypass shares.
+  // Otherwise NodeSDK reads the sampler from the environment itself.
   const tracesOnly = env.OTEL_METRICS_EXPORTER.trim() === "none" && !logsShipped;
-  const decisions = { sampler: samplerFromEnv(env), ids: new EdgeDecidedIdGenerator(new AWSXRayIdGenerator()) };
-  const instrumentations = createInstrumentations(env, logsShipped, tracesOnly ? decisions : undefined);
+  const sampler = tracesOnly ? samplerFromEnv(env) : undefined;
+  const instrumentations = createInstrumentations(env, logsShipped, sampler ? { sampler, ids } : undefined);
   const { AWSXRayPropagator } = require("@opentelemetry/propagator-aws-xray") as typeof import("@opentelemetry/propagator-aws-xray");
 
   // Drops while the Collector is away are counted and logged once (not silently, not per batch);
@@ -195,7 +197,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     resource: defaultResource().merge(resourceFromAttributes(serviceResourceAttributes(env))),
     // No cloud detectors: they probe metadata endpoints at start.
     resourceDetectors: [envDetector, hostDetector, processDetector],
-    idGenerator: decisions.ids,
+    idGenerator: ids,
     textMapPropagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new AWSXRayPropagator()],
     }),
@@ -212,7 +214,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     ],
     instrumentations,
   } satisfies Partial<NodeSDKConfiguration>;
-  global[SDK_KEY] = tracesOnly ? startTracing(config, decisions.sampler, env) : startNodeSdk(config);
+  global[SDK_KEY] = sampler ? startTracing(config, sampler, env) : startNodeSdk(config);
   return true;
 }
 

@@ -358,6 +358,7 @@ describe("register (node --require @tracemesh/telemetry/register)", { timeout: 6
     const incoming = app.jsonLines().find((l) => l.msg === "incoming");
     const traceId = /^00-([0-9a-f]{32})-[0-9a-f]{16}-00$/.exec(String(incoming?.traceparent))?.[1];
     assert.ok(traceId, `the request's traceparent: ${String(incoming?.traceparent)}`);
+    assert.equal(incoming?.trace_id, traceId, "the HTTP handler's log line is in the request's trace");
     const getUser = app.jsonLines().find((l) => l.msg === "GetUser");
     assert.match(String(getUser?.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`), "the gRPC metadata says: same trace, not sampled");
     assert.equal(getUser?.trace_id, traceId, "the handler's log line is correlated though nothing was recorded");
